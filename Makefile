@@ -1,0 +1,96 @@
+# coderl: one target per stage. Every target bootstraps .venv through `setup` first.
+# Variables (override on the command line): GPUS, CKPT, CKPT_ROOT, TIER, MODEL, SANDBOX, PHASE, ARGS...
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+CODERL := $(VENV)/bin/coderl
+STAMP := $(VENV)/.coderl-setup-$(shell cat pyproject.toml scripts/setup.sh 2>/dev/null | sha256sum | cut -c1-16)
+
+GPUS ?= 1
+TIER ?= 1
+PHASE ?= phase1_sft
+MODEL ?= Qwen/Qwen2.5-Coder-7B-Instruct
+CKPT_ROOT ?= checkpoints/rlvr_coding_model/phase1_sft_qwen7b_coder
+SANDBOX ?= local
+GPU_MEM_GB ?= 80
+KEEP ?= 2
+ARGS ?=
+
+.PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
+        eval eval-all eval-baseline report demo test test-fast test-vllm vllm-cpu-env \
+        bench-sandbox bench-train wheelhouse clean
+
+help:
+	@echo "First time: make demo (whole pipeline at toy scale, CPU), make test (the test suite)."
+	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline report"
+	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train clean"
+
+setup: $(STAMP)
+$(STAMP): pyproject.toml scripts/setup.sh
+	@PYTHON=$(PY) bash scripts/setup.sh
+
+env-check: setup
+	$(CODERL) env-check --gpus $(GPUS) $(ARGS)
+
+data: setup
+	$(CODERL) data $(ARGS)
+
+validate-data: setup
+	$(CODERL) validate-data --sandbox $(SANDBOX) $(ARGS)
+
+prepare-sft: setup
+	$(CODERL) prepare-sft --input $(INPUT) --out-dir data/sft $(ARGS)
+
+sandbox: setup
+	@bash scripts/start_sandbox.sh
+
+smoke: setup
+	@bash scripts/run_smoke_test.sh $(ARGS)
+
+plan: setup
+	$(CODERL) plan --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) --model $(MODEL) $(ARGS)
+
+train: setup
+	@GPUS=$(GPUS) bash scripts/run_sft.sh $(ARGS)
+
+prune-ckpt: setup
+	$(CODERL) prune-ckpt --root $(CKPT_ROOT) --keep $(KEEP) $(ARGS)
+
+eval: setup
+	$(CODERL) eval --checkpoint $(CKPT) --tier $(TIER) --phase $(PHASE) --sandbox $(SANDBOX) $(ARGS)
+
+eval-all: setup
+	@CKPT_ROOT=$(CKPT_ROOT) SANDBOX=$(SANDBOX) PHASE=$(PHASE) bash scripts/run_eval_all.sh $(ARGS)
+
+eval-baseline: setup
+	$(CODERL) eval --model $(MODEL) --phase phase0 --step 0 --tier 3 --sandbox $(SANDBOX) $(ARGS)
+
+report: setup
+	$(CODERL) report $(ARGS)
+
+demo: setup
+	$(CODERL) demo $(ARGS)
+
+test: setup
+	$(VENV)/bin/python -m pytest -q $(ARGS)
+
+test-fast: setup
+	$(VENV)/bin/python -m pytest -q -m "not slow" $(ARGS)
+
+vllm-cpu-env:
+	@bash scripts/setup_vllm_cpu.sh
+
+test-vllm: setup vllm-cpu-env
+	$(VENV)/bin/python -m pytest -q -m vllm $(ARGS)
+
+bench-sandbox: setup
+	$(VENV)/bin/python -m coderl.sandbox.bench $(ARGS)
+
+bench-train: setup
+	$(VENV)/bin/python -m coderl.training.bench $(ARGS)
+
+wheelhouse: setup
+	@bash scripts/make_wheelhouse.sh $(ARGS)
+
+clean:
+	rm -rf outputs/demo checkpoints/demo .pytest_cache
