@@ -1,0 +1,1 @@
+"""One module per source format: each turns source rows into Problem records (no I/O policy here)."""
