@@ -1,0 +1,1 @@
+"""The comparison report: tables (terminal + markdown), plots (PNG), training-log parsing."""
