@@ -1,0 +1,207 @@
+"""Which isolation this machine allows, and the command line that applies it.
+
+Levels, strongest first (DESIGN.md, "Isolation on this machine kind"):
+
+- ``bwrap``:   bubblewrap: read-only /, private size-limited /tmp and /dev/shm, no network,
+               own PID/IPC/UTS/user namespaces, clean environment.
+- ``unshare``: util-linux unshare: no network, own PID/IPC/UTS/mount namespaces (no private /tmp).
+- ``rlimits``: a plain process in its own session.
+
+At every level the same limits hold (applied by util-linux ``prlimit`` in the exec chain, which
+is thread-safe unlike ``preexec_fn``): address space, CPU time, file size, no core dumps and,
+when we run as root, a process count for a dedicated unprivileged uid per concurrent execution
+(RLIMIT_NPROC does not apply to root, and one uid per slot keeps one execution's fork bomb from
+starving another's). The level is detected once per process by actually running ``print(1+1)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+
+from ..errors import SandboxUnavailable
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("bwrap", "unshare", "rlimits")
+SLOT_UID_BASE = 61000          # uids 61000.. are used only by sandboxed programs
+NPROC_LIMIT = 64               # processes per execution slot (a fork bomb stops here)
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+PROG_IN_SANDBOX = "/tmp/prog.py"  # where bwrap mounts the program (inside the private /tmp)
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float
+    memory_mb: int
+    output_bytes: int      # stdout cap, stderr cap, largest file, private /tmp size
+
+    @property
+    def cpu_soft_s(self) -> int:
+        # CPU time can only be spent slower than wall time by a single-threaded program,
+        # so the wall timeout is what normally fires; the CPU limit stops threads spinning.
+        return int(math.ceil(self.timeout_s)) + 1
+
+
+def find_python() -> str:
+    """The interpreter sandboxed programs run with: the system python3, outside /tmp and /root.
+
+    A virtualenv under /tmp would be hidden by the private /tmp, and one under /root is not
+    readable by the unprivileged uid, so the system interpreter is preferred.
+    """
+    env = os.environ.get("CODERL_SANDBOX_PYTHON")
+    candidates = [env] if env else []
+    candidates += ["/usr/bin/python3", "/usr/local/bin/python3", shutil.which("python3") or ""]
+    for c in candidates:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return os.path.realpath(c)
+    raise SandboxUnavailable(
+        "no python3 interpreter found for sandboxed programs (looked in /usr/bin, /usr/local/bin, PATH); "
+        "install python3 or set CODERL_SANDBOX_PYTHON to its path")
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def prlimit_prefix(limits: Limits, *, with_nproc: bool) -> list[str]:
+    mem = limits.memory_mb * 1024 * 1024
+    cpu = limits.cpu_soft_s
+    args = [
+        "prlimit", f"--as={mem}", "--core=0", f"--cpu={cpu}:{cpu + 1}",
+        f"--fsize={limits.output_bytes}",
+    ]
+    if with_nproc:
+        args.append(f"--nproc={NPROC_LIMIT}")
+    return args + ["--"]
+
+
+def wrap_command(level: str, python: str, prog_host: str, limits: Limits, status_fd: int | None) -> list[str]:
+    """The full command: prlimit [limits] -- <isolation> -- python -I prog."""
+    pre = prlimit_prefix(limits, with_nproc=is_root())
+    if level == "bwrap":
+        size = str(limits.output_bytes)
+        cmd = [
+            "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm",
+            "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--setenv", "PATH", SANDBOX_PATH, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
+            "--ro-bind", prog_host, PROG_IN_SANDBOX, "--chdir", "/tmp",
+        ]
+        if status_fd is not None:
+            cmd += ["--json-status-fd", str(status_fd)]
+        return pre + cmd + ["--", python, "-I", PROG_IN_SANDBOX]
+    if level == "unshare":
+        ns = ["unshare", "--user", "--net", "--pid", "--ipc", "--uts", "--mount", "--fork", "--kill-child", "--mount-proc"]
+        return pre + ns + ["--", python, "-I", prog_host]
+    if level == "rlimits":
+        return pre + [python, "-I", prog_host]
+    raise SandboxUnavailable(f"unknown isolation level {level!r}; choose one of {', '.join(LEVELS)}")
+
+
+def clean_env(workdir: str) -> dict[str, str]:
+    """The whole environment a sandboxed program sees: nothing of the host's (tokens, keys)."""
+    return {"PATH": SANDBOX_PATH, "LANG": "C.UTF-8", "HOME": workdir}
+
+
+class UidPool:
+    """One unprivileged uid per concurrent execution (root only); threads block when all are taken."""
+
+    def __init__(self, size: int) -> None:
+        import queue
+
+        self._q: "queue.LifoQueue[int | None]" = queue.LifoQueue()
+        for i in reversed(range(size)):
+            self._q.put(SLOT_UID_BASE + i if is_root() else None)
+
+    def acquire(self) -> int | None:
+        return self._q.get()
+
+    def release(self, uid: int | None) -> None:
+        self._q.put(uid)
+
+
+def kill_uid(uid: int) -> int:
+    """SIGKILL every process owned by `uid` until none is left; returns how many were killed.
+
+    This is what removes daemonized children (setsid + double fork) at every level: the uid is
+    used by this one execution slot only.
+    """
+    killed = 0
+    for _ in range(100):
+        found = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid != uid:
+                    continue
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[1].split()[0]
+                if state in (b"Z", b"X"):
+                    continue
+                os.kill(int(entry.name), 9)
+                found += 1
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+        killed += found
+        if not found:
+            return killed
+    log.warning("processes of sandbox uid %d kept reappearing after 100 kill sweeps", uid)
+    return killed
+
+
+_detect_lock = threading.Lock()
+_detected: dict[str, str] = {}
+
+
+def detect_level(probe) -> str:
+    """The strongest level whose probe (a callable level -> (ok, why)) succeeds; cached per process.
+
+    CODERL_SANDBOX_LEVEL forces a level (tests, or a machine where detection misjudges).
+    """
+    forced = os.environ.get("CODERL_SANDBOX_LEVEL")
+    if forced:
+        if forced not in LEVELS:
+            raise SandboxUnavailable(f"CODERL_SANDBOX_LEVEL={forced!r} is not one of {', '.join(LEVELS)}")
+        return forced
+    with _detect_lock:
+        if "level" in _detected:
+            return _detected["level"]
+        reasons = []
+        for level in LEVELS:
+            if level == "bwrap" and not shutil.which("bwrap"):
+                reasons.append("bwrap: not installed (apt-get install -y bubblewrap)")
+                continue
+            if level == "unshare" and not shutil.which("unshare"):
+                reasons.append("unshare: not installed")
+                continue
+            ok, why = probe(level)
+            if ok:
+                if reasons:
+                    log.warning("sandbox: using isolation level %r; stronger levels unavailable: %s", level, "; ".join(reasons))
+                else:
+                    log.info("sandbox: isolation level %r", level)
+                _detected["level"] = level
+                return level
+            reasons.append(f"{level}: {why}")
+        raise SandboxUnavailable("no isolation level works on this machine: " + "; ".join(reasons))
+
+
+def have_prlimit() -> bool:
+    return shutil.which("prlimit") is not None
+
+
+def check_tools() -> None:
+    if not have_prlimit():
+        raise SandboxUnavailable("util-linux 'prlimit' not found on PATH; it applies the resource limits "
+                                 "(apt-get install -y util-linux)")
+    try:
+        subprocess.run(["prlimit", "--version"], capture_output=True, check=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise SandboxUnavailable(f"'prlimit --version' failed ({e}); reinstall util-linux") from None

@@ -1,0 +1,274 @@
+"""The embedded executor: one fresh, limited, isolated process per execution (no server needed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from ..errors import SandboxUnavailable
+from . import isolation
+from .isolation import Limits
+from .types import RunResult
+
+log = logging.getLogger(__name__)
+
+STDERR_KEEP = 16 * 1024       # bytes of stderr kept in the RunResult (its tail: tracebacks end there)
+_READ = 65536
+_MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+
+
+class LocalExecutor:
+    """Thread-safe: each run() takes its own uid slot, temp dir and pipes."""
+
+    def __init__(self, *, timeout_s: float, memory_mb: int, output_bytes: int, slots: int = 64,
+                 level: str | None = None) -> None:
+        isolation.check_tools()
+        self.python = isolation.find_python()
+        self.defaults = Limits(float(timeout_s), int(memory_mb), int(output_bytes))
+        self._uids = isolation.UidPool(slots)
+        self._base_tmp = tempfile.gettempdir()
+        self.isolation_level = level or isolation.detect_level(self._probe)
+
+    # -- public --------------------------------------------------------------------------------
+
+    def run(self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
+        limits = Limits(
+            float(timeout_s if timeout_s is not None else self.defaults.timeout_s),
+            int(memory_mb if memory_mb is not None else self.defaults.memory_mb),
+            self.defaults.output_bytes,
+        )
+        return self._run(self.isolation_level, code, stdin, limits)
+
+    def health(self) -> tuple[bool, str]:
+        r = self.run("print(1+1)", timeout_s=min(10.0, self.defaults.timeout_s))
+        if r.status == "ok" and r.stdout.strip() == "2":
+            return True, f"local executor ok (isolation {self.isolation_level}, python {self.python})"
+        return False, f"local executor failed print(1+1): status={r.status} stdout={r.stdout[:200]!r} stderr={r.stderr[-500:]!r} {r.message}"
+
+    def describe(self) -> dict:
+        return {
+            "backend": "local", "isolation_level": self.isolation_level, "python": self.python,
+            "uid_drop": isolation.is_root(), "nproc_limit": isolation.NPROC_LIMIT if isolation.is_root() else None,
+            "timeout_s": self.defaults.timeout_s, "memory_mb": self.defaults.memory_mb,
+            "output_bytes": self.defaults.output_bytes,
+        }
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _probe(self, level: str) -> tuple[bool, str]:
+        r = self._run(level, "print(1+1)", "", Limits(10.0, max(256, self.defaults.memory_mb), 1 << 20))
+        if r.status == "ok" and r.stdout.strip() == "2":
+            return True, "ok"
+        return False, f"{r.status}: {(r.message or r.stderr)[-300:].strip()}"
+
+    def _run(self, level: str, code: str, stdin: str, limits: Limits) -> RunResult:
+        uid = self._uids.acquire()
+        workdir = tempfile.mkdtemp(prefix="coderl-sbx-", dir=self._base_tmp)
+        try:
+            prog = os.path.join(workdir, "prog.py")
+            with open(prog, "w", encoding="utf-8") as f:
+                f.write(code)
+            os.chmod(prog, 0o644)
+            if uid is not None:
+                os.chown(workdir, uid, uid)   # writable cwd at the unshare/rlimits levels
+            return self._spawn(level, prog, workdir, stdin.encode("utf-8"), limits, uid)
+        finally:
+            if uid is not None:
+                isolation.kill_uid(uid)
+            shutil.rmtree(workdir, ignore_errors=True)
+            self._uids.release(uid)
+
+    def _spawn(self, level: str, prog: str, workdir: str, stdin: bytes, limits: Limits, uid: int | None) -> RunResult:
+        status_r = status_w = None
+        if level == "bwrap":
+            status_r, status_w = os.pipe()
+        cmd = isolation.wrap_command(level, self.python, prog, limits, status_w)
+        ids = {"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}
+        t0 = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
+                env=isolation.clean_env(workdir), start_new_session=True, close_fds=True,
+                pass_fds=(status_w,) if status_w is not None else (), **ids)
+        except OSError as e:
+            for fd in (status_r, status_w):
+                if fd is not None:
+                    os.close(fd)
+            return RunResult("sandbox_error", message=f"could not start the sandbox ({cmd[0]}): {e}")
+        if status_w is not None:
+            os.close(status_w)
+        try:
+            out, err, reason = _communicate(proc, stdin, t0 + limits.timeout_s, limits.output_bytes)
+        finally:
+            _kill_tree(proc, uid)
+        _, wstatus, rusage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(wstatus)
+        wall = time.monotonic() - t0
+        cpu = rusage.ru_utime + rusage.ru_stime
+        setup_ok = True
+        if status_r is not None:
+            setup_ok = b"child-pid" in _read_all(status_r)
+            os.close(status_r)
+        stderr_text = err.decode("utf-8", "replace")
+        if not setup_ok and reason is None:
+            return RunResult("sandbox_error", proc.returncode, "", stderr_text, wall, cpu,
+                             message=f"bubblewrap failed to set up the sandbox: {stderr_text.strip()[-300:]}")
+        return _classify(proc.returncode, out, stderr_text, wall, cpu, reason, limits, level)
+
+
+def _communicate(proc: subprocess.Popen, stdin: bytes, deadline: float, cap: int) -> tuple[bytes, bytes, str | None]:
+    """Feed stdin, read both pipes, stop at the deadline or the output cap; returns (out, err tail, reason)."""
+    sel = selectors.DefaultSelector()
+    out = bytearray()
+    err = bytearray()
+    err_total = 0
+    reason: str | None = None
+    pidfd = os.pidfd_open(proc.pid)
+    sel.register(pidfd, selectors.EVENT_READ, "exit")
+    sel.register(proc.stdout, selectors.EVENT_READ, "out")
+    sel.register(proc.stderr, selectors.EVENT_READ, "err")
+    view = memoryview(stdin)
+    if stdin:
+        os.set_blocking(proc.stdin.fileno(), False)
+        sel.register(proc.stdin, selectors.EVENT_WRITE, "in")
+    else:
+        proc.stdin.close()
+    open_streams = 2
+    exited_at: float | None = None
+    try:
+        while open_streams:
+            now = time.monotonic()
+            if now >= deadline:
+                reason = "timeout"
+                break
+            wait = deadline - now
+            if exited_at is not None:
+                # The program is gone but a pipe is still held (a leftover child at a level without
+                # a PID namespace and without a dedicated uid): stop reading soon after.
+                if now - exited_at > 1.0:
+                    break
+                wait = min(wait, 0.1)
+            for key, _ in sel.select(wait):
+                what = key.data
+                if what == "exit":
+                    sel.unregister(pidfd)
+                    exited_at = time.monotonic()
+                elif what == "in":
+                    try:
+                        n = os.write(proc.stdin.fileno(), view[:_READ])
+                        view = view[n:]
+                    except (BrokenPipeError, OSError):
+                        view = view[:0]
+                    if not view:
+                        sel.unregister(proc.stdin)
+                        proc.stdin.close()
+                else:
+                    chunk = os.read(key.fileobj.fileno(), _READ)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        open_streams -= 1
+                        continue
+                    if what == "out":
+                        out += chunk
+                        if len(out) > cap:
+                            reason = "output_limit"
+                    else:
+                        err += chunk
+                        err_total += len(chunk)
+                        if len(err) > 2 * STDERR_KEEP:
+                            del err[:-STDERR_KEEP]
+                        if err_total > cap:
+                            reason = "output_limit"
+            if reason:
+                break
+    finally:
+        sel.close()
+        os.close(pidfd)
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+    return bytes(out[:cap]), bytes(err[-STDERR_KEEP:]), reason
+
+
+def _kill_tree(proc: subprocess.Popen, uid: int | None) -> None:
+    """Kill the session (all levels), then every process of the slot uid (daemons that left it)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if uid is not None:
+        isolation.kill_uid(uid)
+
+
+def _read_all(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    chunks = []
+    while True:
+        try:
+            b = os.read(fd, _READ)
+        except BlockingIOError:
+            break
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks)
+
+
+def _signal_of(rc: int | None, level: str) -> int | None:
+    if rc is None:
+        return None
+    if rc < 0:
+        return -rc
+    # bubblewrap and unshare report a child killed by signal N as exit code 128+N
+    if level in ("bwrap", "unshare") and 128 < rc < 128 + 65:
+        return rc - 128
+    return None
+
+
+def is_memory_error(stderr: str) -> bool:
+    """A memory-limit hit: Python's MemoryError (or an allocation failure message) ends stderr."""
+    tail = [ln for ln in stderr.strip().splitlines()[-3:]]
+    return any(m in ln for ln in tail for m in _MEMORY_MARKERS)
+
+
+def _classify(rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, reason: str | None,
+              limits: Limits, level: str) -> RunResult:
+    stdout = out.decode("utf-8", "replace")
+    if reason == "timeout":
+        return RunResult("timeout", rc, stdout, stderr, wall, cpu, f"wall-clock limit of {limits.timeout_s:g} s reached")
+    if reason == "output_limit":
+        return RunResult("output_limit", rc, stdout, stderr, wall, cpu,
+                         f"output passed the cap of {limits.output_bytes} bytes; the program was stopped")
+    sig = _signal_of(rc, level)
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_soft_s):
+        return RunResult("timeout", rc, stdout, stderr, wall, cpu, f"CPU-time limit of {limits.cpu_soft_s} s reached")
+    if sig == signal.SIGXFSZ:
+        return RunResult("output_limit", rc, stdout, stderr, wall, cpu,
+                         f"a file passed the size limit of {limits.output_bytes} bytes")
+    if rc == 0:
+        return RunResult("ok", 0, stdout, stderr, wall, cpu)
+    if is_memory_error(stderr):
+        return RunResult("memory_exceeded", rc, stdout, stderr, wall, cpu,
+                         f"address-space limit of {limits.memory_mb} MB reached")
+    msg = f"killed by signal {sig}" if sig else f"exit code {rc}"
+    return RunResult("runtime_error", rc, stdout, stderr, wall, cpu, msg)
+
+
+def executor_from_config(cfg) -> LocalExecutor:
+    sb = cfg.sandbox
+    workers = int(cfg.execution.get("workers") or 0) or (os.cpu_count() or 1)
+    return LocalExecutor(timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
+                         output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024),
+                         slots=max(64, 4 * workers))
+
+
+__all__ = ["LocalExecutor", "executor_from_config", "is_memory_error", "SandboxUnavailable", "json"]
