@@ -14,6 +14,11 @@ from typing import Any, Iterable
 from ...errors import DataError
 from ..problem import Problem
 
+def _lf(text: str) -> str:
+    """The release mixes CRLF and stray CR line ends; normalize to LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 SOURCE = "google-research-datasets/mbpp (full config, test split = task_id 11-510)"
 
 
@@ -43,12 +48,12 @@ def problem_from_row(r: dict[str, Any], dataset: str) -> Problem:
     tid = r.get("task_id")
     if not isinstance(tid, int) or not r.get("text") or not r.get("test_list"):
         raise DataError(f"MBPP row task_id={tid!r}: needs an integer task_id, text and test_list")
-    tests = [t.replace("\r\n", "\n") for t in r["test_list"]]
-    setup = (r.get("test_setup_code") or "").replace("\r\n", "\n").strip()
+    tests = [_lf(t) for t in r["test_list"]]
+    setup = _lf(r.get("test_setup_code") or "").strip()
     test_code = "\n".join(([setup, ""] if setup else []) + tests) + "\n"
     return Problem(
         id=f"mbpp/{tid}", dataset=dataset, kind="functional", prompt=r["text"].strip(), source=SOURCE,
-        entry_point=None, test_code=test_code, reference_code=(r.get("code") or "").replace("\r\n", "\n") or None,
+        entry_point=None, test_code=test_code, reference_code=_lf(r.get("code") or "") or None,
         meta={"task_id": tid, "test_list": tests, "test_setup_code": setup},
     ).with_hash()
 
