@@ -1,0 +1,106 @@
+"""make_backend(kind, ...): the one way evaluation and the CLI get a generation backend.
+
+kinds: openai (a running server at `url`), vllm (start vLLM's server for `model`, stop it on exit),
+hf (in-process transformers), oracle (each problem's reference_code). All are context managers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Iterator
+
+from ..errors import ConfigError, GenerationError
+from .base import Backend, Item
+from .records import Generation
+
+log = logging.getLogger(__name__)
+
+KINDS = ("openai", "vllm", "hf", "oracle")
+
+
+class ServedBackend(Backend):
+    """Start a server for a model (vLLM, or `transformers serve` with engine='transformers'), generate
+    through the OpenAI client, stop the server on exit (also on Ctrl-C or an exception)."""
+
+    name = "vllm"
+
+    def __init__(self, model: str, cfg, *, python: str | None = None, port: int | None = None,
+                 served_model_name: str | None = None, engine: str = "vllm", log_path=None,
+                 extra_args: tuple[str, ...] = (), dtype: str | None = None, env: dict | None = None):
+        from .vllm_server import (ServerProcess, default_vllm_python, resolve_model_dir, transformers_serve_command,
+                                  vllm_command)
+
+        self.cfg = cfg
+        self.model_dir = resolve_model_dir(model)
+        port = int(port or cfg.serving["port"])
+        if engine == "vllm":
+            self.served_name = served_model_name or model
+            cmd = vllm_command(self.model_dir, cfg, python=python or default_vllm_python(), port=port,
+                               served_model_name=self.served_name, extra_args=extra_args)
+        elif engine == "transformers":
+            import sys
+
+            self.served_name = self.model_dir  # transformers serve answers to the model it was started with
+            cmd = transformers_serve_command(self.model_dir, cfg, python=python or sys.executable, port=port,
+                                             dtype=dtype, extra_args=extra_args)
+        else:
+            raise ConfigError(f"unknown serving engine {engine!r}; use vllm or transformers")
+        self.server = ServerProcess(cmd, port=port, startup_timeout_s=cfg.serving["startup_timeout_s"],
+                                    log_path=log_path, env=env, name=engine)
+        self.client_backend = None
+
+    def __enter__(self) -> "ServedBackend":
+        from .client import OpenAIBackend
+
+        self.server.start()
+        try:
+            self.client_backend = OpenAIBackend(self.server.url, self.cfg, model=self.served_name).__enter__()
+        except BaseException:
+            self.server.stop()
+            raise
+        return self
+
+    def close(self) -> None:
+        self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def generate(self, items: Iterable[Item]) -> Iterator[Generation]:
+        if self.client_backend is None:
+            raise GenerationError("the vllm backend is used outside `with make_backend(...) as b:`; its server is not running")
+        try:
+            yield from self.client_backend.generate(items)
+        except GenerationError as e:
+            if not self.server.alive():
+                raise GenerationError(f"{e}\nthe server process has exited; last lines of {self.server.log_path}:\n"
+                                      f"{self.server.log_tail()}") from None
+            raise
+
+
+def make_backend(kind: str, *, cfg, model: str | None = None, url: str | None = None, **opts) -> Backend:
+    """A generation backend; use it as `with make_backend(...) as b: for g in b.generate(items): ...`."""
+    if kind == "openai":
+        if not url:
+            raise ConfigError("backend 'openai' needs the server URL (--vllm-url http://host:port)")
+        from .client import OpenAIBackend
+
+        return OpenAIBackend(url, cfg, model=model, **opts)
+    if kind == "vllm":
+        if not model:
+            raise ConfigError("backend 'vllm' needs a model: a checkpoint folder (--checkpoint) or a hub id (--model)")
+        return ServedBackend(model, cfg, **opts)
+    if kind == "hf":
+        if not model:
+            raise ConfigError("backend 'hf' needs a model folder (--checkpoint or --model)")
+        from .hf_backend import HFBackend
+
+        from .vllm_server import resolve_model_dir
+
+        return HFBackend(resolve_model_dir(model), cfg, **opts)
+    if kind == "oracle":
+        from .oracle import OracleBackend
+
+        return OracleBackend(cfg)
+    raise ConfigError(f"unknown generation backend {kind!r}; choose one of {', '.join(KINDS)}")
