@@ -16,12 +16,15 @@ starving another's). The level is detected once per process by actually running 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 
 from ..errors import SandboxUnavailable
@@ -29,7 +32,7 @@ from ..errors import SandboxUnavailable
 log = logging.getLogger(__name__)
 
 LEVELS = ("bwrap", "unshare", "rlimits")
-SLOT_UID_BASE = 61000          # uids 61000.. are used only by sandboxed programs
+SLOT_UID_BASE = 61000          # uids 61000..61000+slots are used only by sandboxed programs
 NPROC_LIMIT = 64               # processes per execution slot (a fork bomb stops here)
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 PROG_IN_SANDBOX = "/tmp/prog.py"  # where bwrap mounts the program (inside the private /tmp)
@@ -110,20 +113,43 @@ def clean_env(workdir: str) -> dict[str, str]:
 
 
 class UidPool:
-    """One unprivileged uid per concurrent execution (root only); threads block when all are taken."""
+    """One unprivileged uid per concurrent execution (root only), exclusive across processes.
+
+    Several processes (an evaluation, a data validation, the tests) may judge at once on one
+    host, and each kills every process of its uid after a run, so a uid is held through an
+    flock on a root-only lock file for the whole execution. Threads wait when all are taken.
+    """
 
     def __init__(self, size: int) -> None:
-        import queue
+        self.size = size
+        self._dir = os.path.join(tempfile.gettempdir(), "coderl-sandbox-uids")
+        if is_root():
+            os.makedirs(self._dir, mode=0o700, exist_ok=True)
+            os.chmod(self._dir, 0o700)
+        self._local = threading.Lock()
+        self._next = 0
 
-        self._q: "queue.LifoQueue[int | None]" = queue.LifoQueue()
-        for i in reversed(range(size)):
-            self._q.put(SLOT_UID_BASE + i if is_root() else None)
+    def acquire(self) -> "tuple[int, int] | None":
+        """(uid, lock fd), or None when not root (no uid is dropped to)."""
+        if not is_root():
+            return None
+        while True:
+            with self._local:
+                start = self._next
+                self._next = (self._next + 1) % self.size
+            for k in range(self.size):
+                uid = SLOT_UID_BASE + (start + k) % self.size
+                fd = os.open(os.path.join(self._dir, f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return uid, fd
+                except BlockingIOError:
+                    os.close(fd)
+            time.sleep(0.01)
 
-    def acquire(self) -> int | None:
-        return self._q.get()
-
-    def release(self, uid: int | None) -> None:
-        self._q.put(uid)
+    def release(self, slot: "tuple[int, int] | None") -> None:
+        if slot is not None:
+            os.close(slot[1])   # closing drops the flock
 
 
 def kill_uid(uid: int) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import selectors
@@ -12,7 +11,6 @@ import subprocess
 import tempfile
 import time
 
-from ..errors import SandboxUnavailable
 from . import isolation
 from .isolation import Limits
 from .types import RunResult
@@ -27,7 +25,7 @@ _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "o
 class LocalExecutor:
     """Thread-safe: each run() takes its own uid slot, temp dir and pipes."""
 
-    def __init__(self, *, timeout_s: float, memory_mb: int, output_bytes: int, slots: int = 64,
+    def __init__(self, *, timeout_s: float, memory_mb: int, output_bytes: int, slots: int = 256,
                  level: str | None = None) -> None:
         isolation.check_tools()
         self.python = isolation.find_python()
@@ -69,7 +67,8 @@ class LocalExecutor:
         return False, f"{r.status}: {(r.message or r.stderr)[-300:].strip()}"
 
     def _run(self, level: str, code: str, stdin: str, limits: Limits) -> RunResult:
-        uid = self._uids.acquire()
+        slot = self._uids.acquire()
+        uid = slot[0] if slot else None
         workdir = tempfile.mkdtemp(prefix="coderl-sbx-", dir=self._base_tmp)
         try:
             prog = os.path.join(workdir, "prog.py")
@@ -83,7 +82,7 @@ class LocalExecutor:
             if uid is not None:
                 isolation.kill_uid(uid)
             shutil.rmtree(workdir, ignore_errors=True)
-            self._uids.release(uid)
+            self._uids.release(slot)
 
     def _spawn(self, level: str, prog: str, workdir: str, stdin: bytes, limits: Limits, uid: int | None) -> RunResult:
         status_r = status_w = None
@@ -265,10 +264,8 @@ def _classify(rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, 
 
 def executor_from_config(cfg) -> LocalExecutor:
     sb = cfg.sandbox
-    workers = int(cfg.execution.get("workers") or 0) or (os.cpu_count() or 1)
     return LocalExecutor(timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
-                         output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024),
-                         slots=max(64, 4 * workers))
+                         output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024))
 
 
-__all__ = ["LocalExecutor", "executor_from_config", "is_memory_error", "SandboxUnavailable", "json"]
+__all__ = ["LocalExecutor", "executor_from_config", "is_memory_error"]
