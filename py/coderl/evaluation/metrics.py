@@ -2,8 +2,9 @@
 
 A record is one line of per_problem/<dataset>.jsonl. Only these keys are read here:
 verdict, truncated, completion_tokens, prompt_tokens, gen_wall_s, exec_wall_s, tests_passed,
-tests_total. `sandbox_error` is an infrastructure failure: such records are left out of every
-denominator (the guard stops a run before they can matter) and counted in n_excluded.
+tests_total. `sandbox_error` and `generation_error` are infrastructure failures: such records are
+left out of every denominator (the guard stops a run before they can matter) and counted in
+n_excluded.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 VERDICTS = ("accepted", "wrong_answer", "runtime_error", "timeout", "memory_exceeded",
-            "output_limit", "sandbox_error", "no_code")
+            "output_limit", "no_code", "sandbox_error", "generation_error")
 # The program ran to completion on every test it was given (it may still have printed a wrong
 # answer). no_code ran nothing; output_limit was stopped mid-run, so neither is a success.
 EXEC_SUCCESS = frozenset({"accepted", "wrong_answer"})
-INFRASTRUCTURE = frozenset({"sandbox_error"})
+# Infrastructure failures (the sandbox, or the model server, failed): never the model's score.
+INFRASTRUCTURE = frozenset({"sandbox_error", "generation_error"})
 
 
 def _rate(k: int, n: int) -> float | None:

