@@ -182,6 +182,31 @@ def kill_uid(uid: int) -> int:
     return killed
 
 
+WORLD_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of_uid(uid: int) -> int:
+    """Delete top-level entries of the world-writable dirs owned by `uid` (levels without a private /tmp)."""
+    removed = 0
+    for d in WORLD_WRITABLE_DIRS:
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                if e.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path, ignore_errors=True)
+                else:
+                    os.unlink(e.path)
+                removed += 1
+            except OSError:
+                continue
+    return removed
+
+
 _detect_lock = threading.Lock()
 _detected: dict[str, str] = {}
 

@@ -81,6 +81,8 @@ class LocalExecutor:
         finally:
             if uid is not None:
                 isolation.kill_uid(uid)
+                if level != "bwrap":  # no private /tmp: remove what the program left in shared dirs
+                    isolation.remove_files_of_uid(uid)
             shutil.rmtree(workdir, ignore_errors=True)
             self._uids.release(slot)
 
@@ -233,6 +235,11 @@ def _signal_of(rc: int | None, level: str) -> int | None:
     return None
 
 
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
 def is_memory_error(stderr: str) -> bool:
     """A memory-limit hit: Python's MemoryError (or an allocation failure message) ends stderr."""
     tail = [ln for ln in stderr.strip().splitlines()[-3:]]
@@ -255,6 +262,9 @@ def _classify(rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, 
                          f"a file passed the size limit of {limits.output_bytes} bytes")
     if rc == 0:
         return RunResult("ok", 0, stdout, stderr, wall, cpu)
+    if "[Errno 27] File too large" in _last_line(stderr):  # Python ignores SIGXFSZ and gets EFBIG
+        return RunResult("output_limit", rc, stdout, stderr, wall, cpu,
+                         f"a file passed the size limit of {limits.output_bytes} bytes")
     if is_memory_error(stderr):
         return RunResult("memory_exceeded", rc, stdout, stderr, wall, cpu,
                          f"address-space limit of {limits.memory_mb} MB reached")

@@ -1,0 +1,175 @@
+"""The hostile-program corpus (tests/hostile/) against the real local executor.
+
+Every program runs with its expected statuses, then the host is checked: no process left
+behind (each program re-executes itself with a unique marker in argv, and /proc is searched for
+it), files outside its directory untouched, the host's secrets invisible, no network, and a
+normal program still runs correctly right after.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from coderl.sandbox.local import LocalExecutor
+
+HOSTILE = Path(__file__).parent / "hostile"
+PROGRAMS = sorted(p.name for p in HOSTILE.glob("*.py"))
+TIMEOUT_S = 2.0
+# The subset also run at the weaker levels (what the limits must hold everywhere).
+WEAK_LEVEL_SUBSET = ["fork_bomb.py", "memory_bomb.py", "output_flood.py", "daemon_child.py", "sleeping_children.py",
+                     "read_env.py", "write_outside.py", "kill_parent.py", "leave_traces.py", "disk_filler.py"]
+
+PROLOGUE = '''import os as _o, sys as _s
+if "__MARKER__" not in _s.argv:
+    _o.execv(_s.executable, [_s.executable, "-I", _s.argv[0], "__MARKER__"])
+'''
+
+
+def _expected(name: str) -> set[str]:
+    first = (HOSTILE / name).read_text().splitlines()[0]
+    assert first.startswith("# expect:"), f"{name}: first line must be '# expect: status|status'"
+    return set(first.split(":", 1)[1].strip().split("|"))
+
+
+def _procs_with(marker: str) -> list[int]:
+    found = []
+    for e in os.scandir("/proc"):
+        if e.name.isdigit():
+            try:
+                if marker.encode() in Path(f"/proc/{e.name}/cmdline").read_bytes():
+                    found.append(int(e.name))
+            except OSError:
+                pass
+    return found
+
+
+def _wait_gone(marker: str, within_s: float = 2.0) -> list[int]:
+    deadline = time.monotonic() + within_s
+    while (left := _procs_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+class Listener:
+    """A localhost TCP server on the host that records whether anything connected."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._t.join()
+        self.sock.close()
+
+
+def _levels() -> list[str]:
+    levels = ["bwrap"] if shutil.which("bwrap") else []
+    return levels + ["rlimits"]
+
+
+@pytest.fixture(scope="module", params=_levels())
+def executor(request) -> LocalExecutor:
+    ex = LocalExecutor(timeout_s=TIMEOUT_S, memory_mb=256, output_bytes=1 << 20, level=request.param)
+    ok, why = ex.health()
+    if not ok:
+        pytest.skip(f"isolation level {request.param} does not work here: {why}")
+    return ex
+
+
+@pytest.fixture()
+def victim_dir(executor):
+    # Under bwrap the victim is world-writable (only the read-only / protects it); at the rlimits
+    # level it is an ordinary root-owned directory (only the dropped uid protects it).
+    d = Path("/var/tmp") / f"coderl-victim-{secrets.token_hex(6)}"
+    d.mkdir()
+    (d / "victim.txt").write_text("precious")
+    if executor.isolation_level == "bwrap":
+        d.chmod(0o777)
+        (d / "victim.txt").chmod(0o666)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_hostile_program_is_contained(executor, victim_dir, monkeypatch, name):
+    if executor.isolation_level != "bwrap" and name not in WEAK_LEVEL_SUBSET:
+        pytest.skip("run at the bwrap level only")
+    marker = "coderl-hostile-" + secrets.token_hex(8)
+    secret_name, secret = "CODERL_FAKE_SECRET_TOKEN", "sk-" + secrets.token_hex(16)
+    monkeypatch.setenv(secret_name, secret)
+    listener = Listener()
+    try:
+        code = (PROLOGUE + (HOSTILE / name).read_text()).replace("__MARKER__", marker) \
+            .replace("__VICTIM_DIR__", str(victim_dir)).replace("__PORT__", str(listener.port))
+        t0 = time.monotonic()
+        r = executor.run(code)
+        elapsed = time.monotonic() - t0
+    finally:
+        listener.close()
+
+    assert r.status in _expected(name), f"{name}: {r.status} ({r.message}) stderr={r.stderr[-500:]!r}"
+    assert elapsed < TIMEOUT_S + 5, f"{name}: the executor took {elapsed:.1f}s for a {TIMEOUT_S}s limit"
+    assert len(r.stdout.encode()) <= 1 << 20 and len(r.stderr) <= 64 * 1024
+    assert _wait_gone(marker) == [], f"{name}: processes left behind"
+    # host untouched
+    assert (victim_dir / "victim.txt").read_text() == "precious"
+    assert not (victim_dir / "pwned.txt").exists()
+    assert not Path("/etc/pwned_by_sandbox").exists()
+    assert secret not in r.stdout and secret not in r.stderr, f"{name}: the host's secret leaked"
+    assert "SUCCEEDED delete" not in r.stdout and "SUCCEEDED write next" not in r.stdout
+    assert "CONNECTED 127.0.0.1" not in r.stdout or executor.isolation_level != "bwrap"
+    if executor.isolation_level == "bwrap":
+        assert listener.connections == 0, "the sandbox reached a host port"
+        assert "CONNECTED" not in r.stdout
+        assert not list(Path("/var/tmp").glob(f"*{marker}*")) and not list(Path("/dev/shm").glob(f"*{marker}*"))
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not list(Path(d).glob(f"*{marker}*")), f"{name}: left files in the host's {d}"
+    # the next execution is unaffected: correct output, and nothing left where it looks
+    nxt = executor.run(f"import os\nprint(6*7, [p for d in ('.', '/tmp', '/dev/shm') for p in os.listdir(d) if '{marker}' in p])")
+    assert nxt.status == "ok" and nxt.stdout.split("\n")[0] == "42 []", nxt
+
+
+def test_timeout_kills_a_program_ignoring_sigterm_promptly(executor):
+    r = executor.run("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(100)", timeout_s=1.0)
+    assert r.status == "timeout" and r.wall_s < 3.0
+
+
+def test_concurrent_runs_do_not_interfere(executor):
+    # a fork bomb in one slot must not starve a normal program running at the same time
+    results = {}
+
+    def bomb():
+        results["bomb"] = executor.run("import os\nwhile True:\n    try: os.fork()\n    except OSError: pass", timeout_s=2.0)
+
+    t = threading.Thread(target=bomb)
+    t.start()
+    time.sleep(0.3)
+    results["normal"] = executor.run("import subprocess\nprint(subprocess.run(['echo', 'hi'], capture_output=True, text=True).stdout.strip())")
+    t.join()
+    assert results["normal"].status == "ok" and results["normal"].stdout.strip() == "hi", results["normal"]
+    assert results["bomb"].status != "ok"
