@@ -114,8 +114,10 @@ def map_response(resp: dict, wall: float, timeout: float, output_bytes: int) -> 
                          f"output passed the cap of {output_bytes} bytes")
     if rstatus == "Finished" and rc == 0:
         return RunResult("ok", 0, stdout, stderr, wall, exec_s)
-    if rstatus not in ("Finished", "Error"):
-        return RunResult("sandbox_error", rc, stdout, stderr, wall, exec_s, f"unknown SandboxFusion run status {rstatus!r}")
+    if rstatus not in ("Finished", "Error") or rc is None:
+        # No exit code: the command did not run to an end the server could observe.
+        return RunResult("sandbox_error", rc, stdout, stderr, wall, exec_s,
+                         f"SandboxFusion run status {rstatus!r} without an exit code")
     if is_memory_error(stderr):
         return RunResult("memory_exceeded", rc, stdout, stderr, wall, exec_s, "memory limit reached")
     return RunResult("runtime_error", rc, stdout, stderr, wall, exec_s, f"exit code {rc}")
