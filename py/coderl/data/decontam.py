@@ -1,0 +1,61 @@
+"""N-gram decontamination of SFT rows against the eval sets' prompts.
+
+A row is contaminated by an eval problem when it contains at least `min_overlap` of that problem's
+word n-grams. Prompts shorter than n words count as one n-gram if they have at least MIN_WORDS
+words. N-grams that occur in more than MAX_PROBLEMS_PER_GRAM eval problems are boilerplate ("the
+first line contains a single integer t") and ignored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from .dedup import words
+from .problem import Problem
+
+MIN_WORDS = 8
+MAX_PROBLEMS_PER_GRAM = 2
+
+
+def ngrams(text: str, n: int) -> set[str]:
+    w = words(text)
+    if len(w) < n:
+        return {" ".join(w)} if len(w) >= MIN_WORDS else set()
+    return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
+
+
+@dataclass
+class Hit:
+    row_id: str
+    dataset: str
+    problem_id: str
+    overlap: float
+
+
+class EvalIndex:
+    def __init__(self, problems: list[Problem], n: int = 13) -> None:
+        self.n = n
+        self.problems = problems
+        per_problem = [ngrams(p.prompt, n) for p in problems]
+        df = Counter(g for grams in per_problem for g in grams)
+        self.index: dict[str, list[int]] = defaultdict(list)
+        self.sizes: list[int] = []
+        for k, grams in enumerate(per_problem):
+            kept = [g for g in grams if df[g] <= MAX_PROBLEMS_PER_GRAM]
+            self.sizes.append(len(kept))
+            for g in kept:
+                self.index[g].append(k)
+
+    def hits(self, row_id: str, text: str, min_overlap: float) -> list[Hit]:
+        counts: Counter[int] = Counter()
+        for g in ngrams(text, self.n):
+            for k in self.index.get(g, ()):
+                counts[k] += 1
+        out = []
+        for k, c in sorted(counts.items()):
+            frac = c / self.sizes[k]
+            if frac >= min_overlap:
+                p = self.problems[k]
+                out.append(Hit(row_id, p.dataset, p.id, round(frac, 3)))
+        return out
