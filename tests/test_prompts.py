@@ -61,6 +61,7 @@ def test_template_text_changes_the_fingerprint(eval_config):
     assert changed.fingerprint() != eval_config.fingerprint()
 
 
+@pytest.mark.slow
 def test_docs_page_matches_the_rendered_templates(eval_config, shared_data):
     """docs/prompts.md shows each template rendered through the real Qwen2.5 chat template on a real problem."""
     from coderl.generation.render_docs import example_problems, rendered_section

@@ -5,6 +5,7 @@ tests/test_prompts.py checks the committed page still matches the current templa
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -28,10 +29,15 @@ def example_problems(shared_data: Path) -> list[Problem]:
     return [he, mb, cc]
 
 
-def render_chat(messages: list[dict]) -> str:
+@functools.lru_cache(maxsize=1)
+def _tokenizer():
     from ..models.tokenizer import load_qwen_tokenizer
 
-    return load_qwen_tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return load_qwen_tokenizer()  # tens of seconds on a busy machine: load once
+
+
+def render_chat(messages: list[dict]) -> str:
+    return _tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
 def rendered_section(problems: list[Problem], cfg: EvalConfig) -> str:
