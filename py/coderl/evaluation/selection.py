@@ -83,7 +83,7 @@ def select_best(rows: list[dict[str, Any]], sel: dict[str, Any], baseline_rows: 
     else:
         steps = ", ".join(str(r["step"]) for r in ties)
         why = (f"steps {steps} are within {100 * margin:.1f} pp of the highest {ds} {primary} ({_pct(top)}); "
-               f"step {best['step']} has the highest {tiebreak} among them ({_pct(bt)})")
+               f"step {best['step']} has the highest {ds} {tiebreak} among them ({_pct(bt)})")
     result.update(step=int(best["step"]), checkpoint=best.get("checkpoint"), tier=int(best["tier"]),
                   eval_fingerprint=best.get("eval_fingerprint"),
                   numbers={d: {k: v for k, v in s.items() if k in ("accepted_at_1", "exec_success_rate", "n")}

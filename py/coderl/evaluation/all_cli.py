@@ -1,0 +1,92 @@
+"""coderl eval-all: evaluate every global_step_N under a root (intermediate at tier 1, the final at tier 3).
+
+Evaluations already in the history with the same (step, tier, fingerprint) are skipped (as is a
+tier whose datasets a higher tier of that step already scored under the same fingerprints), so the
+command can be re-run at any time (after a crash, or as training adds checkpoints). A checkpoint
+without huggingface/ weights is reported and skipped. An infrastructure failure stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..errors import CoderlError, DataError, InfrastructureError
+from .cli import add_common_arguments, backend_kind, datasets_for
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ckpt-root", required=True, help="the folder holding global_step_N/ (verl's default_local_dir)")
+    p.add_argument("--tier-intermediate", type=int, default=1, help="tier for every checkpoint but the last (default 1)")
+    p.add_argument("--tier-final", type=int, default=3, help="tier for the last checkpoint (default 3)")
+    p.add_argument("--force", action="store_true", help="re-evaluate even when the history already has the evaluation")
+    p.add_argument("--baseline-phase", default="phase0", help="shown beside the table at the end (default phase0)")
+    add_common_arguments(p)
+
+
+def covering_row(rows: list[dict], step: int, wanted: dict[str, str]) -> dict | None:
+    """A history row of `step` that scored every wanted dataset under the wanted per-dataset fingerprint
+    (the same tier, or a higher tier that contains it: a final checkpoint evaluated at tier 3 needs no tier 1)."""
+    for r in rows:
+        if int(r["step"]) == int(step) and all(
+                (r.get("scores") or {}).get(d, {}).get("fingerprint") == fp for d, fp in wanted.items()):
+            return r
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import load_eval_config
+    from ..report import tables as T
+    from .discovery import discover_checkpoints
+    from .history import history_path, read_history
+    from .runner import EvalRequest, eval_fingerprint, run_evaluation
+
+    cfg = load_eval_config(args.eval_config)
+    kind = backend_kind(args)
+    ckpts = discover_checkpoints(args.ckpt_root)
+    usable = [c for c in ckpts if c.hf_dir is not None]
+    if not ckpts:
+        raise DataError(f"no global_step_N folder under {args.ckpt_root}; train first (make train) or fix CKPT_ROOT")
+    final_step = max(c.step for c in usable) if usable else None
+    hist = history_path(args.out_root, args.phase)
+    lines, failed = [], 0
+    for c in ckpts:
+        if c.hf_dir is None:
+            lines.append(f"step {c.step}: SKIPPED, {c.problem} ({c.path})")
+            log.warning("step %s skipped: %s", c.step, c.problem)
+            continue
+        tier_wanted = args.tier_final if c.step == final_step else args.tier_intermediate
+        tier, datasets = datasets_for(args, cfg, None if args.datasets else tier_wanted)
+        fp = eval_fingerprint(cfg, datasets, args.manifests_dir, args.limit)
+        done = None if args.force else covering_row(read_history(hist), c.step, {
+            d: eval_fingerprint(cfg, [d], args.manifests_dir, args.limit) for d in datasets})
+        if done is not None:
+            lines.append(f"step {c.step}: tier {tier} already in {hist} (as tier {done['tier']}, "
+                         f"fingerprint {done['eval_fingerprint']}), skipped")
+            continue
+        req = EvalRequest(model=str(c.hf_dir), checkpoint=str(c.path.resolve()), step=c.step, phase=args.phase,
+                          tier=tier, datasets=datasets, out_root=Path(args.out_root), backend=kind,
+                          vllm_url=args.vllm_url, sandbox=args.sandbox, raw_dir=args.raw_dir,
+                          manifests_dir=args.manifests_dir, limit=args.limit)
+        try:
+            run_evaluation(req, cfg)
+            lines.append(f"step {c.step}: evaluated at tier {tier}")
+        except InfrastructureError:
+            raise  # a broken sandbox or server breaks every later checkpoint too
+        except CoderlError as e:
+            failed += 1
+            lines.append(f"step {c.step}: FAILED, {e}")
+            log.error("step %s failed: %s", c.step, e)
+    print("\n".join(lines))
+    phases = {ph: read_history(history_path(args.out_root, ph)) for ph in (args.baseline_phase, args.phase)}
+    phases = {ph: rows for ph, rows in phases.items() if rows}
+    if phases:
+        bests = T.best_per_phase(phases, args.baseline_phase, cfg.selection)
+        print()
+        print(T.text_table(T.checkpoint_table(phases, {ph: b.get("step") for ph, b in bests.items()})))
+        for ph, b in bests.items():
+            print(f"\nbest of {ph}: {b['explanation']}")
+    return 1 if failed else 0
