@@ -173,3 +173,39 @@ def test_concurrent_runs_do_not_interfere(executor):
     t.join()
     assert results["normal"].status == "ok" and results["normal"].stdout.strip() == "hi", results["normal"]
     assert results["bomb"].status != "ok"
+
+
+# --- the same corpus through a session (pre-started interpreter forking per input) ---------------
+
+SESSION_SUBSET = ["fork_bomb.py", "memory_bomb.py", "infinite_loop.py", "output_flood.py", "stderr_flood.py",
+                  "daemon_child.py", "sleeping_children.py", "kill_parent.py", "read_env.py", "disk_filler.py",
+                  "write_outside.py", "network.py"]
+
+
+@pytest.mark.parametrize("name", SESSION_SUBSET)
+def test_hostile_program_in_a_session(executor, victim_dir, monkeypatch, name):
+    if executor.isolation_level != "bwrap":
+        pytest.skip("sessions pre-start an interpreter at the bwrap level only")
+    marker = "coderl-hostile-" + secrets.token_hex(8)
+    secret = "sk-" + secrets.token_hex(16)
+    monkeypatch.setenv("CODERL_FAKE_SECRET_TOKEN", secret)
+    code = (PROLOGUE + (HOSTILE / name).read_text()).replace("__MARKER__", marker) \
+        .replace("__VICTIM_DIR__", str(victim_dir)).replace("__PORT__", "9")
+    with executor.session(code) as s:
+        for _ in range(2):   # the second input must meet the same limits and a clean sandbox
+            r = s.run("")
+            assert r.status in _expected(name), f"{name}: {r.status} ({r.message}) {r.stderr[-300:]!r}"
+            assert secret not in r.stdout and "SUCCEEDED delete" not in r.stdout and "CONNECTED" not in r.stdout
+            assert _wait_gone(marker) == [], f"{name}: processes left behind inside a session"
+    assert _wait_gone(marker) == []
+    assert (victim_dir / "victim.txt").read_text() == "precious"
+
+
+def test_session_inputs_do_not_see_each_other(executor):
+    if executor.isolation_level != "bwrap":
+        pytest.skip("bwrap level only")
+    code = ("import os\nseen = [p for p in ('/tmp/note', 'note', '/dev/shm/note') if os.path.exists(p)]\n"
+            "for p in ('/tmp/note', 'note', '/dev/shm/note'):\n    open(p, 'w').write('x')\nprint(seen, input())")
+    with executor.session(code) as s:
+        outs = [s.run(f"{i}\n").stdout.strip() for i in range(3)]
+    assert outs == ["[] 0", "[] 1", "[] 2"]

@@ -23,6 +23,7 @@ import time
 
 from ..data.problem import Problem
 from .compare import get_comparator
+from .session import DirectSession
 from .types import RunResult, Verdict
 
 log = logging.getLogger(__name__)
@@ -113,23 +114,28 @@ def _judge_stdio(problem: Problem, code: str, executor, same, stop_first: bool, 
     first_fail: int | None = None
     first_verdict = "accepted"
     detail = ""
-    for i, t in enumerate(tests):
-        run = executor.run(code, stdin=t["input"])
-        if run.status == "ok":
-            outcome = "passed" if same(run.stdout, t["output"]) else "wrong_answer"
-        else:
-            outcome = _STATUS_TO_VERDICT[run.status]
-        statuses.append(outcome)
-        if outcome == "passed":
-            passed += 1
-            continue
-        if first_fail is None:
-            first_fail, first_verdict = i, outcome
-            detail = (run.message or _last_exception(run.stderr) or "output differs")[:300]
-        if stop_first or outcome == "sandbox_error":
-            break
+    opener = getattr(executor, "session", None)
+    with opener(code) if opener else DirectSession(executor, code) as runner:
+        for i, t in enumerate(tests):
+            outcome, run = _run_one(runner, t, same)
+            statuses.append(outcome)
+            if outcome == "passed":
+                passed += 1
+                continue
+            if first_fail is None:
+                first_fail, first_verdict = i, outcome
+                detail = (run.message or _last_exception(run.stderr) or "output differs")[:300]
+            if stop_first or outcome == "sandbox_error":
+                break
     verdict = "sandbox_error" if "sandbox_error" in statuses else first_verdict
     return Verdict(problem.id, verdict, passed, len(tests), first_fail, time.monotonic() - t0, statuses, detail)
+
+
+def _run_one(runner, test: dict, same) -> tuple[str, RunResult]:
+    run = runner.run(test["input"])
+    if run.status == "ok":
+        return ("passed" if same(run.stdout, test["output"]) else "wrong_answer"), run
+    return _STATUS_TO_VERDICT[run.status], run
 
 
 class JudgePool:

@@ -44,6 +44,17 @@ class LocalExecutor:
         )
         return self._run(self.isolation_level, code, stdin, limits)
 
+    def session(self, code: str):
+        """Run one program against many inputs: a pre-started interpreter forks per input (bwrap level).
+
+        Returns a context manager with run(stdin, timeout_s=None, memory_mb=None) -> RunResult.
+        """
+        from .session import DirectSession, ZygoteSession
+
+        if self.isolation_level == "bwrap" and not os.environ.get("CODERL_SANDBOX_NO_ZYGOTE"):
+            return ZygoteSession(self, code)
+        return DirectSession(self, code)
+
     def health(self) -> tuple[bool, str]:
         r = self.run("print(1+1)", timeout_s=min(10.0, self.defaults.timeout_s))
         if r.status == "ok" and r.stdout.strip() == "2":
