@@ -64,7 +64,7 @@ def plot_metrics_per_step(phases: dict[str, list[dict[str, Any]]], baseline_phas
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(dss):]:
         ax.axis("off")
-    fig.suptitle("Evaluation metrics per checkpoint")
+    fig.suptitle("Evaluation metrics per checkpoint", y=1.02)
     out = _save(fig, Path(path))
     plt.close(fig)
     return out
@@ -92,7 +92,7 @@ def plot_training_curves(log_rows: dict[int, dict[str, float]], path: str | Path
     ax_r.set_xlabel("step")
     ax_r.set_ylabel("learning rate")
     ax_r.grid(alpha=0.3)
-    fig.suptitle("Training")
+    fig.suptitle("Training", y=1.02)
     out = _save(fig, Path(path))
     plt.close(fig)
     return out
