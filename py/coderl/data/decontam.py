@@ -2,7 +2,7 @@
 
 A row is contaminated by an eval problem when it contains at least `min_overlap` of that problem's
 word n-grams. Prompts shorter than n words count as one n-gram if they have at least MIN_WORDS
-words. N-grams that occur in more than MAX_PROBLEMS_PER_GRAM eval problems are boilerplate ("the
+words; such a prompt matches a row that contains its whole word sequence. N-grams that occur in more than MAX_PROBLEMS_PER_GRAM eval problems are boilerplate ("the
 first line contains a single integer t") and ignored.
 """
 
@@ -38,6 +38,9 @@ class EvalIndex:
         self.n = n
         self.problems = problems
         per_problem = [ngrams(p.prompt, n) for p in problems]
+        # prompts shorter than n words: matched as a whole word sequence (" w1 w2 ... ")
+        self.short = [(k, " " + next(iter(g)) + " ") for k, g in enumerate(per_problem)
+                      if len(g) == 1 and len(next(iter(g)).split()) < n]
         df = Counter(g for grams in per_problem for g in grams)
         self.index: dict[str, list[int]] = defaultdict(list)
         self.sizes: list[int] = []
@@ -49,12 +52,17 @@ class EvalIndex:
 
     def hits(self, row_id: str, text: str, min_overlap: float) -> list[Hit]:
         counts: Counter[int] = Counter()
+        if self.short:
+            joined = " " + " ".join(words(text)) + " "
+            for k, seq in self.short:
+                if seq in joined:
+                    counts[k] = self.sizes[k]
         for g in ngrams(text, self.n):
             for k in self.index.get(g, ()):
                 counts[k] += 1
         out = []
         for k, c in sorted(counts.items()):
-            frac = c / self.sizes[k]
+            frac = min(1.0, c / self.sizes[k]) if self.sizes[k] else 0.0
             if frac >= min_overlap:
                 p = self.problems[k]
                 out.append(Hit(row_id, p.dataset, p.id, round(frac, 3)))
