@@ -213,3 +213,22 @@ def test_verl_multiturn_dataset_reads_the_output(tmp_path, tok, tiny_model_dir):
     text = qtok.decode(ids)
     assert "<|im_start|>assistant" in text and "```python" in text
     assert int(item["loss_mask"].sum()) > 0
+
+
+def test_decontam_index_short_prompts_and_boilerplate():
+    from coderl.data.decontam import EvalIndex
+    from coderl.data.problem import Problem
+
+    boiler = "The first line contains a single integer t the number of test cases in this input"
+    probs = [Problem(id="mbpp/248", dataset="mbpp_reg", kind="functional", test_code="assert 1",
+                     prompt="Write a function to calculate the harmonic sum of n-1.")]
+    probs += [Problem(id=f"cc{k}", dataset="codecontests_valid", kind="stdio", tests=[{"input": "", "output": ""}],
+                      prompt=f"{boiler}. Then problem {k} asks for quite specific thing number {k} with words w{k} x{k} y{k}.")
+              for k in range(3)]
+    idx = EvalIndex(probs, n=13)
+    hit = idx.hits("r1", "Task: write a function to calculate the harmonic sum of n-1. Use recursion.", 0.5)
+    assert [(h.problem_id, h.overlap) for h in hit] == [("mbpp/248", 1.0)]
+    assert idx.hits("r2", "Write a function to calculate the harmonic mean of a list.", 0.5) == []
+    # a shared statement preamble alone is boilerplate, not contamination
+    assert idx.hits("r3", boiler + ". Print the answer.", 0.5) == []
+    assert [h.problem_id for h in idx.hits("r4", probs[3].prompt, 0.5)] == ["cc2"]
