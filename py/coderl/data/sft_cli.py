@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drop-duplicates", action="store_true", help="keep the first of exact/near duplicates, drop the rest")
     p.add_argument("--near-dup-threshold", type=float, default=0.9, help="Jaccard of word 5-grams")
     p.add_argument("--drop-too-long", action="store_true")
+    p.add_argument("--decontaminate", dest="decontaminate", action="store_true", default=True,
+                   help="check n-gram overlap with the eval sets (the default)")
     p.add_argument("--no-decontaminate", dest="decontaminate", action="store_false",
                    help="skip the n-gram overlap check against the eval sets")
     p.add_argument("--drop-contaminated", action="store_true", help="drop rows overlapping eval problems")
