@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(completions) - {p.id for p in problems})
     if unknown:
         raise DataError(f"{args.completions}: {len(unknown)} completion id(s) not in {args.problems}, e.g. {unknown[0]!r}")
+    missing = [p.id for p in problems if p.id not in completions]
+    if missing:
+        log.warning("%d problem(s) have no completion in %s (judged no_code), e.g. %r", len(missing), args.completions, missing[0])
     ex = make_executor(args.sandbox, cfg)
     ok, why = ex.health()
     if not ok:
