@@ -199,3 +199,20 @@ def test_sandboxfusion_retries_transport_errors_and_sends_the_limits():
     assert r.status == "ok" and r.stdout == "2\n" and len(seen) == 2
     assert seen[1] == {"path": "/run_code", "code": "print(1+1)", "language": "python", "run_timeout": 7.0,
                        "memory_limit_MB": 321, "stdin": "in"}
+
+
+@pytest.mark.parametrize("level", ["unshare", "rlimits"])
+def test_weaker_levels_keep_the_limits(level):
+    ex = LocalExecutor(timeout_s=2.0, memory_mb=256, output_bytes=64 * 1024, level=level)
+    ok, why = ex.health()
+    if not ok:
+        pytest.skip(f"{level} does not work here: {why}")
+    assert ex.run("b = bytearray(400 * 1024 * 1024)").status == "memory_exceeded"
+    assert ex.run("while True: pass", timeout_s=1.0).status == "timeout"
+    assert ex.run("while True: print('x' * 1000)").status == "output_limit"
+    r = ex.run("import os\nprint(os.getuid(), sorted(os.environ))")
+    assert r.status == "ok" and "HOME" in r.stdout and "VIRTUAL_ENV" not in r.stdout
+    if level == "unshare":
+        net = ex.run("import socket\ntry:\n    socket.create_connection(('8.8.8.8', 53), timeout=1)\n    print('CONNECTED')\n"
+                     "except OSError:\n    print('blocked')")
+        assert net.stdout.strip() == "blocked"
