@@ -37,7 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def validate_dataset(name: str, problems, pool, recheck: bool) -> dict[str, Any]:
     with_ref = [p for p in problems if p.reference_code]
     futures = [(p, pool.submit(p, p.reference_code)) for p in with_ref]
-    verdicts = {p.id: f.result() for p, f in futures}
+    verdicts = {}
+    step = max(1, len(futures) // 10)
+    for k, (p, f) in enumerate(futures, start=1):
+        verdicts[p.id] = f.result()
+        if k % step == 0 or k == len(futures):
+            log.info("%s: %d/%d references judged", name, k, len(futures))
     failed = [p for p in with_ref if not verdicts[p.id].accepted]
     second = {}
     if recheck and failed:
