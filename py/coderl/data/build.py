@@ -133,7 +133,7 @@ def _codecontests_rows(name: str, src: dict[str, Any], ctx: BuildContext) -> Row
 
 
 def _sft_exclusions(path: Path | None) -> tuple[set[str], str | None]:
-    """Problem names the SFT data uses: `id`/`name`/`problem_id` fields and the user messages' text."""
+    """Problem names the SFT data uses: the `id`/`name`/`problem_id`/`source_id` fields of its rows."""
     if path is None:
         return set(), None
     names: set[str] = set()
@@ -202,8 +202,9 @@ def build_dataset(name: str, spec: dict[str, Any], ctx: BuildContext) -> BuildOu
     mpath = manifest_path(name, ctx.manifests_dir)
     if raw.is_file() and mpath.is_file() and not ctx.force:
         try:
-            verify_against_manifest(name, load_problems(raw), load_manifest(name, ctx.manifests_dir), str(raw))
-            return BuildOutcome(name, "up_to_date", f"{raw} matches {mpath}", count=len(load_manifest(name, ctx.manifests_dir)["records"]))
+            manifest = load_manifest(name, ctx.manifests_dir)
+            verify_against_manifest(name, load_problems(raw), manifest, str(raw))
+            return BuildOutcome(name, "up_to_date", f"{raw} matches {mpath}", count=len(manifest["records"]))
         except DataError as e:
             log.warning("%s; rebuilding", e)
     try:
