@@ -33,9 +33,11 @@ def _rewrite(path, edit):
     path.write_text("".join(json.dumps(r) + "\n" for r in edit(rows)))
 
 
-def test_untouched_raw_loads(humaneval_dirs):
+def test_untouched_raw_loads_and_is_not_rebuilt(humaneval_dirs, tmp_path):
     raw, man = humaneval_dirs
     assert len(load_eval_problems("humaneval", raw, man)) == 164
+    ctx = BuildContext(raw_dir=raw, manifests_dir=man, cache_dir=tmp_path / "cache")
+    assert build_dataset("humaneval", load_eval_config().datasets["humaneval"], ctx).status == "up_to_date"
 
 
 def test_tampered_test_names_the_problem(humaneval_dirs):
