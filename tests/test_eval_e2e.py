@@ -177,3 +177,33 @@ def test_tiny_model_through_the_hf_backend(raw_dir, tmp_path, tiny_model_dir, sh
     assert row["step"] == 40 and row["checkpoint"] == str(ckpt.resolve())
     s = row["scores"]["humaneval"]
     assert s["accepted_at_1"] == 0.0 and s["no_code_rate"] == 1.0 and s["truncated_rate"] == 1.0
+
+
+@pytest.mark.slow
+def test_kill_9_during_generation_resumes_without_regenerating(raw_dir, tmp_path, tiny_model_dir, short_eval_config):
+    out = tmp_path / "outputs"
+    args = ["eval", "--checkpoint", str(tiny_model_dir), "--step", "7", "--backend", "hf", "--datasets", "humaneval",
+            "--limit", "6", "--phase", "p", "--eval-config", str(short_eval_config), "--raw-dir", str(raw_dir),
+            "--out-root", str(out)]
+    gen_cache = out / "p" / "step_7" / "cache" / "generations" / "humaneval.jsonl"
+    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "coderl"), *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        if gen_cache.exists() and len(gen_cache.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {r["id"]: r["generation"] for r in lines(gen_cache)}
+    assert 2 <= len(before) < 6
+
+    assert main(args) == 0
+    stats = json.loads((out / "p" / "step_7" / "run_info.json").read_text())["resume"]
+    assert stats["cached_generations"] == len(before) and stats["generated"] == 6 - len(before)
+    after = lines(gen_cache)
+    assert len(after) == len({r["id"] for r in after}) == 6  # nothing generated twice
+    recs = {r["id"]: r for r in lines(out / "p" / "step_7" / "per_problem" / "humaneval.jsonl")}
+    assert len(recs) == 6 and all(recs[i]["completion"] == g["completion"] for i, g in before.items())
+    assert len(read_history(out / "p" / "eval_history.jsonl")) == 1

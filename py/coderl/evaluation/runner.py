@@ -162,24 +162,25 @@ class _Execution:
                 (to_judge.append((p, gens[p.id])) if p.id in gens else to_generate.append(p))
         return to_judge, to_generate
 
-    def _on_judged(self, problem: Problem, gen: dict, extraction, fut) -> None:
+    def _on_judged(self, problem: Problem, gen: dict, extraction, prompt_hash: str, fut) -> None:
         # runs in a judge thread: cache a real verdict at once (kill -9 safe), hand everything to the main thread
         try:
             verdict = fut.result()
-            rec = _record(problem, gen, extraction, prompt_sha256(self.messages(problem)), verdict)
+            rec = _record(problem, gen, extraction, prompt_hash, verdict)
             if rec["verdict"] != "sandbox_error":  # infrastructure failures are retried on resume, never cached
                 self.caches[problem.dataset].add_record(problem.id, rec)
         except BaseException as e:  # a judge bug is an infrastructure failure, not the model's
-            rec = _record(problem, gen, extraction, "", {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"})
+            rec = _record(problem, gen, extraction, prompt_hash, {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"})
         self.results.put(rec)
 
     def submit(self, pool, problem: Problem, gen: dict) -> None:
         from ..generation.extract import extract_for_problem
 
         extraction = extract_for_problem(gen.get("completion") or "", problem)
+        prompt_hash = prompt_sha256(self.messages(problem))
         fut = pool.submit(problem, extraction.code)
         self.outstanding += 1
-        fut.add_done_callback(lambda f, p=problem, g=gen, e=extraction: self._on_judged(p, g, e, f))
+        fut.add_done_callback(lambda f, p=problem, g=gen, e=extraction, h=prompt_hash: self._on_judged(p, g, e, h, f))
 
     def drain(self, guard: Guard, bars: dict, block: bool) -> None:
         while self.outstanding:
