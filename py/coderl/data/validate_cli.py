@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from ..config import load_eval_config
