@@ -60,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
             continue
         tier_wanted = args.tier_final if c.step == final_step else args.tier_intermediate
         tier, datasets = datasets_for(args, cfg, None if args.datasets else tier_wanted)
-        fp = eval_fingerprint(cfg, datasets, args.manifests_dir, args.limit)
         done = None if args.force else covering_row(read_history(hist), c.step, {
             d: eval_fingerprint(cfg, [d], args.manifests_dir, args.limit) for d in datasets})
         if done is not None:

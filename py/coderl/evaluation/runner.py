@@ -15,7 +15,6 @@ import logging
 import os
 import queue
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
