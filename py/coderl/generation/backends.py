@@ -32,6 +32,7 @@ class ServedBackend(Backend):
 
         self.cfg = cfg
         self.model_dir = resolve_model_dir(model)
+        self.engine = engine
         port = int(port or cfg.serving["port"])
         if engine == "vllm":
             self.served_name = served_model_name or model
@@ -54,7 +55,8 @@ class ServedBackend(Backend):
 
         self.server.start()
         try:
-            self.client_backend = OpenAIBackend(self.server.url, self.cfg, model=self.served_name).__enter__()
+            self.client_backend = OpenAIBackend(self.server.url, self.cfg, model=self.served_name,
+                                                verify_model=self.engine == "vllm").__enter__()
         except BaseException:
             self.server.stop()
             raise

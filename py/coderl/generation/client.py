@@ -143,8 +143,12 @@ class OpenAIBackend(Backend):
 
     name = "openai"
 
-    def __init__(self, url: str, cfg, *, model: str | None = None, concurrency: int | None = None):
+    def __init__(self, url: str, cfg, *, model: str | None = None, concurrency: int | None = None,
+                 verify_model: bool = True):
         self.client = OpenAIClient(url, cfg, model=model)
+        # off only for a server we started ourselves with that model (`transformers serve`'s /v1/models
+        # lists the hub cache, not the model it serves)
+        self.verify_model = verify_model
         self.concurrency = int(concurrency or cfg.serving["concurrency"])
         self._resolved = False
 
@@ -153,7 +157,8 @@ class OpenAIBackend(Backend):
         if not ok:
             raise GenerationError(f"no server answers at {self.client.base_url} ({why}); start one (coderl serve) "
                                   "or fix --vllm-url")
-        self.client.resolve_model()
+        if self.verify_model or self.client.model is None:
+            self.client.resolve_model()
         self._resolved = True
         return self
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from ..paths import repo_root
 log = logging.getLogger(__name__)
 
 _LOG_TAIL_LINES = 40
+_ERROR_LINE = re.compile(r"\b[A-Za-z_]*(Error|Exception): ")
 
 
 def default_vllm_python() -> str:
@@ -119,10 +121,14 @@ class ServerProcess:
         return f"http://{self.host}:{self.port}"
 
     def log_tail(self, n: int = _LOG_TAIL_LINES) -> str:
+        """The log's last n lines, preceded by its error lines (vLLM's root cause is often far above the end)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+            lines = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return "(no log)"
+        errors = [ln for ln in lines[:-n] if _ERROR_LINE.search(ln)]
+        head = ["... error lines earlier in the log:", *dict.fromkeys(errors[-5:]), "... last lines:"] if errors else []
+        return "\n".join(head + lines[-n:])
 
     def start(self) -> "ServerProcess":
         if port_in_use(self.port, self.host):
