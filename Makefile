@@ -39,7 +39,9 @@ data: setup
 validate-data: setup
 	$(CODERL) validate-data --sandbox $(SANDBOX) $(ARGS)
 
+INPUT ?= data/sft_validated.jsonl
 prepare-sft: setup
+	@[ -f "$(INPUT)" ] || { echo "prepare-sft: $(INPUT) not found; run: make prepare-sft INPUT=path/to/sft_validated.jsonl" >&2; exit 2; }
 	$(CODERL) prepare-sft --input $(INPUT) --out-dir data/sft $(ARGS)
 
 sandbox: setup

@@ -29,3 +29,11 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from coderl.models.tiny import build_tiny_qwen2
 
     return build_tiny_qwen2(tmp_path_factory.mktemp("tiny_qwen2"))
+
+
+@pytest.fixture(scope="session")
+def qwen_tokenizer():
+    """The real Qwen tokenizer (Qwen2.5 chat template), loaded once per test session (20-40 s on a busy box)."""
+    from coderl.models.tokenizer import load_qwen_tokenizer
+
+    return load_qwen_tokenizer()
