@@ -75,6 +75,17 @@ def test_empty_outputs_report_says_what_is_missing(tmp_path):
     assert rep.plots == [] and any("no evaluation history" in m for m in rep.missing)
 
 
+def test_ckpt_root_metrics_jsonl_is_the_default_training_log(outputs, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"attempt": 1, "step": s, "time": "2026-11-27T10:00:00",
+                                                           "train/loss": 3.0 / s, "train/lr": 1e-5}) + "\n" for s in (1, 2, 3)))
+    out = tmp_path / "rep"
+    assert main(["report", "--outputs-root", str(outputs), "--ckpt-root", str(run), "--out", str(out)]) == 0
+    assert (out / "training_curves.png").stat().st_size > 5000
+    assert "no training log" not in (out / "report.md").read_text()
+
+
 def test_training_log_reads_console_verl_file_logger_and_flat_jsonl(tmp_path):
     p = tmp_path / "log"
     p.write_text("(TaskRunner pid=1) step:3 - train/loss:1.5 - train/lr:3e-06\n"
