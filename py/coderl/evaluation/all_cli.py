@@ -12,7 +12,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..errors import CoderlError, DataError, InfrastructureError
+from ..errors import CoderlError, ConfigError, DataError, InfrastructureError
 from .cli import add_common_arguments, backend_kind, datasets_for
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_eval_config(args.eval_config)
     kind = backend_kind(args)
+    if kind == "openai":
+        raise ConfigError("eval-all evaluates many checkpoints and starts a vLLM server for each; a server at "
+                          "--vllm-url serves one model. Drop --vllm-url, or run coderl eval --checkpoint ... --vllm-url per checkpoint")
     ckpts = discover_checkpoints(args.ckpt_root)
     usable = [c for c in ckpts if c.hf_dir is not None]
     if not ckpts:

@@ -16,6 +16,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="generation backend (default: openai with --vllm-url, else vllm started for the checkpoint)")
     p.add_argument("--vllm-url", default=None, help="an already running OpenAI-compatible server")
+    p.add_argument("--served-model-name", default=None,
+                   help="with --vllm-url: the model id the server must serve (default: --model's hub id, else the one served)")
     p.add_argument("--sandbox", default="local", help="'local' (embedded) or a SandboxFusion URL")
     p.add_argument("--eval-config", default=None, help="eval config (default: configs/eval.yaml)")
     p.add_argument("--datasets", default=None, help="comma-separated datasets instead of the tier's (e.g. for the demo)")
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     tier, datasets = datasets_for(args, cfg, args.tier)
     req = EvalRequest(model=model, checkpoint=checkpoint, step=step, phase=args.phase, tier=tier, datasets=datasets,
                       out_root=Path(args.out_root), backend=kind, vllm_url=args.vllm_url, sandbox=args.sandbox,
-                      raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, limit=args.limit)
+                      raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, limit=args.limit,
+                      served_model=args.served_model_name or (args.model if args.model else None))
     row = run_evaluation(req, cfg)
     print_row(row, Path(args.out_root))
     return 0

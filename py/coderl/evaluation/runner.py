@@ -51,6 +51,7 @@ class EvalRequest:
     raw_dir: str | Path = "data/raw"
     manifests_dir: str | Path = "data/manifests"
     limit: int | None = None  # first N problems of each dataset (a different fingerprint)
+    served_model: str | None = None  # openai backend: the model id the server must be serving
     backend_opts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -216,6 +217,10 @@ class _Execution:
             if to_generate:
                 items = ((p, self.messages(p)) for p in to_generate)
                 with make_backend_cm() as backend:
+                    served = getattr(getattr(backend, "client", None), "model", None)
+                    if served:
+                        self.stats["served_model"] = served
+                        log.info("generating with %s serving %r", backend.name, served)
                     for g in backend.generate(items):
                         p = self.problems.get((g.dataset, g.id))
                         if p is None:
@@ -260,7 +265,9 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig):
         from ..generation import make_backend
 
         kind = req.backend
-        model = None if kind == "openai" else req.model
+        # openai: the server must serve the named model; a checkpoint folder is only checked when the
+        # served name is given (coderl serve names it as typed), else the one model served is used and logged
+        model = req.served_model if kind == "openai" else req.model
         return make_backend(kind, cfg=cfg, model=model, url=req.vllm_url, **req.backend_opts)
     return make
 
