@@ -105,6 +105,15 @@ def write_per_problem(out: StepOutputs, dataset: str, records: list[dict[str, An
     return path
 
 
+def _fenced(text: str) -> str:
+    """A markdown code block that the text's own ``` fences cannot close."""
+    import re
+
+    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}text\n{text}\n{fence}\n"
+
+
 def write_qa_log(out: StepOutputs, dataset: str, records: list[dict[str, Any]], prompts: dict[str, str]) -> Path:
     """A readable sample: up to QA_PER_VERDICT problems of each verdict, in dataset order."""
     taken: dict[str, int] = {}
@@ -116,10 +125,10 @@ def write_qa_log(out: StepOutputs, dataset: str, records: list[dict[str, Any]], 
         taken[v] = taken.get(v, 0) + 1
         parts.append(f"## {r['id']} — {v} ({r.get('tests_passed')}/{r.get('tests_total')} tests"
                      f"{', truncated' if r.get('truncated') else ''})\n")
-        parts.append("### prompt\n\n```text\n" + prompts.get(r["id"], "") + "\n```\n")
-        parts.append("### answer\n\n```text\n" + (r.get("completion") or "") + "\n```\n")
-        if r.get("judge", {}).get("detail"):
-            parts.append(f"### judge\n\n{r['judge']['detail']}\n")
+        parts.append("### prompt\n\n" + _fenced(prompts.get(r["id"], "")))
+        parts.append("### answer\n\n" + _fenced(r.get("completion") or ""))
+        if r.get("detail"):
+            parts.append("### judge\n\n" + _fenced(r["detail"]))
     path = out.qa_dir / f"{dataset}.md"
     atomic_write_text(path, "\n".join(parts))
     return path
