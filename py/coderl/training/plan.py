@@ -317,7 +317,7 @@ def format_plan(p: Plan) -> str:
             "disk per checkpoint (GB)",
             f"  model shards fp32            {d.model_shards_gb:9.1f}",
             f"  optimizer state              {d.optimizer_gb:9.1f}",
-            f"  HF export fp32 (as verl writes; bf16 after prune-ckpt: {d.hf_export_bf16_gb:.1f})  {d.hf_export_gb:9.1f}",
+            f"  HF export fp32 (as verl writes){d.hf_export_gb:7.1f}   ({d.hf_export_bf16_gb:.1f} in bf16 after prune-ckpt)",
             f"  one checkpoint               {d.per_checkpoint_gb:9.1f}",
             f"  whole run: {d.saves} saves, {d.kept} kept -> {d.run_total_gb:.1f} GB "
             f"({d.run_total_pruned_gb:.1f} GB pruning older ones)"
