@@ -10,7 +10,6 @@ import argparse
 import importlib.metadata as md
 import json
 import os
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -141,21 +140,35 @@ def check_sandbox(args: argparse.Namespace) -> Row:
 
 
 def check_disk(args: argparse.Namespace) -> Row:
-    target = repo_root() / "checkpoints"
-    probe = target if target.exists() else repo_root()
-    free_gb = shutil.disk_usage(probe).free / 1e9
-    need_gb = None
-    try:
-        from .training.plan import plan_for_env_check  # the planner's disk need for the configured run
+    """Free space where checkpoints go against what the configured SFT run will write (the planner's numbers)."""
+    from .errors import CoderlError
+    from .training.launch import total_steps
+    from .training.plan import disk_plan, free_bytes_at, model_shape
+    from .training.plan_cli import RUNBOOK_STEPS
+    from .training.recipe import load_recipe, resolve_path
 
-        need_gb = plan_for_env_check(gpus=max(args.gpus or 1, 1))
-    except Exception as e:  # noqa: BLE001 - planner missing or config incomplete: still report free space
-        return Row("disk", WARN, f"{free_gb:.0f} GB free at {probe}; run size unknown ({e})")
-    if need_gb is None:
-        return Row("disk", WARN, f"{free_gb:.0f} GB free at {probe}; run size unknown")
-    status = PASS if free_gb >= need_gb else FAIL
-    fix = "" if status == PASS else "; free space, keep fewer checkpoints (make prune-ckpt) or see make plan"
-    return Row("disk", status, f"{free_gb:.0f} GB free at {probe}; the planned SFT run needs ~{need_gb:.0f} GB{fix}")
+    recipe = load_recipe("default")
+    c = recipe["checkpoint"]
+    ckpt_dir = resolve_path(c["dir"])
+    world = max(args.gpus or 1, 1)
+    try:
+        steps, note = total_steps(recipe, world), ""
+    except CoderlError:
+        steps, note = RUNBOOK_STEPS, " (no SFT data yet: assuming the runbook's 378 steps)"
+    try:
+        shape = model_shape(recipe["model"]["path"])
+    except CoderlError as e:
+        return Row("disk", WARN, f"{free_bytes_at(ckpt_dir) / 1e9:.0f} GB free; run size unknown ({e})")
+    d = disk_plan(shape, steps, c["save_freq"], save_optimizer=c["save_optimizer"], save_hf=c["save_hf"],
+                  max_to_keep=c["max_to_keep"], free_bytes=free_bytes_at(ckpt_dir))
+    detail = (f"{d.free_gb:.0f} GB free at {ckpt_dir}; {recipe['model']['path']} run needs {d.run_total_gb:.0f} GB "
+              f"({d.kept} checkpoint(s) x {d.per_checkpoint_gb:.0f} GB){note}")
+    if d.fits:
+        return Row("disk", PASS, detail)
+    if d.run_total_pruned_gb <= d.free_gb:
+        return Row("disk", WARN, detail + f"; fits only pruning older checkpoints ({d.run_total_pruned_gb:.0f} GB): "
+                                          "make prune-ckpt KEEP=1 between saves, or set checkpoint.max_to_keep")
+    return Row("disk", FAIL, detail + "; free space, set checkpoint.max_to_keep, or see make plan")
 
 
 def check_datasets(args: argparse.Namespace) -> Row:
