@@ -102,3 +102,39 @@ def test_stdio_problem_gets_plain_extraction():
 def test_extraction_round_trips_to_dict():
     ex = extract_code(f"```python\n{SOLUTION}```")
     assert ex.to_dict() == {"code": SOLUTION, "reason": "fenced_python", "n_blocks": 1, "fixups": []}
+
+
+def _humaneval():
+    from coderl.data.loaders import humaneval
+
+    return humaneval.problems_from_rows(humaneval.read_rows(humaneval.package_file()))
+
+
+def _passes(code: str, problem: Problem) -> bool:
+    ns: dict = {}
+    exec(code + "\n" + problem.test_code, ns)  # trusted: HumanEval's own canonical solutions
+    ns["check"](ns[problem.entry_point])
+    return True
+
+
+def test_oracle_answers_extract_to_the_reference_on_all_of_humaneval(eval_config):
+    from coderl.generation import build_messages, make_backend
+
+    problems = _humaneval()
+    with make_backend("oracle", cfg=eval_config) as b:
+        gens = list(b.generate((p, build_messages(p, eval_config)) for p in problems))
+    for p, g in zip(problems, gens):
+        ex = extract_for_problem(g.completion, p)
+        assert (ex.reason, ex.fixups) == ("fenced_python", ()), p.id
+        assert ex.code.strip("\n") == p.reference_code.strip("\n"), p.id
+    assert all(_passes(extract_for_problem(g.completion, p).code, p) for p, g in list(zip(problems, gens))[:10])
+
+
+def test_body_only_answers_pass_humaneval_tests():
+    """Answers that give only the canonical body (as a base model would) are completed with the stub and pass."""
+    problems = _humaneval()[:25]
+    for p in problems:
+        body = p.reference_code[len(p.prompt):]
+        ex = extract_for_problem(f"Here is the body:\n```python\n{body}\n```", p)
+        assert ex.fixups == ("body_only_completed",), p.id
+        assert _passes(ex.code, p), p.id

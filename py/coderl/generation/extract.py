@@ -102,10 +102,13 @@ def _dedent_block(code: str) -> str:
     # answers (first line indented, later ones not) are left alone for extract_for_problem.
     if _parses(code) is not None:
         return code
-    tree = _parses(textwrap.dedent(code))
-    if tree is None or any(isinstance(n, ast.Return) for n in tree.body):  # a function body: keep its indent
+    dedented = textwrap.dedent(code)
+    try:
+        # compile, not parse: a function body ('return' outside a function) keeps its indent
+        compile(dedented, "<answer>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
         return code
-    return textwrap.dedent(code)
+    return dedented
 
 
 def extract_code(text: str, *, entry_point: str | None = None) -> Extraction:
