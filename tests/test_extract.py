@@ -138,3 +138,19 @@ def test_body_only_answers_pass_humaneval_tests():
         ex = extract_for_problem(f"Here is the body:\n```python\n{body}\n```", p)
         assert ex.fixups == ("body_only_completed",), p.id
         assert _passes(ex.code, p), p.id
+
+
+def test_oracle_answers_extract_to_the_reference_on_real_stdio_solutions(shared_data):
+    """300 CodeContests Python solutions: fenced by the oracle, extracted back unchanged."""
+    import json
+
+    from coderl.data.loaders import sandboxfusion
+    from coderl.generation.oracle import OracleBackend
+
+    rows = [json.loads(line) for line in (shared_data / "codecontests_train300.jsonl").open(encoding="utf-8")]
+    problems = [p for p in sandboxfusion.problems_from_train300_rows(rows, "cc_train", "shared") if p.reference_code]
+    assert len(problems) >= 250
+    for p, g in zip(problems, OracleBackend().generate((p, []) for p in problems)):
+        ex = extract_for_problem(g.completion, p)
+        assert ex.reason == "fenced_python", p.id
+        assert ex.code.strip("\n") == p.reference_code.strip("\n"), p.id
