@@ -69,7 +69,7 @@ eval-baseline: setup
 	$(CODERL) eval --model $(MODEL) --phase phase0 --step 0 --tier 3 --sandbox $(SANDBOX) $(ARGS)
 
 report: setup
-	$(CODERL) report $(ARGS)
+	$(CODERL) report --ckpt-root $(CKPT_ROOT) $(ARGS)
 
 demo: setup
 	$(CODERL) demo $(ARGS)
