@@ -20,7 +20,7 @@ import pytest
 from coderl.data.problem import Problem
 from coderl.errors import GenerationError
 from coderl.generation import build_messages, make_backend
-from coderl.generation.vllm_server import ServerProcess, _pid_alive, port_in_use
+from coderl.generation.vllm_server import ServerProcess, _descendants, _pid_alive, port_in_use
 
 REPO = Path(__file__).resolve().parents[1]
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
@@ -227,3 +227,32 @@ def test_vllm_cpu_end_to_end(vllm_selected, eval_config, varied_tiny_model, tmp_
             with make_backend("openai", cfg=cfg, url=b.url, model="other"):
                 pass
         _kill_mid_run(b, cfg, _problems(4))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_serving_extras_missing(), reason="transformers[serving] extras (openai) not installed")
+def test_coderl_serve_stays_up_until_ctrl_c(tiny_model_dir, tmp_path):
+    import subprocess
+
+    import requests
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    cmd = [sys.executable, "-m", "coderl", "serve", "--model", str(tiny_model_dir), "--engine", "transformers",
+           "--port", str(port), "--log", str(log)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 300
+        while "Ctrl-C stops it" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "coderl serve exited before serving"
+        assert requests.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+        server_pids = _descendants(proc.pid)
+        assert server_pids
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not any(_pid_alive(p) for p in server_pids) and not port_in_use(port)
