@@ -98,22 +98,26 @@ def count_rows(files: str | list[str]) -> int:
 
 
 def total_steps(recipe: dict, world_size: int, extra_overrides: Sequence[str] = ()) -> int:
-    """Steps verl will run: trainer.total_training_steps if set, else epochs x len(dataloader).
+    """Steps verl will run: min(trainer.total_training_steps if set, epochs x len(dataloader)).
 
-    verl's DistributedSampler and DataLoader both drop the last incomplete batch.
+    verl's DistributedSampler and DataLoader both drop the last incomplete batch, and its loop
+    stops after the last epoch even when total_training_steps asks for more (without a final save).
     """
+    max_steps = recipe["training"]["max_steps"]
     for o in extra_overrides:
         if o.startswith("trainer.total_training_steps="):
-            return int(o.split("=", 1)[1])
-    if recipe["training"]["max_steps"] is not None:
-        return recipe["training"]["max_steps"]
+            max_steps = int(o.split("=", 1)[1])
     n = count_rows(recipe["data"]["train_files"])
     bp = batch_plan(recipe, world_size)
     steps_per_epoch = (n // world_size) // bp.per_gpu_batch
     if steps_per_epoch == 0:
         raise DataError(f"{recipe['data']['train_files']}: {n} samples make no full batch of "
                         f"{recipe['batch']['global_batch_size']}; add data or lower batch.global_batch_size")
-    return steps_per_epoch * recipe["training"]["epochs"]
+    by_epochs = steps_per_epoch * recipe["training"]["epochs"]
+    if max_steps is not None and max_steps > by_epochs:
+        log.warning("max_steps %d > %d epochs x %d steps: verl stops at step %d", max_steps,
+                    recipe["training"]["epochs"], steps_per_epoch, by_epochs)
+    return by_epochs if max_steps is None else min(max_steps, by_epochs)
 
 
 def torchrun_command(overrides: Sequence[str], gpus: int, nnodes: int = 1, node_rank: int = 0,

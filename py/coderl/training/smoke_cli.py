@@ -40,24 +40,31 @@ def run(args: argparse.Namespace) -> int:
                   "checkpoint": {"save_freq": args.save_freq, "test_freq": args.save_freq, "resume": "auto",
                                  "save_hf": True, "save_optimizer": True, "max_to_keep": None},
                   "logging": {"experiment": "smoke", "backends": ["console"]}}
-    tiny = device == "cpu" and args.model is None
-    if tiny:
+    build = device == "cpu" and args.model is None
+    model_path = args.model
+    if build:
         from ..models.tiny import build_tiny_qwen2
 
         model_dir = run_dir / "tiny_model"
         if not (model_dir / "config.json").is_file():
             build_tiny_qwen2(model_dir)
-        over["model"] = {"path": str(model_dir)}
+        model_path = str(model_dir)
+    # a tiny random-init model (coderl make-tiny-model) on any device gets the toy settings
+    tiny = model_path is not None and (Path(model_path) / "coderl_tiny_spec.json").is_file()
+    if model_path:
+        over["model"] = {"path": model_path}
+    if tiny:
         # a tiny model learns visibly in 10 steps only with a large step size
         over["optim"] = {"lr": 1e-3, "warmup_ratio": 0.0}
         over["data"] = {"max_length": 512}
         over["batch"] = {"global_batch_size": 4 * args.gpus, "micro_batch_size_per_gpu": 2}
-    elif args.model:
-        over["model"] = {"path": args.model}
+    global_batch = over.get("batch", {}).get("global_batch_size", base["batch"]["global_batch_size"])
     train_file = args.train_file
     val_file = args.val_file
     if train_file is None and (tiny or not Path(resolve_path(_first(base["data"]["train_files"]))).is_file()):
-        train_file, val_file = map(str, write_toy_sft(run_dir / "data"))
+        # enough samples for every step within one epoch (verl stops after the last epoch)
+        n_train = max(48, args.steps * global_batch)
+        train_file, val_file = map(str, write_toy_sft(run_dir / "data", n_train=n_train, n_val=global_batch))
         print(f"smoke: using a toy SFT set ({train_file}); pass --train-file for your own data")
     if train_file is not None:
         over.setdefault("data", {}).update(train_files=train_file, val_files=val_file)
