@@ -28,7 +28,7 @@ from coderl.training.toy_data import write_toy_sft
 
 pytestmark = pytest.mark.slow
 
-STEPS, SAVE = 6, 2
+STEPS, SAVE = 4, 2  # small: each CPU step of the tiny model costs seconds on 2 shared cores
 
 
 def _recipe(model: Path, data: tuple[Path, Path], batch: int = 2) -> dict:
@@ -55,9 +55,9 @@ def reference(tiny_model_dir, data, tmp_path_factory):
 
 
 def test_reference_run_checkpoints_and_smoke_checklist(reference, tiny_model_dir, data):
-    assert reference.checkpoints == [2, 4, 6] and latest_step(reference.run_dir) == STEPS
+    assert reference.checkpoints == [2, 4] and latest_step(reference.run_dir) == STEPS
     assert sorted(reference.losses) == list(range(1, STEPS + 1))
-    checks = check_run(reference.run_dir, [2, 4, 6], reference.log_path, reference.returncode)
+    checks = check_run(reference.run_dir, [2, 4], reference.log_path, reference.returncode)
     assert all(c.ok for c in checks), "\n".join(c.line() for c in checks)
     rec = RunRecord.load(reference.run_dir).data
     assert rec["world_size"] == 1 and rec["total_steps"] == STEPS and rec["attempts"][0]["status"] == "finished"
@@ -109,9 +109,10 @@ def test_prune_keeps_latest_and_converts_hf_to_bf16(reference):
 
     root = reference.run_dir
     r = prune(root, keep=1)
-    assert r.dropped_optimizer == [2, 4] and r.kept_optimizer == [6] and r.freed_bytes > 0
-    assert not list((root / "global_step_2").glob("optim_*")) and list((root / "global_step_6").glob("optim_*"))
-    hf = root / "global_step_6" / "huggingface"
+    assert r.dropped_optimizer == [2] and r.kept_optimizer == [4] and r.freed_bytes > 0
+    assert not list((root / "global_step_2").glob("optim_*")) and list((root / "global_step_4").glob("optim_*"))
+    assert r.converted_hf == [2, 4]
+    hf = root / "global_step_4" / "huggingface"
     cfg = json.loads((hf / "config.json").read_text())
     assert cfg.get("dtype", cfg.get("torch_dtype")) == "bfloat16"
     with safe_open(str(next(hf.glob("*.safetensors"))), framework="pt") as sf:
