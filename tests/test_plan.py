@@ -65,3 +65,18 @@ def test_plan_cli_json():
     assert r.returncode == 1, r.stderr  # does not fit -> non-zero exit
     d = json.loads(r.stdout)
     assert d["memory"]["fits"] is False and d["disk"]["saves"] == 4 and d["params_b"] == pytest.approx(7.616, rel=0.01)
+
+
+def test_launch_refuses_checkpoints_that_cannot_fit(tmp_path):
+    from coderl.errors import TrainingError
+    from coderl.training.plan import checkpoint_disk_check
+    from coderl.training.recipe import load_recipe
+
+    # 32B: 4 saves x 16 B/param = 2.1 TB, more than any test machine's free disk
+    recipe = load_recipe({"base": "runbook", "model": {"path": "Qwen/Qwen2.5-32B-Instruct"}})
+    with pytest.raises(TrainingError, match=r"will not fit on the disk .* 4 more save\(s\) x 524\.2 GB"):
+        checkpoint_disk_check(recipe, tmp_path, world_size=8, total_steps=378, start_step=0)
+    # a tiny model's checkpoints fit anywhere
+    small = load_recipe({"base": "runbook", "model": {"path": "Qwen/Qwen2.5-0.5B-Instruct"}})
+    d = checkpoint_disk_check(small, tmp_path, world_size=1, total_steps=10, start_step=5)
+    assert d is not None and d.fits and d.saves == 1
