@@ -216,3 +216,38 @@ def test_weaker_levels_keep_the_limits(level):
         net = ex.run("import socket\ntry:\n    socket.create_connection(('8.8.8.8', 53), timeout=1)\n    print('CONNECTED')\n"
                      "except OSError:\n    print('blocked')")
         assert net.stdout.strip() == "blocked"
+
+
+STREAMS_PROBE = """import sys
+for s in (sys.stdin, sys.stdout, sys.stderr):
+    print(s.name, s.mode, s.encoding, s.errors, s.line_buffering, type(s.buffer).__name__, s.buffer.raw.name)
+print(repr(sys.stdin.read()), __name__, sys.argv)
+"""
+
+# Programs whose output depends on how the interpreter ends: they must behave the same in a
+# session (fork per input) as in a fresh process. All seen in CodeContests solutions.
+FINALIZATION_CASES = {
+    "IOBase subclass flushed only when finalized": (
+        "import os\nfrom io import IOBase\nclass W(IOBase):\n    def __init__(self): self.b = []\n"
+        "    def write(self, s): self.b.append(s)\n    def flush(self):\n        os.write(1, ''.join(self.b).encode()); self.b = []\n"
+        "out = W()\nout.write('via finalizer\\n')\n"),
+    "atexit writes to sys.__stdout__": (
+        "import atexit, io, sys\nbuf = io.StringIO()\nsys.stdout = buf\nprint('late')\n"
+        "atexit.register(lambda: sys.__stdout__.write(buf.getvalue()))\n"),
+    "stdout closed by a with block": "import sys\nwith sys.stdout as f:\n    f.write('closed after\\n')\n",
+    "fstat-sized read of stdin": "import os\nprint(os.read(0, os.fstat(0).st_size).decode().split())\n",
+    "non-daemon thread finishes after main": (
+        "import threading, time\ndef w():\n    time.sleep(0.2)\n    print('thread done')\nthreading.Thread(target=w).start()\n"),
+    "SystemExit with a message": "import sys\nprint('before')\nsys.exit('bye')\n",
+    "uncaught exception": "print('x')\nraise ValueError('boom')\n",
+}
+
+
+def test_sessions_match_fresh_processes(ex):
+    for name, code in {"streams": STREAMS_PROBE, **FINALIZATION_CASES}.items():
+        fresh = ex.run(code, stdin="a\r\nb 1\n")
+        with ex.session(code) as s:
+            forked = [s.run("a\r\nb 1\n") for _ in range(2)]
+        for r in forked:
+            assert (r.status, r.exit_code, r.stdout, r.stderr) == (fresh.status, fresh.exit_code, fresh.stdout, fresh.stderr), name
+    assert "via finalizer" in ex.run(FINALIZATION_CASES["IOBase subclass flushed only when finalized"]).stdout

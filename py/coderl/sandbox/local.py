@@ -103,12 +103,18 @@ class LocalExecutor:
             status_r, status_w = os.pipe()
         cmd = isolation.wrap_command(level, self.python, prog, limits, status_w)
         ids = {"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}
+        # stdin is a regular file, as on contest judges (and in sessions): programs that size their
+        # read with fstat(0) work, and a large input never blocks on a pipe.
+        stdin_path = os.path.join(workdir, ".stdin")
+        with open(stdin_path, "wb") as f:
+            f.write(stdin)
         t0 = time.monotonic()
         try:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
-                env=isolation.clean_env(workdir), start_new_session=True, close_fds=True,
-                pass_fds=(status_w,) if status_w is not None else (), **ids)
+            with open(stdin_path, "rb") as stdin_file:
+                proc = subprocess.Popen(
+                    cmd, stdin=stdin_file, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
+                    env=isolation.clean_env(workdir), start_new_session=True, close_fds=True,
+                    pass_fds=(status_w,) if status_w is not None else (), **ids)
         except OSError as e:
             for fd in (status_r, status_w):
                 if fd is not None:
@@ -117,7 +123,7 @@ class LocalExecutor:
         if status_w is not None:
             os.close(status_w)
         try:
-            out, err, reason = _communicate(proc, stdin, t0 + limits.timeout_s, limits.output_bytes)
+            out, err, reason = _communicate(proc, t0 + limits.timeout_s, limits.output_bytes)
         finally:
             _kill_tree(proc, uid)
         _, wstatus, rusage = os.wait4(proc.pid, 0)
@@ -135,8 +141,8 @@ class LocalExecutor:
         return _classify(proc.returncode, out, stderr_text, wall, cpu, reason, limits, level)
 
 
-def _communicate(proc: subprocess.Popen, stdin: bytes, deadline: float, cap: int) -> tuple[bytes, bytes, str | None]:
-    """Feed stdin, read both pipes, stop at the deadline or the output cap; returns (out, err tail, reason)."""
+def _communicate(proc: subprocess.Popen, deadline: float, cap: int) -> tuple[bytes, bytes, str | None]:
+    """Read both pipes, stop at the deadline or the output cap; returns (out, err tail, reason)."""
     sel = selectors.DefaultSelector()
     out = bytearray()
     err = bytearray()
@@ -146,12 +152,6 @@ def _communicate(proc: subprocess.Popen, stdin: bytes, deadline: float, cap: int
     sel.register(pidfd, selectors.EVENT_READ, "exit")
     sel.register(proc.stdout, selectors.EVENT_READ, "out")
     sel.register(proc.stderr, selectors.EVENT_READ, "err")
-    view = memoryview(stdin)
-    if stdin:
-        os.set_blocking(proc.stdin.fileno(), False)
-        sel.register(proc.stdin, selectors.EVENT_WRITE, "in")
-    else:
-        proc.stdin.close()
     open_streams = 2
     exited_at: float | None = None
     try:
@@ -172,15 +172,6 @@ def _communicate(proc: subprocess.Popen, stdin: bytes, deadline: float, cap: int
                 if what == "exit":
                     sel.unregister(pidfd)
                     exited_at = time.monotonic()
-                elif what == "in":
-                    try:
-                        n = os.write(proc.stdin.fileno(), view[:_READ])
-                        view = view[n:]
-                    except (BrokenPipeError, OSError):
-                        view = view[:0]
-                    if not view:
-                        sel.unregister(proc.stdin)
-                        proc.stdin.close()
                 else:
                     chunk = os.read(key.fileobj.fileno(), _READ)
                     if not chunk:
@@ -203,7 +194,7 @@ def _communicate(proc: subprocess.Popen, stdin: bytes, deadline: float, cap: int
     finally:
         sel.close()
         os.close(pidfd)
-        for f in (proc.stdin, proc.stdout, proc.stderr):
+        for f in (proc.stdout, proc.stderr):
             try:
                 f.close()
             except OSError:

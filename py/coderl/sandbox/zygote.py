@@ -86,6 +86,16 @@ def _exit_code(e):
     return 1
 
 
+def _std_stream(io, fd, mode, name, errors, line_buffering):
+    """The standard streams exactly as CPython builds them at start-up (create_stdio, C.UTF-8 locale)."""
+    raw = io.FileIO(fd, mode, closefd=False)
+    raw.name = name
+    buf = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+    stream = io.TextIOWrapper(buf, encoding="utf-8", errors=errors, newline="\n", line_buffering=line_buffering)
+    stream.mode = mode
+    return stream
+
+
 def _child(source_or_error, req, stdin_path, out_path, err_path):
     os.setsid()
     fd0 = os.open(stdin_path, os.O_RDONLY)
@@ -102,52 +112,36 @@ def _child(source_or_error, req, stdin_path, out_path, err_path):
     import io
     import types
 
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
-                                  errors="backslashreplace", line_buffering=True, write_through=True)
+    sys.stdin = _std_stream(io, 0, "r", "<stdin>", "surrogateescape", False)
+    sys.stdout = _std_stream(io, 1, "w", "<stdout>", "surrogateescape", False)
+    sys.stderr = _std_stream(io, 2, "w", "<stderr>", "backslashreplace", True)
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
     sys.argv = [PROG]
     main = types.ModuleType("__main__")
     main.__file__ = PROG
     main.__builtins__ = __builtins__
     sys.modules["__main__"] = main
-    code = 0
-    try:
-        if isinstance(source_or_error, BaseException):
-            # As `python prog.py` reports it: the exception alone, no zygote frames
-            import traceback
-
-            traceback.print_exception(type(source_or_error), source_or_error, None)
-            code = 1
-        else:
-            exec(source_or_error, main.__dict__)
-    except SystemExit as e:
-        code = _exit_code(e)
-    except BaseException:
+    # From here on this process behaves like `python prog.py`: a SystemExit (from the program or
+    # raised below) unwinds to the top and the interpreter finalizes as usual: non-daemon threads
+    # joined, atexit handlers, sys.stdout/stderr flushed (120 on failure), objects finalized.
+    if isinstance(source_or_error, BaseException):
         import traceback
 
-        etype, value, tb = sys.exc_info()
-        traceback.print_exception(etype, value, tb.tb_next if tb is not None and tb.tb_next is not None else tb)
-        code = 1
+        # as `python prog.py` reports a syntax error: the exception alone, no zygote frames
+        traceback.print_exception(type(source_or_error), source_or_error, None)
+        raise SystemExit(1)
     try:
-        import threading
-
-        threading._shutdown()
-        import atexit
-
-        atexit._run_exitfuncs()
-    except SystemExit as e:
-        code = _exit_code(e)
+        exec(source_or_error, main.__dict__)
+    except SystemExit:
+        raise
     except BaseException:
-        pass
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            if code == 0:
-                code = 120  # what CPython exits with when flushing stdout fails at shutdown
-    os._exit(code)
+        etype, value, tb = sys.exc_info()
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next  # drop this function's frame, as if the program were the main script
+            value = value.with_traceback(tb)
+        sys.excepthook(etype, value, tb)
+        raise SystemExit(1) from None
+    raise SystemExit(0)
 
 
 def _serve(compiled):
@@ -169,8 +163,11 @@ def _serve(compiled):
         if pid == 0:
             try:
                 _child(compiled, req, stdin_path, out_path, err_path)
-            finally:
+            except SystemExit:
+                raise  # the program's end: let the interpreter exit and finalize normally
+            except BaseException:
                 os._exit(255)
+            os._exit(255)
         timed_out = False
         pidfd = os.pidfd_open(pid)
         try:
