@@ -202,6 +202,7 @@ def test_transformers_serve_end_to_end(eval_config, varied_tiny_model, tmp_path)
     with make_backend("vllm", cfg=cfg, model=str(varied_tiny_model), engine="transformers", dtype="float32",
                       log_path=tmp_path / "serve.log") as b:
         _check_served(b, cfg, varied_tiny_model, problems)
+        assert b.client.model == str(varied_tiny_model)
         # a second server on the same port is refused up front
         with pytest.raises(GenerationError, match="already in use"):
             with make_backend("vllm", cfg=cfg, model=str(varied_tiny_model), engine="transformers"):
@@ -222,6 +223,7 @@ def test_vllm_cpu_end_to_end(vllm_selected, eval_config, varied_tiny_model, tmp_
                       served_model_name="tiny", log_path=tmp_path / "vllm.log",
                       extra_args=("--enforce-eager",)) as b:
         _check_served(b, cfg, varied_tiny_model, problems)
+        assert b.client.model == "tiny"  # verified against /v1/models
         # attach to the running server as `--vllm-url` does, with the served-name check
         with make_backend("openai", cfg=cfg, url=b.url + "/v1", model="tiny") as o:
             assert next(o.generate([(problems[0], build_messages(problems[0], cfg))])).ok

@@ -71,6 +71,11 @@ class ServedBackend(Backend):
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def client(self):
+        """The OpenAI client talking to the started server (its .model is the verified served id)."""
+        return self.client_backend.client if self.client_backend else None
+
     def generate(self, items: Iterable[Item]) -> Iterator[Generation]:
         if self.client_backend is None:
             raise GenerationError("the vllm backend is used outside `with make_backend(...) as b:`; its server is not running")
