@@ -118,15 +118,20 @@ def _bare_stdio(python: str, problem, code: str, timeout: float, stop_first: boo
     return ok
 
 
-def _stdio_section(section: str, ex: LocalExecutor, items, workers: int, stop_first: bool, timeout: float) -> None:
+def _stdio_section(section: str, ex: LocalExecutor, items, workers: int, stop_first: bool, timeout: float,
+                   variants: set[str]) -> None:
     same = get_comparator("codecontests")
     n_tests = sum(len(p.tests) for p, _ in items)
-    t = time.monotonic()
-    with cf.ThreadPoolExecutor(workers) as pool:
-        ok = sum(pool.map(lambda it: _bare_stdio(ex.python, it[0], it[1], timeout, stop_first, same), items))
-    _record(section, f"bare subprocess runner, {workers} threads", time.monotonic() - t, len(items),
-            accepted=ok, tests=n_tests)
-    for label, no_zygote in (("fresh sandbox per test", "1"), ("session: one sandbox per problem, fork per test", "")):
+    if "bare" in variants:
+        t = time.monotonic()
+        with cf.ThreadPoolExecutor(workers) as pool:
+            ok = sum(pool.map(lambda it: _bare_stdio(ex.python, it[0], it[1], timeout, stop_first, same), items))
+        _record(section, f"bare subprocess runner, {workers} threads", time.monotonic() - t, len(items),
+                accepted=ok, tests=n_tests)
+    for variant, label, no_zygote in (("fresh", "fresh sandbox per test", "1"),
+                                      ("session", "session: one sandbox per problem, fork per test", "")):
+        if variant not in variants:
+            continue
         os.environ["CODERL_SANDBOX_NO_ZYGOTE"] = no_zygote
         t = time.monotonic()
         with JudgePool(ex, workers, stop_at_first_failure=stop_first) as pool:
@@ -145,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=0, help="0 = one per core")
     ap.add_argument("--n", type=int, default=100, help="executions for the overhead section")
     ap.add_argument("--limit", type=int, default=0, help="only the first N problems of the CodeContests sections")
+    ap.add_argument("--variants", default="bare,fresh,session", help="CodeContests sections: which runners")
     ap.add_argument("--json", help="also write all rows to this file")
     args = ap.parse_args(argv)
     import logging
@@ -169,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if "sample20" in sections:
             items = [(p, "import sys\nsys.stdin.read()\n") for p, _ in samples.codecontests_sample20(data / "codecontests_sample20.jsonl")]
-            _stdio_section("sample20 (trivial program, all tests)", ex, items[: args.limit or None], workers, False, timeout)
+            _stdio_section("sample20 (trivial program, all tests)", ex, items[: args.limit or None], workers, False, timeout,
+                           set(args.variants.split(",")))
         if "train300" in sections:
             items = samples.codecontests_train300(data / "codecontests_train300.jsonl")
-            _stdio_section("train300 (known solutions)", ex, items[: args.limit or None], workers, True, timeout)
+            _stdio_section("train300 (known solutions)", ex, items[: args.limit or None], workers, True, timeout,
+                           set(args.variants.split(",")))
     print(f"\nloadavg at end: {[round(x, 2) for x in os.getloadavg()]}")
     print("\n| section | what | wall s | items | ms/item | accepted |\n|---|---|---|---|---|---|")
     for r in ROWS:
