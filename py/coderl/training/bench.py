@@ -1,0 +1,441 @@
+"""`make bench-train`: the runbook recipe and the project's fast recipe, side by side, on one machine.
+
+    python -m coderl.training.bench --shape 7.6b --gpus 4 --steps 20
+    python -m coderl.training.bench --shape tiny --device cpu --steps 2     (the CPU smoke of the same code)
+
+For each recipe it runs the real verl trainer (torchrun -m verl.trainer.sft_trainer) on a
+random-init Qwen2.5-shaped model with the real tokenizer and synthetic code SFT data (same data,
+seed, global batch, max_length, lr schedule and loss for every recipe), timestamps the per-step
+console lines, and reports s/step, tokens/s per GPU, MFU (coderl.training.mfu, the same count for
+every recipe), verl's own MFU, peak GPU memory, the loss curves and the speed-up. `--ckpt-test`
+adds one checkpoint save and a resume of the fast recipe (save time, size, resumed losses vs the
+uninterrupted run). Results go to OUT/bench_results.json and OUT/bench_results.md; full logs to
+OUT/logs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, TrainingError
+from ..io_utils import atomic_write_json, atomic_write_text
+from .mfu import QwenShape, mfu, peak_tflops, shape as get_shape
+
+log = logging.getLogger(__name__)
+
+GLOBAL_BATCH = 16
+MAX_LENGTH = 4096
+WARMUP_STEPS = 3  # first steps pay for allocator growth, cuDNN/NCCL setup and compilation
+
+# The runbook's workload: identical for every recipe (model, data, batch, schedule, loss).
+WORKLOAD = [
+    f"data.train_batch_size={GLOBAL_BATCH}", f"data.max_length={MAX_LENGTH}", "data.truncation=error",
+    "data.messages_key=messages", "data.ignore_input_ids_mismatch=True", "data.val_files=null",
+    "engine.strategy=fsdp2", "model.enable_gradient_checkpointing=True",
+    "optim.lr=2e-5", "optim.lr_scheduler_type=cosine", "optim.lr_warmup_steps_ratio=0.05",
+    "optim.weight_decay=0.01", "optim.clip_grad=1.0",
+    "trainer.total_epochs=1", "trainer.logger=[console]", "trainer.seed=1", "trainer.test_freq=-1",
+]
+
+# Recipes differ only in how the same math is executed.
+RECIPES: dict[str, list[str]] = {
+    # runbook: micro batches of 2 samples padded to the longer one, sdpa with a padding mask
+    # (verl 0.9.1's FSDP engine takes pad_mode=no_padding only; it pads per micro batch itself)
+    "runbook": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=False", "data.pad_mode=no_padding",
+                "model.use_remove_padding=False", "+model.override_config.attn_implementation=sdpa"],
+    # DESIGN.md's earlier best: remove padding + dynamic batch (+ liger), still sdpa (dense packed mask)
+    "rmpad_sdpa": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=True", "data.max_token_len_per_gpu={tok}",
+                   "data.pad_mode=no_padding", "model.use_remove_padding=True",
+                   "+model.override_config.attn_implementation=sdpa"],
+    # the project's default: packed rows through PyTorch's varlen flash kernel, tokenized once, liger
+    "default": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=True", "data.max_token_len_per_gpu={tok}",
+                "data.pad_mode=no_padding", "model.use_remove_padding=True",
+                "model.external_lib=coderl.training.varlen_attn",
+                "+model.override_config.attn_implementation=coderl_varlen",
+                "data.custom_cls.path=pkg://coderl.training.pretokenized",
+                "data.custom_cls.name=PretokenizedSFTDataset", "model.use_liger=True"],
+}
+# variants for profiling: a base recipe plus extra overrides
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "default_noliger": ("default", ["model.use_liger=False"]),
+    "default_nockpt": ("default", ["model.enable_gradient_checkpointing=False"]),
+    "default_nocompile": ("default", ["engine.use_torch_compile=False"]),
+}
+CPU_ENV = {"VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform", "VERL_PLATFORM": "cpu",
+           "VERL_ENGINE_DEVICE": "cuda"}
+CPU_OVERRIDES = ["trainer.device=cpu", "model.use_liger=False"]
+# no CUDA kernels on CPU: the varlen flash kernel and liger are GPU-only, sdpa runs the same math
+CPU_REPLACE = {"+model.override_config.attn_implementation=coderl_varlen": "+model.override_config.attn_implementation=sdpa"}
+
+_STEP = re.compile(r"step:(\d+) - (.*)")
+_KV = re.compile(r"([\w/().]+):([-+0-9.eE]+|nan|inf)")
+
+
+@dataclass
+class RunResult:
+    recipe: str
+    overrides: list[str]
+    steps: dict[int, dict] = field(default_factory=dict)  # step -> metrics (+ "t": seconds since launch)
+    wall_s: float = 0.0
+    returncode: int | None = None
+    peak_mem_gib: list[float] = field(default_factory=list)
+    events: dict[str, float] = field(default_factory=dict)
+    log: str = ""
+
+    def step_times(self) -> list[float]:
+        ts = [self.steps[k]["t"] for k in sorted(self.steps)]
+        return [b - a for a, b in zip(ts, ts[1:])]
+
+    def summary(self, shp: QwenShape, n_gpus: int, peak: float, attn_len: float) -> dict:
+        times = self.step_times()[WARMUP_STEPS - 1:] or self.step_times()
+        if not times:
+            return {"recipe": self.recipe, "error": f"no step timings (exit code {self.returncode}); see {self.log}"}
+        s_step = statistics.median(times)
+        toks = [m.get("train/global_tokens", 0.0) for m in self.steps.values()]
+        tok_step = sum(toks) / len(toks)
+        tps = tok_step / s_step
+        verl_mfu = [m["train/mfu"] for k, m in self.steps.items() if "train/mfu" in m and k > WARMUP_STEPS]
+        return {"recipe": self.recipe, "s_per_step": s_step, "s_per_step_mean": sum(times) / len(times),
+                "timed_steps": len(times), "tokens_per_step": tok_step, "tokens_per_s": tps,
+                "tokens_per_s_per_gpu": tps / n_gpus, "mfu": mfu(shp, tps, attn_len, n_gpus, peak),
+                "verl_mfu": statistics.median(verl_mfu) if verl_mfu else None,
+                "peak_mem_gib_per_gpu": self.peak_mem_gib, "loss": {k: m.get("train/loss") for k, m in sorted(self.steps.items())},
+                "exit_code": self.returncode, "wall_s": self.wall_s}
+
+
+class _GpuMemPoller(threading.Thread):
+    """Peak memory.used per GPU from nvidia-smi (what the process holds, allocator cache included)."""
+
+    def __init__(self, period_s: float = 0.5):
+        super().__init__(daemon=True)
+        self.period_s, self.peak, self._stop = period_s, [], threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                                     capture_output=True, text=True, timeout=10).stdout.split()
+                vals = [float(x) / 1024 for x in out]
+                self.peak = [max(a, b) for a, b in zip(self.peak, vals)] if self.peak else vals
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                return
+            self._stop.wait(self.period_s)
+
+    def stop(self) -> list[float]:
+        self._stop.set()
+        return [round(x, 1) for x in self.peak]
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """torchrun's workers run in their own sessions: end them by pid (they are ours), then torchrun."""
+    import psutil
+
+    try:
+        parent = psutil.Process(proc.pid)
+        procs = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=20)
+    for p in alive:
+        p.kill()
+
+
+def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, device: str,
+           stop_after_step: int | None = None, stop_after_save: bool = False, timeout_s: float = 3600) -> RunResult:
+    """Run verl's SFT trainer under torchrun; timestamp every console step line."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_gpus}",
+           "-m", "verl.trainer.sft_trainer", *overrides]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false",
+               NCCL_NVLS_ENABLE="0", TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1")
+    if device == "cpu":
+        env.update(CPU_ENV)
+    res = RunResult(recipe=recipe, overrides=overrides, log=str(log_path))
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    poller = _GpuMemPoller() if device == "cuda" and shutil.which("nvidia-smi") else None
+    if poller:
+        poller.start()
+    t0 = time.perf_counter()
+    log.info("bench: %s: %s", recipe, " ".join(cmd))
+    with open(log_path, "w", encoding="utf-8") as fh:
+        fh.write(" ".join(cmd) + "\n")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
+        try:
+            for line in proc.stdout:
+                t = time.perf_counter() - t0
+                fh.write(f"[{t:8.2f}] {line}")
+                if (m := _STEP.search(line)) and "train/loss" in line:
+                    step = int(m.group(1))
+                    metrics = {k: float(v) for k, v in _KV.findall(m.group(2))}
+                    res.steps[step] = {**metrics, "t": t}
+                    if stop_after_step is not None and step >= stop_after_step:
+                        _kill_tree(proc)
+                        break
+                elif "Saving checkpoint to" in line:
+                    res.events["save_start"] = t
+                elif "Updated checkpoint tracker" in line:
+                    res.events["save_end"] = t
+                    if stop_after_save:
+                        _kill_tree(proc)
+                        break
+                elif "Traceback" in line or "Error" in line[:200]:
+                    res.events.setdefault("first_error", t)
+                if t > timeout_s:
+                    _kill_tree(proc)
+                    break
+            res.returncode = proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                _kill_tree(proc)
+    res.wall_s = time.perf_counter() - t0
+    if poller:
+        res.peak_mem_gib = poller.stop()
+    return res
+
+
+def build_model(shp: QwenShape, out: Path, device: str) -> Path:
+    """A random-init model of the shape, bf16 safetensors, with the real Qwen tokenizer (Qwen2.5 template)."""
+    if (out / "config.json").is_file() and any(out.glob("*.safetensors")):
+        return out
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from ..models.tiny import ENDOFTEXT_ID, IM_END_ID
+    from ..models.tokenizer import write_qwen25_tokenizer
+
+    t0 = time.perf_counter()
+    cfg = Qwen2Config(**shp.to_hf_config(), bos_token_id=ENDOFTEXT_ID, eos_token_id=IM_END_ID,
+                      pad_token_id=ENDOFTEXT_ID, torch_dtype="bfloat16")
+    torch.manual_seed(0)
+    init_device = "cuda" if device == "cuda" and torch.cuda.is_available() else "cpu"
+    prev = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        with torch.device(init_device):
+            model = Qwen2ForCausalLM(cfg)
+    finally:
+        torch.set_default_dtype(prev)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True, max_shard_size="5GB")
+    write_qwen25_tokenizer(tmp)
+    del model
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    log.info("bench: built random-init %s (%.2fB params) in %.0f s", shp.name, shp.params()["total"] / 1e9,
+             time.perf_counter() - t0)
+    return out
+
+
+def build_data(out: Path, n: int, seed: int = 0) -> tuple[Path, dict]:
+    from ..models.tokenizer import load_qwen_tokenizer
+    from .synthetic import SyntheticSpec, length_stats, make_samples, write_sft_parquet
+
+    meta_path = out / "train.meta.json"
+    if meta_path.is_file() and (out / "train.parquet").is_file():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("n") == n and meta.get("seed") == seed:
+            return out / "train.parquet", meta
+    rows, lengths = make_samples(load_qwen_tokenizer(), SyntheticSpec(n=n, seed=seed, max_length=MAX_LENGTH))
+    path = write_sft_parquet(out / "train.parquet", rows)
+    meta = {**length_stats(lengths), "seed": seed}
+    atomic_write_json(meta_path, meta)
+    return path, meta
+
+
+def recipe_overrides(name: str, tok_per_gpu: int, device: str = "cuda") -> list[str]:
+    base, extra = (name, []) if name in RECIPES else VARIANTS.get(name, (None, []))
+    if base is None:
+        raise ConfigError(f"unknown recipe '{name}'; choose from {', '.join([*RECIPES, *VARIANTS])}")
+    out = [o.format(tok=tok_per_gpu) for o in RECIPES[base]] + extra
+    if device == "cpu":
+        out = [CPU_REPLACE.get(o, o) for o in out if not o.startswith("model.use_liger")]
+    return out
+
+
+def _common(model: Path, data: Path, n_gpus: int, steps: int, ckpt_dir: Path, device: str) -> list[str]:
+    return [*WORKLOAD, f"model.path={model}", f"data.train_files={data}", f"trainer.total_training_steps={steps}",
+            f"trainer.n_gpus_per_node={n_gpus}", "trainer.nnodes=1", f"trainer.default_local_dir={ckpt_dir}",
+            "trainer.project_name=bench", "trainer.resume_mode=disable", "trainer.save_freq=-1",
+            # verl always saves at the last step: keep that save tiny in timing runs
+            "checkpoint.save_contents=[extra]", *(CPU_OVERRIDES if device == "cpu" else [])]
+
+
+def ckpt_test(model: Path, data: Path, n_gpus: int, steps: int, tok: int, out: Path, device: str,
+              save_at: int, reference: RunResult | None) -> dict:
+    """Save one full checkpoint at step save_at (killed right after), resume, compare the next 2 losses."""
+    ckdir = out / "ckpt_test"
+    shutil.rmtree(ckdir, ignore_errors=True)
+    common = [o for o in _common(model, data, n_gpus, steps, ckdir, device)
+              if not o.startswith(("checkpoint.save_contents", "trainer.resume_mode", "trainer.save_freq"))]
+    full = "checkpoint.save_contents=[model,optimizer,extra,hf_model]"
+    a = launch("ckpt_save", [*common, *recipe_overrides("default", tok, device), full, f"trainer.save_freq={save_at}",
+                             "trainer.resume_mode=disable"], n_gpus, out / "logs" / "ckpt_save.log", device,
+               stop_after_save=True)
+    step_dir = ckdir / f"global_step_{save_at}"
+    size = sum(f.stat().st_size for f in step_dir.rglob("*") if f.is_file()) if step_dir.is_dir() else 0
+    hf = step_dir / "huggingface"
+    hf_size = sum(f.stat().st_size for f in hf.rglob("*") if f.is_file()) if hf.is_dir() else 0
+    b = launch("ckpt_resume", [*common, *recipe_overrides("default", tok, device), "checkpoint.save_contents=[extra]",
+                               "checkpoint.load_contents=[model,optimizer,extra]", "trainer.resume_mode=auto"],
+               n_gpus, out / "logs" / "ckpt_resume.log", device, stop_after_step=save_at + 2)
+    res = {"save_at_step": save_at, "save_s": (a.events.get("save_end", 0) - a.events.get("save_start", 0)) or None,
+           "ckpt_bytes": size, "hf_export_bytes": hf_size, "resume_first_step_s": min((m["t"] for m in b.steps.values()),
+                                                                                   default=None),
+           "resumed_steps": {k: m.get("train/loss") for k, m in sorted(b.steps.items())},
+           "save_log": a.log, "resume_log": b.log, "save_peak_mem_gib": a.peak_mem_gib}
+    if reference is not None:
+        res["uninterrupted"] = {k: reference.steps.get(k, {}).get("train/loss") for k in res["resumed_steps"]}
+    return res
+
+
+def render_markdown(report: dict) -> str:
+    env = report["env"]
+    lines = [f"### {report['shape']} on {report['n_gpus']}x {env.get('gpu', report['device'])} ({report['date']})", "",
+             f"torch {env.get('torch')}, verl {env.get('verl')}, transformers {env.get('transformers')}; "
+             f"data: {report['data']['n']} synthetic samples, mean {report['data']['mean']:.0f} tokens, "
+             f"max {report['data']['max']}, global batch {GLOBAL_BATCH}; MFU peak {report['peak_tflops']} TFLOP/s "
+             f"bf16 dense per GPU; timed steps after {WARMUP_STEPS - 1} warm-up steps (median)", "",
+             "| recipe | attention | s/step | tokens/s/GPU | MFU (ours) | MFU (verl) | peak mem/GPU GiB | speed-up |",
+             "|---|---|---|---|---|---|---|---|"]
+    base = next((r for r in report["results"] if r["recipe"] == "runbook" and "s_per_step" in r), None)
+    for r in report["results"]:
+        if "s_per_step" not in r:
+            lines.append(f"| {r['recipe']} | | failed: {r.get('error')} | | | | | |")
+            continue
+        attn = next((o.split("=", 1)[1] for o in r["overrides"] if "attn_implementation" in o), "?")
+        up = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}x" if base else ""
+        vm = f"{r['verl_mfu']:.1%}" if r.get("verl_mfu") is not None else ""
+        lines.append(f"| {r['recipe']} | {attn} | {r['s_per_step']:.2f} | {r['tokens_per_s_per_gpu']:.0f} | "
+                     f"{r['mfu']:.1%} | {vm} | {max(r['peak_mem_gib_per_gpu'] or [0]):.1f} | {up} |")
+    lines += ["", "Loss per step (same data and seed):", "",
+              "| step | " + " | ".join(r["recipe"] for r in report["results"] if "loss" in r) + " |",
+              "|---|" + "---|" * sum(1 for r in report["results"] if "loss" in r)]
+    steps = sorted({int(k) for r in report["results"] for k in r.get("loss", {})})
+    for s in steps:
+        vals = [r["loss"].get(s, r["loss"].get(str(s))) for r in report["results"] if "loss" in r]
+        lines.append(f"| {s} | " + " | ".join(f"{v:.4f}" if v is not None else "" for v in vals) + " |")
+    if "ckpt" in report:
+        c = report["ckpt"]
+        lines += ["", f"Checkpoint (default recipe, step {c['save_at_step']}, model+optimizer+extra+hf_model): "
+                  f"{c['ckpt_bytes'] / 1e9:.1f} GB (HF export {c['hf_export_bytes'] / 1e9:.1f} GB), saved in "
+                  f"{c['save_s'] or float('nan'):.0f} s; resumed losses {c['resumed_steps']} vs uninterrupted "
+                  f"{c.get('uninterrupted')}"]
+    return "\n".join(lines) + "\n"
+
+
+def _env(device: str) -> dict:
+    import torch
+
+    env = {"torch": torch.__version__, "python": sys.version.split()[0]}
+    for mod in ("verl", "transformers", "liger_kernel"):
+        try:
+            env[mod] = __import__(mod).__version__ if mod != "liger_kernel" else "present"
+        except Exception:  # noqa: BLE001 - report what is missing, don't fail the bench
+            env[mod] = None
+    if device == "cuda" and torch.cuda.is_available():
+        env["gpu"] = torch.cuda.get_device_name(0)
+        env["gpu_count"] = torch.cuda.device_count()
+    return env
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shape", default=None, help="0.5b, 7.6b or tiny (default: 0.5b for 1 GPU, 7.6b for more)")
+    p.add_argument("--gpus", type=int, default=None, help="processes (default: all visible GPUs, 1 on CPU)")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--recipes", default="runbook,default",
+                   help=f"comma list from {', '.join([*RECIPES, *VARIANTS])}")
+    p.add_argument("--max-token-len-per-gpu", type=int, default=None,
+                   help="dynamic-batch token budget per micro batch (default: 16384 on GPU)")
+    p.add_argument("--device", choices=("cuda", "cpu"), default=None)
+    p.add_argument("--out", default="outputs/bench_train")
+    p.add_argument("--model-dir", default=None, help="reuse/build the random-init model here")
+    p.add_argument("--ckpt-test", action="store_true", help="also save one full checkpoint and resume from it")
+    p.add_argument("--ckpt-only", action="store_true", help="only the checkpoint save/resume (reference from --out)")
+    p.add_argument("--save-at", type=int, default=2)
+    p.add_argument("--peak-tflops", type=float, default=None, help="override the card's bf16 dense peak")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    n_gpus = args.gpus or (torch.cuda.device_count() if device == "cuda" else 1)
+    if device == "cuda" and (n_gpus < 1 or n_gpus > torch.cuda.device_count()):
+        raise ConfigError(f"--gpus {n_gpus}: this machine has {torch.cuda.device_count()} CUDA devices")
+    shp = get_shape(args.shape or ("0.5b" if n_gpus == 1 else "7.6b"))
+    env = _env(device)
+    if args.peak_tflops:
+        peak_name, peak = "given", args.peak_tflops
+    else:
+        peak_name, peak = peak_tflops(env.get("gpu", "cpu"))
+    tok = args.max_token_len_per_gpu or (16384 if device == "cuda" else 8192)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = GLOBAL_BATCH * (args.steps + 2)
+    data, meta = build_data(out / "data", samples)
+    model = build_model(shp, Path(args.model_dir) if args.model_dir else out / f"model_{args.shape or shp.name}", device)
+    report = {"shape": shp.name, "n_gpus": n_gpus, "device": device, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "env": env, "peak_tflops": peak, "peak_source": peak_name, "data": meta, "steps": args.steps,
+              "max_token_len_per_gpu": tok, "results": []}
+    results_path = out / "bench_results.json"
+    runs: dict[str, RunResult] = {}
+    recipes = [] if args.ckpt_only else [r.strip() for r in args.recipes.split(",") if r.strip()]
+    for name in recipes:
+        overrides = _common(model, data, n_gpus, args.steps, out / "ckpt" / name, device) + recipe_overrides(name, tok, device)
+        overrides.append(f"trainer.experiment_name={name}")
+        runs[name] = res = launch(name, overrides, n_gpus, out / "logs" / f"{name}.log", device)
+        summ = {**res.summary(shp, n_gpus, peak, meta["attn_len"]), "overrides": overrides}
+        report["results"].append(summ)
+        atomic_write_json(results_path, report)  # after every recipe: a killed bench keeps what it measured
+        if "s_per_step" in summ:
+            print(f"bench: {name}: {summ['s_per_step']:.2f} s/step, {summ['tokens_per_s_per_gpu']:.0f} tokens/s/GPU, "
+                  f"MFU {summ['mfu']:.1%}, peak {max(summ['peak_mem_gib_per_gpu'] or [0]):.1f} GiB", flush=True)
+        else:
+            print(f"bench: {name}: FAILED (exit {res.returncode}); log: {res.log}", flush=True)
+    if args.ckpt_test or args.ckpt_only:
+        ref = runs.get("default")
+        if ref is None and results_path.is_file():  # --ckpt-only after an earlier bench in the same --out
+            prev = json.loads(results_path.read_text())
+            report["results"] = prev.get("results", [])
+            r0 = next((r for r in report["results"] if r["recipe"] == "default"), None)
+            if r0:
+                ref = RunResult("default", [], steps={int(k): {"train/loss": v} for k, v in r0["loss"].items()})
+        report["ckpt"] = ckpt_test(model, data, n_gpus, args.steps, tok, out, device, args.save_at, ref)
+        atomic_write_json(results_path, report)
+    md = render_markdown(report)
+    atomic_write_text(out / "bench_results.md", md)
+    print(md)
+    ok = all("s_per_step" in r for r in report["results"])
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    p = argparse.ArgumentParser(prog="python -m coderl.training.bench", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    try:
+        return run(p.parse_args(argv))
+    except (ConfigError, TrainingError) as e:
+        print(f"bench-train: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

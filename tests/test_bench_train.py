@@ -1,0 +1,81 @@
+"""make bench-train: MFU counting, recipe overrides, console parsing, and a real 2-recipe run on CPU."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from coderl.errors import ConfigError
+from coderl.training import bench
+from coderl.training.mfu import SHAPES, mfu, peak_tflops, shape, step_flops
+
+
+def test_shapes_match_published_parameter_counts():
+    # Qwen2.5-0.5B: 494M parameters; Qwen2.5-(Coder-)7B: 7.61B (model cards)
+    assert abs(SHAPES["0.5b"].params()["total"] / 1e9 - 0.494) < 0.001
+    assert abs(SHAPES["7.6b"].params()["total"] / 1e9 - 7.616) < 0.001
+    with pytest.raises(ConfigError, match="unknown model shape"):
+        shape("13b")
+
+
+def test_mfu_counts_matmuls_and_causal_attention():
+    s = SHAPES["7.6b"]
+    n = s.params()["matmul"]
+    # one 4096-token sample: 6*N*T plus 6*L*d*T^2
+    assert step_flops(s, 4096, 4096**2) == pytest.approx(6 * n * 4096 + 6 * 28 * 3584 * 4096**2)
+    # 1 GPU at peak running exactly peak/flops_per_token tokens/s is 100% MFU
+    per_tok = 6 * n + 6 * 28 * 3584 * 2000.0
+    assert mfu(s, 989e12 / per_tok, 2000.0, 1, 989.0) == pytest.approx(1.0)
+    assert peak_tflops("NVIDIA H100 80GB HBM3") == ("H100", 989.0)
+    with pytest.raises(ConfigError, match="no bf16 peak"):
+        peak_tflops("Mystery GPU 9000")
+
+
+def test_recipes_share_the_workload_and_differ_only_in_execution():
+    rb = bench.recipe_overrides("runbook", 16384)
+    df = bench.recipe_overrides("default", 16384)
+    keys = lambda ovs: {o.split("=", 1)[0] for o in ovs}  # noqa: E731
+    # nothing that changes the math (lr, batch, length, schedule, loss) is set by a recipe
+    math_keys = {o.split("=", 1)[0] for o in bench.WORKLOAD}
+    assert not (keys(rb) | keys(df)) & math_keys
+    assert "data.max_token_len_per_gpu=16384" in df
+    assert "+model.override_config.attn_implementation=coderl_varlen" in df
+    cpu = bench.recipe_overrides("default", 8192, device="cpu")
+    assert "+model.override_config.attn_implementation=sdpa" in cpu and not any("liger" in o for o in cpu)
+    with pytest.raises(ConfigError, match="unknown recipe"):
+        bench.recipe_overrides("turbo", 1)
+
+
+def test_console_step_line_parsing():
+    line = "step:7 - train/loss:0.812 - train/grad_norm:1.5e+00 - train/lr:2e-05 - train/mfu:0.31 - train/global_tokens:21504"
+    m = bench._STEP.search(line)
+    metrics = {k: float(v) for k, v in bench._KV.findall(m.group(2))}
+    assert int(m.group(1)) == 7
+    assert metrics == {"train/loss": 0.812, "train/grad_norm": 1.5, "train/lr": 2e-5, "train/mfu": 0.31,
+                       "train/global_tokens": 21504.0}
+    r = bench.RunResult("x", [], steps={i: {"t": 10.0 + 2 * i, "train/global_tokens": 1000.0} for i in range(1, 7)})
+    summ = r.summary(SHAPES["tiny"], 1, 1.0, 100.0)
+    assert summ["s_per_step"] == pytest.approx(2.0) and summ["tokens_per_s"] == pytest.approx(500.0)
+
+
+@pytest.mark.slow
+def test_bench_runs_both_recipes_on_cpu(tmp_path):
+    """The real verl trainer, both recipes, 3 steps of a tiny model: timings reported, same losses."""
+    p = argparse.ArgumentParser()
+    bench.add_arguments(p)
+    args = p.parse_args(["--shape", "tiny", "--device", "cpu", "--steps", "3", "--out", str(tmp_path),
+                         "--recipes", "runbook,default"])
+    rc = bench.run(args)
+    import json
+
+    report = json.loads((tmp_path / "bench_results.json").read_text())
+    assert rc == 0, report
+    res = {r["recipe"]: r for r in report["results"]}
+    for name in ("runbook", "default"):
+        assert res[name]["s_per_step"] > 0 and res[name]["tokens_per_step"] > 0
+        assert len(res[name]["loss"]) == 3
+    # identical data and math: the first step's loss (before any update) agrees to bf16 noise
+    l0 = {n: res[n]["loss"]["1"] for n in res}
+    assert abs(l0["runbook"] - l0["default"]) / l0["runbook"] < 2e-2, l0
+    assert "| runbook |" in (tmp_path / "bench_results.md").read_text()
