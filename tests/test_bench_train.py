@@ -79,3 +79,20 @@ def test_bench_runs_both_recipes_on_cpu(tmp_path):
     l0 = {n: res[n]["loss"]["1"] for n in res}
     assert abs(l0["runbook"] - l0["default"]) / l0["runbook"] < 2e-2, l0
     assert "| runbook |" in (tmp_path / "bench_results.md").read_text()
+
+
+def test_varlen_attention_registers_and_finds_sample_boundaries():
+    import torch
+    from transformers import AttentionInterface
+
+    from coderl.errors import TrainingError
+    from coderl.training import varlen_attn
+
+    assert varlen_attn.NAME in AttentionInterface._global_mapping
+    varlen_attn._cache.clear()
+    pos = torch.tensor([[0, 1, 2, 3, 0, 1, 0, 1, 2]])
+    cu, max_len = varlen_attn._cu_seqlens(pos)
+    assert cu.tolist() == [0, 4, 6, 9] and max_len == 4
+    q = torch.zeros(1, 2, 9, 8)
+    with pytest.raises(TrainingError, match="use_remove_padding"):
+        varlen_attn.varlen_attention_forward(None, q, q, q, torch.ones(1, 1, 9, 9, dtype=torch.bool), position_ids=pos)

@@ -73,9 +73,11 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "default_nockpt": ("default", ["model.enable_gradient_checkpointing=False"]),
     "default_nocompile": ("default", ["engine.use_torch_compile=False"]),
 }
+# CPU: the same settings as coderl.training.recipe/launch use for CPU runs (see cpu_platform.py)
 CPU_ENV = {"VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform", "VERL_PLATFORM": "cpu",
-           "VERL_ENGINE_DEVICE": "cuda"}
-CPU_OVERRIDES = ["trainer.device=cpu", "model.use_liger=False"]
+           "VERL_ENGINE_DEVICE": "cuda", "CUDA_VISIBLE_DEVICES": ""}
+CPU_OVERRIDES = ["trainer.device=cpu", "model.use_liger=False", "engine.use_torch_compile=False", "data.num_workers=0",
+                 "+engine.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}"]
 # no CUDA kernels on CPU: the varlen flash kernel and liger are GPU-only, sdpa runs the same math
 CPU_REPLACE = {"+model.override_config.attn_implementation=coderl_varlen": "+model.override_config.attn_implementation=sdpa"}
 
