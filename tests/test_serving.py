@@ -258,5 +258,38 @@ def test_coderl_serve_stays_up_until_ctrl_c(tiny_model_dir, tmp_path):
         assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
-            proc.kill()
+            proc.terminate()
     assert not any(_pid_alive(p) for p in server_pids) and not port_in_use(port)
+
+
+def test_server_dies_with_a_killed_parent(tmp_path):
+    """SIGKILL of the process that started the server (no cleanup runs) still ends the server."""
+    import subprocess
+
+    script = tmp_path / "srv.py"
+    script.write_text(HEALTH_SERVER)
+    port = free_port()
+    parent_code = textwrap.dedent(f"""
+        import sys, time
+        from coderl.generation.vllm_server import ServerProcess
+        s = ServerProcess([sys.executable, {str(script)!r}, "{port}"], port={port}, startup_timeout_s=60,
+                          log_path={str(tmp_path / "s.log")!r}).start()
+        print(s.proc.pid, flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
+    server_pid = int(parent.stdout.readline())
+    assert _pid_alive(server_pid)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _pid_alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _pid_alive(server_pid)
+    # the fixture's detached grandchild only dies with stop(), which a SIGKILLed parent never runs
+    for pid in [server_pid, int((tmp_path / "s.log").read_text().split()[1])]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not alive

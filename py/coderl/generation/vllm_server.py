@@ -142,7 +142,7 @@ class ServerProcess:
         try:
             # its own session/process group: stop() signals the group, so workers it forks die with it
             self.proc = subprocess.Popen(self.command, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, env=env)
+                                         start_new_session=True, env=env, preexec_fn=_die_with_parent)
         except OSError as e:
             raise GenerationError(f"cannot start {self.name} ({self.command[0]}): {e}; check --python") from None
         finally:
@@ -209,6 +209,18 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies, even by SIGKILL
+    (which no cleanup handler sees). Linux only; elsewhere stop() and atexit are the only guards.
+    The signal follows the starting *thread*: start servers from a thread that outlives them."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _pid_alive(pid: int) -> bool:
