@@ -139,6 +139,10 @@ class ServerProcess:
         logf = open(self.log_path, "ab")
         log.info("starting %s: %s (log: %s)", self.name, " ".join(self.command), self.log_path)
         env = {**os.environ, **(self.env or {})}
+        # `transformers serve` answers /v1/models with a 500 when the hub cache folder does not exist
+        # (a fresh machine); an empty one is enough
+        hub = env.get("HF_HUB_CACHE") or os.path.join(env.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub")
+        os.makedirs(hub, exist_ok=True)
         try:
             # its own session/process group: stop() signals the group, so workers it forks die with it
             self.proc = subprocess.Popen(self.command, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
