@@ -19,8 +19,9 @@ from .problems import ToyTaskSpec, make_toy_problems, reference_answer
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "You are an expert Python programmer."
-TEMPLATE = "{prompt}\nAnswer with one ```python code block."
+# the demo profile's prompts (configs/demo/prompts.yaml); --system/--template try others
+SYSTEM = "Write Python."
+TEMPLATE = "{prompt}"
 
 
 def _messages(problem, with_answer: bool, system: str = SYSTEM, template: str = TEMPLATE) -> list[dict]:
