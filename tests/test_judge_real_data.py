@@ -68,7 +68,7 @@ def test_mbpp_sample_accepted_and_broken_rejected(ex, mbpp):
     sample = _sample(mbpp, 50)
     assert len(sample) == 10
     verdicts = _judge_all(ex, sample)
-    assert [(p.id, v.verdict) for p, v in verdicts if v.verdict != "accepted"] == []
+    assert [(p.id, v.verdict, v.detail) for p, v in verdicts if v.verdict != "accepted"] == []
     broken = [(p, variant) for p, code in sample[:4] for variant in _broken_variants(p, code).values()]
     for p, v in _judge_all(ex, broken):
         assert v.verdict != "accepted", f"{p.id}: a broken variant was accepted"
@@ -77,7 +77,7 @@ def test_mbpp_sample_accepted_and_broken_rejected(ex, mbpp):
 def test_humaneval_sample_accepted_and_broken_rejected(ex, humaneval):
     sample = _sample(humaneval, 20)
     verdicts = _judge_all(ex, sample)
-    assert [(p.id, v.verdict) for p, v in verdicts if v.verdict != "accepted"] == []
+    assert [(p.id, v.verdict, v.detail) for p, v in verdicts if v.verdict != "accepted"] == []
     broken = [(p, variant) for p, code in sample[:4] for variant in _broken_variants(p, code).values()]
     for p, v in _judge_all(ex, broken):
         assert v.verdict != "accepted", f"{p.id}: a broken variant was accepted"
