@@ -41,7 +41,7 @@ WARMUP_STEPS = 3  # first steps pay for allocator growth, cuDNN/NCCL setup and c
 
 # The runbook's workload: identical for every recipe (model, data, batch, schedule, loss).
 WORKLOAD = [
-    f"data.train_batch_size={GLOBAL_BATCH}", f"data.max_length={MAX_LENGTH}", "data.truncation=error",
+    "data.train_batch_size={batch}", "data.max_length={max_length}", "data.truncation=error",
     "data.messages_key=messages", "data.ignore_input_ids_mismatch=True", "data.val_files=null",
     "engine.strategy=fsdp2", "model.enable_gradient_checkpointing=True",
     "optim.lr=2e-5", "optim.lr_scheduler_type=cosine", "optim.lr_warmup_steps_ratio=0.05",
@@ -175,7 +175,7 @@ def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, devic
         poller.start()
     t0 = time.perf_counter()
     log.info("bench: %s: %s", recipe, " ".join(cmd))
-    with open(log_path, "w", encoding="utf-8") as fh:
+    with open(log_path, "w", encoding="utf-8", buffering=1) as fh:  # line-buffered: readable while it runs
         fh.write(" ".join(cmd) + "\n")
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
         try:
@@ -245,18 +245,19 @@ def build_model(shp: QwenShape, out: Path, device: str) -> Path:
     return out
 
 
-def build_data(out: Path, n: int, seed: int = 0) -> tuple[Path, dict]:
+def build_data(out: Path, n: int, seed: int = 0, mean_tokens: int = 1343, max_length: int = MAX_LENGTH) -> tuple[Path, dict]:
     from ..models.tokenizer import load_qwen_tokenizer
     from .synthetic import SyntheticSpec, length_stats, make_samples, write_sft_parquet
 
     meta_path = out / "train.meta.json"
     if meta_path.is_file() and (out / "train.parquet").is_file():
         meta = json.loads(meta_path.read_text())
-        if meta.get("n") == n and meta.get("seed") == seed:
+        if (meta.get("n"), meta.get("seed"), meta.get("spec_mean"), meta.get("max_length")) == (n, seed, mean_tokens, max_length):
             return out / "train.parquet", meta
-    rows, lengths = make_samples(load_qwen_tokenizer(), SyntheticSpec(n=n, seed=seed, max_length=MAX_LENGTH))
+    spec = SyntheticSpec(n=n, seed=seed, mean_tokens=mean_tokens, max_length=max_length)
+    rows, lengths = make_samples(load_qwen_tokenizer(), spec)
     path = write_sft_parquet(out / "train.parquet", rows)
-    meta = {**length_stats(lengths), "seed": seed}
+    meta = {**length_stats(lengths), "seed": seed, "spec_mean": mean_tokens, "max_length": max_length}
     atomic_write_json(meta_path, meta)
     return path, meta
 
@@ -271,8 +272,9 @@ def recipe_overrides(name: str, tok_per_gpu: int, device: str = "cuda") -> list[
     return out
 
 
-def _common(model: Path, data: Path, n_gpus: int, steps: int, ckpt_dir: Path, device: str) -> list[str]:
-    return [*WORKLOAD, f"model.path={model}", f"data.train_files={data}", f"trainer.total_training_steps={steps}",
+def _common(model: Path, data: Path, n_gpus: int, steps: int, ckpt_dir: Path, device: str,
+            batch: int = GLOBAL_BATCH, max_length: int = MAX_LENGTH) -> list[str]:
+    return [*(o.format(batch=batch, max_length=max_length) for o in WORKLOAD), f"model.path={model}", f"data.train_files={data}", f"trainer.total_training_steps={steps}",
             f"trainer.n_gpus_per_node={n_gpus}", "trainer.nnodes=1", f"trainer.default_local_dir={ckpt_dir}",
             "trainer.project_name=bench", "trainer.resume_mode=disable", "trainer.save_freq=-1",
             # verl always saves at the last step: keep that save tiny in timing runs
@@ -312,7 +314,7 @@ def render_markdown(report: dict) -> str:
     lines = [f"### {report['shape']} on {report['n_gpus']}x {env.get('gpu', report['device'])} ({report['date']})", "",
              f"torch {env.get('torch')}, verl {env.get('verl')}, transformers {env.get('transformers')}; "
              f"data: {report['data']['n']} synthetic samples, mean {report['data']['mean']:.0f} tokens, "
-             f"max {report['data']['max']}, global batch {GLOBAL_BATCH}; MFU peak {report['peak_tflops']} TFLOP/s "
+             f"max {report['data']['max']}, global batch {report.get('global_batch', GLOBAL_BATCH)}; MFU peak {report['peak_tflops']} TFLOP/s "
              f"bf16 dense per GPU; timed steps after {WARMUP_STEPS - 1} warm-up steps (median)", "",
              "| recipe | attention | s/step | tokens/s/GPU | MFU (ours) | MFU (verl) | peak mem/GPU GiB | speed-up |",
              "|---|---|---|---|---|---|---|---|"]
@@ -372,6 +374,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ckpt-only", action="store_true", help="only the checkpoint save/resume (reference from --out)")
     p.add_argument("--save-at", type=int, default=2)
     p.add_argument("--peak-tflops", type=float, default=None, help="override the card's bf16 dense peak")
+    # the runbook's workload by default; smaller only for CPU smoke runs (not comparable to GPU rows)
+    p.add_argument("--global-batch", type=int, default=GLOBAL_BATCH)
+    p.add_argument("--max-length", type=int, default=MAX_LENGTH)
+    p.add_argument("--mean-tokens", type=int, default=1343)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -390,17 +396,19 @@ def run(args: argparse.Namespace) -> int:
     tok = args.max_token_len_per_gpu or (16384 if device == "cuda" else 8192)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    samples = GLOBAL_BATCH * (args.steps + 2)
-    data, meta = build_data(out / "data", samples)
+    gb, ml = getattr(args, "global_batch", GLOBAL_BATCH), getattr(args, "max_length", MAX_LENGTH)
+    samples = gb * (args.steps + 2)
+    data, meta = build_data(out / "data", samples, mean_tokens=getattr(args, "mean_tokens", 1343), max_length=ml)
     model = build_model(shp, Path(args.model_dir) if args.model_dir else out / f"model_{args.shape or shp.name}", device)
     report = {"shape": shp.name, "n_gpus": n_gpus, "device": device, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "env": env, "peak_tflops": peak, "peak_source": peak_name, "data": meta, "steps": args.steps,
-              "max_token_len_per_gpu": tok, "results": []}
+              "max_token_len_per_gpu": tok, "global_batch": gb, "max_length": ml, "results": []}
     results_path = out / "bench_results.json"
     runs: dict[str, RunResult] = {}
     recipes = [] if args.ckpt_only else [r.strip() for r in args.recipes.split(",") if r.strip()]
     for name in recipes:
-        overrides = _common(model, data, n_gpus, args.steps, out / "ckpt" / name, device) + recipe_overrides(name, tok, device)
+        overrides = (_common(model, data, n_gpus, args.steps, out / "ckpt" / name, device, gb, ml)
+                     + recipe_overrides(name, tok, device))
         overrides.append(f"trainer.experiment_name={name}")
         runs[name] = res = launch(name, overrides, n_gpus, out / "logs" / f"{name}.log", device)
         summ = {**res.summary(shp, n_gpus, peak, meta["attn_len"]), "overrides": overrides}
