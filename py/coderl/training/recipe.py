@@ -32,7 +32,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "model": {
         "path": (str, None),
         "gradient_checkpointing": (bool, None),
-        "attn_implementation": ((str, NoneType), ("sdpa", "flash_attention_2", "flash_attention_3", "eager", "flex_attention")),
+        "attn_implementation": ((str, NoneType), ("sdpa", "coderl_varlen", "flash_attention_2", "flash_attention_3", "eager", "flex_attention")),
     },
     "data": {
         "train_files": ((str, list), None),
@@ -40,6 +40,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "messages_key": (str, None),
         "max_length": (int, (16, 1 << 20)),
         "truncation": (str, ("error", "left", "right")),
+        # tokenize once ahead of training (coderl.training.pretokenized) instead of per sample per step
+        "pretokenize": (bool, None),
     },
     "batch": {
         "global_batch_size": (int, (1, 1 << 20)),
@@ -403,6 +405,11 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
         out.append("+engine.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}")
     if attn:
         out.append(f"+model.override_config.attn_implementation={attn}")
+    if attn == "coderl_varlen":
+        # registers PyTorch's varlen flash kernel with transformers before verl builds the model
+        out.append("model.external_lib=coderl.training.varlen_attn")
+    if d["pretokenize"]:
+        out += ["data.custom_cls.path=pkg://coderl.training.pretokenized", "data.custom_cls.name=PretokenizedSFTDataset"]
     out += recipe["verl_overrides"]
     return out
 
