@@ -51,7 +51,7 @@ def test_global_batch_must_divide_by_world_size():
 def test_validation_names_the_key(tmp_path):
     bad = tmp_path / "r.yaml"
     bad.write_text("base: runbook\noptim:\n  lr: fast\n")
-    with pytest.raises(ConfigError, match=r"r\.yaml: optim\.lr: expected an integer or a number, got str"):
+    with pytest.raises(ConfigError, match=r"r\.yaml: optim\.lr: expected a number, got str"):
         load_recipe(str(bad))
     with pytest.raises(ConfigError, match=r"unknown key 'batch\.global_batch'"):
         load_recipe({"base": "runbook", "batch": {"global_batch": 8}})

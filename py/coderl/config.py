@@ -17,6 +17,7 @@ import yaml
 
 from .errors import ConfigError
 from .paths import configs_dir
+from .validation import check_value
 
 # A tiny schema language: key -> (type(s), (min, max) or choices or None, required)
 _NUM = (int, float)
@@ -91,28 +92,6 @@ def _read_yaml(path: Path, what: str) -> Any:
         raise ConfigError(f"{path}: not valid YAML ({e}); fix the syntax") from None
 
 
-def _check_value(where: str, value: Any, types: Any, rule: Any) -> None:
-    # bool is a subclass of int: refuse True where a number is expected
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise ConfigError(f"{where}: expected {_type_name(types)}, got a boolean ({value!r})")
-    if not isinstance(value, types):
-        raise ConfigError(f"{where}: expected {_type_name(types)}, got {type(value).__name__} ({value!r})")
-    if rule is None:
-        return
-    if isinstance(rule, tuple) and len(rule) == 2 and all(isinstance(x, (int, float)) for x in rule):
-        lo, hi = rule
-        if not (lo <= value <= hi):
-            raise ConfigError(f"{where}: {value!r} is out of range; allowed {lo} to {hi}")
-    elif value not in rule:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, rule))}")
-
-
-def _type_name(types: Any) -> str:
-    if types is _NUM:
-        return "a number"
-    return {int: "an integer", str: "a string", bool: "true or false"}.get(types, str(types))
-
-
 def validate_eval_dict(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     """Validate types/ranges; return a normalized dict with defaults filled in."""
     if not isinstance(raw, dict):
@@ -140,7 +119,7 @@ def validate_eval_dict(raw: Any, source: str) -> dict[str, dict[str, Any]]:
                 if required:
                     raise ConfigError(f"{where}: missing required key")
                 continue
-            _check_value(where, merged[key], types, rule)
+            check_value(where, merged[key], types, rule)
         out[section] = merged
     out["profile"] = raw.get("profile", "runbook")
     if not isinstance(out["profile"], str) or not out["profile"]:

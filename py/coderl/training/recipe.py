@@ -23,6 +23,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..paths import configs_dir, repo_root
+from ..validation import check_value
 
 NoneType = type(None)
 _NUM = (int, float)
@@ -203,7 +204,7 @@ def validate_recipe(raw: dict, source: str) -> dict:
             where = f"{source}: {section}.{key}"
             if key not in given:
                 raise ConfigError(f"{where}: missing required key")
-            _check(where, given[key], types, rule)
+            check_value(where, given[key], types, rule)
             sec[key] = given[key]
         out[section] = sec
     _check_cross(out, source)
@@ -212,28 +213,6 @@ def validate_recipe(raw: dict, source: str) -> dict:
         raise ConfigError(f"{source}: verl_overrides must be a list of hydra overrides like 'engine.fsdp_size=2'")
     out["verl_overrides"] = list(vo)
     return out
-
-
-def _check(where: str, value: Any, types: Any, rule: Any) -> None:
-    tuple_types = types if isinstance(types, tuple) else (types,)
-    if isinstance(value, bool) and bool not in tuple_types:
-        raise ConfigError(f"{where}: expected {_type_name(tuple_types)}, got a boolean ({value!r})")
-    if not isinstance(value, tuple_types):
-        raise ConfigError(f"{where}: expected {_type_name(tuple_types)}, got {type(value).__name__} ({value!r})")
-    if value is None or rule is None:
-        return
-    if isinstance(rule, tuple) and len(rule) == 2 and all(isinstance(x, (int, float)) for x in rule):
-        lo, hi = rule
-        if not (lo <= value <= hi):
-            raise ConfigError(f"{where}: {value!r} is out of range; allowed {lo} to {hi}")
-    elif value not in rule:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, rule))}")
-
-
-def _type_name(types: tuple) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list",
-             NoneType: "null"}
-    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
 
 
 def _check_cross(r: dict, source: str) -> None:
