@@ -75,7 +75,7 @@ demo: setup
 	$(CODERL) demo $(ARGS)
 
 test: setup
-	$(VENV)/bin/python -m pytest -q $(ARGS)
+	$(VENV)/bin/python -m pytest -q --durations=25 $(ARGS)
 
 test-fast: setup
 	$(VENV)/bin/python -m pytest -q -m "not slow" $(ARGS)
