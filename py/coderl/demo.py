@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from .data.sft import prepare_sft
     from .demo_task.datasets import HUMANEVAL_SLICE, write_demo_inputs
     from .demo_task.problems import DATASET
+    from .evaluation.history import history_path, record_evaluation
     from .evaluation.runner import EvalRequest, run_evaluation
     from .models.tiny import TinyQwen2Spec, build_tiny_qwen2
     from .report.build import build_report
@@ -110,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
                           datasets=datasets, out_root=out_root, backend="hf", sandbox="local",
                           raw_dir=data_dir / "raw", manifests_dir=data_dir / "manifests")
         rows[step] = run_evaluation(req, cfg)
+        if step == 0:
+            # the untrained model is the demo's Phase 0: the report compares the best checkpoint with it
+            record_evaluation(history_path(out_root, "phase0"), {**rows[0], "phase": "phase0"})
         acc = rows[step]["scores"][DATASET]["accepted_at_1"]
         print(f"[demo] step {step}: {DATASET} accepted@1 {100 * acc:.1f}%", flush=True)
     t = lap("evaluation (hf backend, local sandbox)", t)
