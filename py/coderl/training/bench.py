@@ -32,6 +32,7 @@ from pathlib import Path
 from ..errors import ConfigError, TrainingError
 from ..io_utils import atomic_write_json, atomic_write_text
 from .mfu import QwenShape, mfu, peak_tflops, shape as get_shape
+from .process_tree import kill_tree
 
 log = logging.getLogger(__name__)
 
@@ -140,25 +141,6 @@ class _GpuMemPoller(threading.Thread):
         return [round(x, 1) for x in self.peak]
 
 
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """torchrun's workers run in their own sessions: end them by pid (they are ours), then torchrun."""
-    import psutil
-
-    try:
-        parent = psutil.Process(proc.pid)
-        procs = parent.children(recursive=True) + [parent]
-    except psutil.NoSuchProcess:
-        return
-    for p in procs:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=20)
-    for p in alive:
-        p.kill()
-
-
 def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, device: str,
            stop_after_step: int | None = None, stop_after_save: bool = False, timeout_s: float = 3600) -> RunResult:
     """Run verl's SFT trainer under torchrun; timestamp every console step line."""
@@ -187,24 +169,24 @@ def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, devic
                     metrics = {k: float(v) for k, v in _KV.findall(m.group(2))}
                     res.steps[step] = {**metrics, "t": t}
                     if stop_after_step is not None and step >= stop_after_step:
-                        _kill_tree(proc)
+                        kill_tree(proc, grace_s=20)
                         break
                 elif "Saving checkpoint to" in line:
                     res.events["save_start"] = t
                 elif "Updated checkpoint tracker" in line:
                     res.events["save_end"] = t
                     if stop_after_save:
-                        _kill_tree(proc)
+                        kill_tree(proc, grace_s=20)
                         break
                 elif "Traceback" in line or "Error" in line[:200]:
                     res.events.setdefault("first_error", t)
                 if t > timeout_s:
-                    _kill_tree(proc)
+                    kill_tree(proc, grace_s=20)
                     break
             res.returncode = proc.wait(timeout=120)
         finally:
             if proc.poll() is None:
-                _kill_tree(proc)
+                kill_tree(proc, grace_s=20)
     res.wall_s = time.perf_counter() - t0
     if poller:
         res.peak_mem_gib = poller.stop()
