@@ -7,6 +7,7 @@ model we post-train is Qwen2.5-Coder-Instruct, so we install Qwen2.5's ChatML te
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import shutil
@@ -54,12 +55,16 @@ def write_qwen25_tokenizer(out_dir: str | Path) -> Path:
     return out
 
 
-def load_qwen_tokenizer():
-    """A transformers tokenizer for the real Qwen vocabulary with the Qwen2.5 chat template."""
+@functools.lru_cache(maxsize=1)
+def _qwen25_tokenizer_dir() -> Path:
+    """The tokenizer folder, written once per process (not a new temp folder on every load)."""
     import tempfile
 
+    return write_qwen25_tokenizer(tempfile.mkdtemp(prefix="coderl-qwen-tok-"))
+
+
+def load_qwen_tokenizer():
+    """A transformers tokenizer for the real Qwen vocabulary with the Qwen2.5 chat template."""
     from transformers import AutoTokenizer
 
-    tmp = Path(tempfile.mkdtemp(prefix="coderl-qwen-tok-"))
-    write_qwen25_tokenizer(tmp)
-    return AutoTokenizer.from_pretrained(str(tmp), local_files_only=True)
+    return AutoTokenizer.from_pretrained(str(_qwen25_tokenizer_dir()), local_files_only=True)
