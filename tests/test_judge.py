@@ -87,6 +87,14 @@ EARLY_EXITS = {
     "close stdout": "import os\ndef sq(x): return x*x\nos.close(1)",
     "call the guard itself": "import os\ndef sq(x):\n    __coderl_done()\n    os._exit(0)",
     "read the token from stdin": "import sys, os\ntok = sys.stdin.readline()\nprint(tok)\nos._exit(0)",
+    # code compiled to look like the module's last line, called with no Python caller (atexit)
+    "forged last line run by atexit": (
+        "import atexit, sys, types\ndef sq(x): return 0\nn = open(__file__).read().count('\\n')\n"
+        "atexit.register(types.FunctionType(compile('\\n' * (n - 1) + '__coderl_done()', __file__, 'exec'), globals()))\n"
+        "sys.exit(0)"),
+    "forged last line run by exec": (
+        "import os\ndef sq(x): return 0\nn = open(__file__).read().count('\\n')\n"
+        "exec(compile('\\n' * (n - 1) + '__coderl_done()', __file__, 'exec'))\nos._exit(0)"),
 }
 
 

@@ -38,6 +38,17 @@ SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 PROG_IN_SANDBOX = "/tmp/prog.py"  # where bwrap mounts the program (inside the private /tmp)
 
 
+# What each level guarantees beyond the limits (said at start-up and by `coderl sandbox info`).
+GUARANTEES = {
+    "bwrap": "no network; read-only /; private /tmp, /dev/shm; own PID/IPC/UTS namespaces; whole tree killed; "
+             "pooled sandboxes reused across executions (a fork each, everything writable wiped between them)",
+    "unshare": "no network (own network namespace); own PID/IPC/UTS/mount namespaces; whole tree killed; "
+               "/ and the host's /tmp, /var/tmp, /dev/shm are visible (world-writable places are cleaned per run)",
+    "rlimits": "limits only: the NETWORK IS REACHABLE, the host's files are readable where world-readable; "
+               "unprivileged uid per execution when root (else the program can signal the judge's processes)",
+}
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout_s: float
@@ -235,9 +246,10 @@ def detect_level(probe) -> str:
             ok, why = probe(level)
             if ok:
                 if reasons:
-                    log.warning("sandbox: using isolation level %r; stronger levels unavailable: %s", level, "; ".join(reasons))
+                    log.warning("sandbox: using isolation level %r (%s); stronger levels unavailable: %s",
+                                level, GUARANTEES[level], "; ".join(reasons))
                 else:
-                    log.info("sandbox: isolation level %r", level)
+                    log.info("sandbox: isolation level %r (%s)", level, GUARANTEES[level])
                 _detected["level"] = level
                 return level
             reasons.append(f"{level}: {why}")

@@ -37,12 +37,15 @@ _STATUS_TO_VERDICT = {
 _GUARD_HEAD = '''\
 def __coderl_guard():
     import os as _os, sys as _sys
+    _module = _sys._getframe(1).f_code
     _tok = _sys.stdin.readline().strip()
     _sys.stdin = open(_os.devnull)
     def _done():
-        # Only a call from the last line of the module body counts.
+        # Only a call from the last line of THIS module's code counts: code compiled elsewhere
+        # (exec of a padded string, a function built from such code and run by atexit or a
+        # finalizer) is another code object, whatever its name, file and line.
         _f = _sys._getframe(1)
-        if _f.f_code.co_name != "<module>" or _f.f_lineno != {last_line} or _f.f_back is not None:
+        if _f.f_code is not _module or _f.f_lineno != {last_line}:
             return
         try:
             _sys.stdout.flush()

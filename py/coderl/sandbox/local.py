@@ -26,34 +26,58 @@ class LocalExecutor:
     """Thread-safe: each run() takes its own uid slot, temp dir and pipes."""
 
     def __init__(self, *, timeout_s: float, memory_mb: int, output_bytes: int, slots: int = 256,
-                 level: str | None = None) -> None:
+                 level: str | None = None, pooled: bool | None = None, pool_max_executions: int = 1000) -> None:
         isolation.check_tools()
         self.python = isolation.find_python()
         self.defaults = Limits(float(timeout_s), int(memory_mb), int(output_bytes))
         self._uids = isolation.UidPool(slots)
         self._base_tmp = tempfile.gettempdir()
         self.isolation_level = level or isolation.detect_level(self._probe)
+        if pooled is None:
+            pooled = not (os.environ.get("CODERL_SANDBOX_NO_POOL") or os.environ.get("CODERL_SANDBOX_NO_ZYGOTE"))
+        # Pooled sandboxes need bwrap's PID namespace (the zygote kills everything left with kill(-1)).
+        self.pool = None
+        if pooled and self.isolation_level == "bwrap":
+            from .pool import ZygotePool
+
+            self.pool = ZygotePool(self, pool_max_executions)
 
     # -- public --------------------------------------------------------------------------------
 
     def run(self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
-        limits = Limits(
+        limits = self.limits_for(timeout_s, memory_mb)
+        if self.pool is not None and limits.memory_mb <= self.defaults.memory_mb:
+            r = self.pool.run(code, stdin.encode("utf-8"), limits)
+            if r is not None:
+                return r
+        return self.run_fresh(code, stdin, limits)
+
+    def run_fresh(self, code: str, stdin: str, limits: Limits) -> RunResult:
+        """One execution in a sandbox set up for it alone (the fallback of the pooled path)."""
+        return self._run(self.isolation_level, code, stdin, limits)
+
+    def limits_for(self, timeout_s: float | None, memory_mb: int | None) -> Limits:
+        return Limits(
             float(timeout_s if timeout_s is not None else self.defaults.timeout_s),
             int(memory_mb if memory_mb is not None else self.defaults.memory_mb),
             self.defaults.output_bytes,
         )
-        return self._run(self.isolation_level, code, stdin, limits)
 
     def session(self, code: str):
-        """Run one program against many inputs: a pre-started interpreter forks per input (bwrap level).
+        """Run one program against many inputs: a pooled sandbox forks per input (bwrap level).
 
         Returns a context manager with run(stdin, timeout_s=None, memory_mb=None) -> RunResult.
         """
-        from .session import DirectSession, ZygoteSession
+        from .session import DirectSession, PooledSession
 
-        if self.isolation_level == "bwrap" and not os.environ.get("CODERL_SANDBOX_NO_ZYGOTE"):
-            return ZygoteSession(self, code)
+        if self.pool is not None:
+            return PooledSession(self, code, self.pool)
         return DirectSession(self, code)
+
+    def close(self) -> None:
+        """Stop the pooled sandboxes (they also stop with this process)."""
+        if self.pool is not None:
+            self.pool.close()
 
     def health(self) -> tuple[bool, str]:
         r = self.run("print(1+1)", timeout_s=min(10.0, self.defaults.timeout_s))
@@ -67,6 +91,9 @@ class LocalExecutor:
             "uid_drop": isolation.is_root(), "nproc_limit": isolation.NPROC_LIMIT if isolation.is_root() else None,
             "timeout_s": self.defaults.timeout_s, "memory_mb": self.defaults.memory_mb,
             "output_bytes": self.defaults.output_bytes,
+            "pooled": self.pool is not None and not self.pool.disabled_because,
+            "pool_max_executions": self.pool.max_executions if self.pool is not None else None,
+            "guarantees": isolation.GUARANTEES[self.isolation_level],
         }
 
     # -- internals -----------------------------------------------------------------------------
@@ -277,7 +304,8 @@ def _classify(rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, 
 def executor_from_config(cfg) -> LocalExecutor:
     sb = cfg.sandbox
     return LocalExecutor(timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
-                         output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024))
+                         output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024),
+                         pooled=sb.get("pooled"), pool_max_executions=int(sb.get("pool_max_executions", 1000)))
 
 
 __all__ = ["LocalExecutor", "executor_from_config", "is_memory_error"]
