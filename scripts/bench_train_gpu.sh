@@ -19,7 +19,7 @@ if [[ "${SKIP_INSTALL:-0}" != 1 && ! -f /tmp/site/.coderl-wheelhouse ]]; then
   touch /tmp/site/.coderl-wheelhouse
   echo "bench_train_gpu: wheelhouse installed in $(( $(date +%s) - t0 )) s"
 fi
-export PYTHONPATH="/tmp/site:$PWD/py${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="/tmp/site:$PWD/py${PYTHONPATH:+:$PYTHONPATH}" PATH="/tmp/site/bin:$PATH"  # py-spy
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpus.txt"
 python3 -c "import torch, verl, transformers; print('torch', torch.__version__, 'verl', verl.__version__, 'transformers', transformers.__version__)"
 if [[ "${SKIP_ATTN_CHECK:-0}" != 1 ]]; then

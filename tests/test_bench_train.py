@@ -41,6 +41,10 @@ def test_recipes_share_the_workload_and_differ_only_in_execution():
     assert not (keys(rb) | keys(df)) & math_keys
     assert "data.max_token_len_per_gpu=16384" in df
     assert "+model.override_config.attn_implementation=coderl_varlen" in df
+    assert "model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs]" in df
+    # a variant replaces the base recipe's value instead of passing hydra two
+    old = bench.recipe_overrides("default_rowloop", 16384)
+    assert [o for o in old if o.startswith("model.external_lib")] == ["model.external_lib=coderl.training.varlen_attn"]
     cpu = bench.recipe_overrides("default", 8192, device="cpu")
     assert "+model.override_config.attn_implementation=sdpa" in cpu and not any("liger" in o for o in cpu)
     with pytest.raises(ConfigError, match="unknown recipe"):
@@ -57,6 +61,11 @@ def test_console_step_line_parsing():
     r = bench.RunResult("x", [], steps={i: {"t": 10.0 + 2 * i, "train/global_tokens": 1000.0} for i in range(1, 7)})
     summ = r.summary(SHAPES["tiny"], 1, 1.0, 100.0)
     assert summ["s_per_step"] == pytest.approx(2.0) and summ["tokens_per_s"] == pytest.approx(500.0)
+    # steps run under the profiler are left out of the timing
+    r.steps[5]["t"] += 30.0
+    r.steps[6]["t"] += 30.0
+    r.untimed = bench.Profile(steps="5,5").window()
+    assert r.step_times(3) == pytest.approx([2.0, 2.0, 2.0])
 
 
 @pytest.mark.slow

@@ -63,7 +63,8 @@ RECIPES: dict[str, list[str]] = {
     # the project's default: packed rows through PyTorch's varlen flash kernel, tokenized once, liger
     "default": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=True", "data.max_token_len_per_gpu={tok}",
                 "data.pad_mode=no_padding", "model.use_remove_padding=True",
-                "model.external_lib=coderl.training.varlen_attn",
+                # varlen attention + chunked token log-probs (verl's fallback loops per token)
+                "model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs]",
                 "+model.override_config.attn_implementation=coderl_varlen",
                 "data.custom_cls.path=pkg://coderl.training.pretokenized",
                 "data.custom_cls.name=PretokenizedSFTDataset", "model.use_liger=True"],
@@ -73,6 +74,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "default_noliger": ("default", ["model.use_liger=False"]),
     "default_nockpt": ("default", ["model.enable_gradient_checkpointing=False"]),
     "default_nocompile": ("default", ["engine.use_torch_compile=False"]),
+    # the default of 2026-11-27 before fast_logprobs: verl's per-token logsumexp loop
+    "default_rowloop": ("default", ["model.external_lib=coderl.training.varlen_attn"]),
 }
 # CPU: the same settings as coderl.training.recipe/launch use for CPU runs (see cpu_platform.py)
 CPU_ENV = {"VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform", "VERL_PLATFORM": "cpu",
@@ -97,12 +100,16 @@ class RunResult:
     events: dict[str, float] = field(default_factory=dict)
     log: str = ""
 
-    def step_times(self) -> list[float]:
-        ts = [self.steps[k]["t"] for k in sorted(self.steps)]
-        return [b - a for a, b in zip(ts, ts[1:])]
+    untimed: tuple[int, ...] = ()  # steps run under the profiler: slower, left out of s/step
+
+    def step_times(self, first: int = 2) -> list[float]:
+        """Duration of each step >= first (the interval since the previous step's line)."""
+        ks = sorted(self.steps)
+        return [self.steps[b]["t"] - self.steps[a]["t"] for a, b in zip(ks, ks[1:])
+                if b >= first and b not in self.untimed]
 
     def summary(self, shp: QwenShape, n_gpus: int, peak: float, attn_len: float) -> dict:
-        times = self.step_times()[WARMUP_STEPS - 1:] or self.step_times()
+        times = self.step_times(WARMUP_STEPS) or self.step_times()
         if not times:
             return {"recipe": self.recipe, "error": f"no step timings (exit code {self.returncode}); see {self.log}"}
         s_step = statistics.median(times)
@@ -142,15 +149,19 @@ class _GpuMemPoller(threading.Thread):
 
 
 def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, device: str,
-           stop_after_step: int | None = None, stop_after_save: bool = False, timeout_s: float = 3600) -> RunResult:
+           stop_after_step: int | None = None, stop_after_save: bool = False, timeout_s: float = 3600,
+           profile: "Profile | None" = None) -> RunResult:
     """Run verl's SFT trainer under torchrun; timestamp every console step line."""
+    entry = "coderl.training.profiled_sft" if profile and profile.steps else "verl.trainer.sft_trainer"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_gpus}",
-           "-m", "verl.trainer.sft_trainer", *overrides]
+           "-m", entry, *overrides]
     env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false",
                NCCL_NVLS_ENABLE="0", TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1")
+    if profile:
+        cmd, env = profile.wrap(cmd, env, log_path.parent.parent / "profile" / recipe)
     if device == "cpu":
         env.update(CPU_ENV)
-    res = RunResult(recipe=recipe, overrides=overrides, log=str(log_path))
+    res = RunResult(recipe=recipe, overrides=overrides, log=str(log_path), untimed=profile.window() if profile else ())
     log_path.parent.mkdir(parents=True, exist_ok=True)
     poller = _GpuMemPoller() if device == "cuda" and shutil.which("nvidia-smi") else None
     if poller:
@@ -191,6 +202,32 @@ def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, devic
     if poller:
         res.peak_mem_gib = poller.stop()
     return res
+
+
+@dataclass
+class Profile:
+    """Optional profiling of a launch: torch.profiler over a step window, py-spy over the whole run."""
+    steps: str | None = None     # "A,B": profile training steps A..B on rank 0 (coderl.training.profiled_sft)
+    py_spy: bool = False         # sample every process's Python stacks (collapsed format) with py-spy
+
+    def window(self) -> tuple[int, ...]:
+        if not self.steps:
+            return ()
+        a, _, b = self.steps.partition(",")
+        return tuple(range(int(a), int(b or a) + 1))
+
+    def wrap(self, cmd: list[str], env: dict, out: Path) -> tuple[list[str], dict]:
+        out.mkdir(parents=True, exist_ok=True)
+        env = dict(env)
+        if self.steps:
+            env.update(CODERL_PROFILE_STEPS=self.steps, CODERL_PROFILE_OUT=str(out))
+        if self.py_spy:
+            spy = shutil.which("py-spy")
+            if spy is None:
+                raise ConfigError("--py-spy: py-spy is not on PATH; pip install py-spy (a wheel for offline boxes)")
+            cmd = [spy, "record", "--subprocesses", "--idle", "--rate", "50", "--format", "raw",
+                   "-o", str(out / "py_spy.txt"), "--", *cmd]
+        return cmd, env
 
 
 def build_model(shp: QwenShape, out: Path, device: str) -> Path:
@@ -248,7 +285,8 @@ def recipe_overrides(name: str, tok_per_gpu: int, device: str = "cuda") -> list[
     base, extra = (name, []) if name in RECIPES else VARIANTS.get(name, (None, []))
     if base is None:
         raise ConfigError(f"unknown recipe '{name}'; choose from {', '.join([*RECIPES, *VARIANTS])}")
-    out = [o.format(tok=tok_per_gpu) for o in RECIPES[base]] + extra
+    keys = {o.split("=", 1)[0] for o in extra}  # a variant's override replaces the base's (hydra takes one value)
+    out = [o.format(tok=tok_per_gpu) for o in RECIPES[base] if o.split("=", 1)[0] not in keys] + extra
     if device == "cpu":
         out = [CPU_REPLACE.get(o, o) for o in out if not o.startswith("model.use_liger")]
     return out
@@ -357,6 +395,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-at", type=int, default=2)
     p.add_argument("--peak-tflops", type=float, default=None, help="override the card's bf16 dense peak")
     # the runbook's workload by default; smaller only for CPU smoke runs (not comparable to GPU rows)
+    p.add_argument("--profile-steps", default=None, metavar="A,B",
+                   help="torch.profiler over training steps A..B on rank 0: OUT/profile/<recipe>/profile_summary.txt")
+    p.add_argument("--py-spy", action="store_true", help="also record every process's Python stacks with py-spy")
     p.add_argument("--global-batch", type=int, default=GLOBAL_BATCH)
     p.add_argument("--max-length", type=int, default=MAX_LENGTH)
     p.add_argument("--mean-tokens", type=int, default=1343)
@@ -392,7 +433,8 @@ def run(args: argparse.Namespace) -> int:
         overrides = (_common(model, data, n_gpus, args.steps, out / "ckpt" / name, device, gb, ml)
                      + recipe_overrides(name, tok, device))
         overrides.append(f"trainer.experiment_name={name}")
-        runs[name] = res = launch(name, overrides, n_gpus, out / "logs" / f"{name}.log", device)
+        prof = Profile(args.profile_steps, args.py_spy) if (args.profile_steps or args.py_spy) else None
+        runs[name] = res = launch(name, overrides, n_gpus, out / "logs" / f"{name}.log", device, profile=prof)
         summ = {**res.summary(shp, n_gpus, peak, meta["attn_len"]), "overrides": overrides}
         report["results"].append(summ)
         atomic_write_json(results_path, report)  # after every recipe: a killed bench keeps what it measured

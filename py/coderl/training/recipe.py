@@ -67,6 +67,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "strategy": (str, ("fsdp2", "fsdp")),
         "cpu_offload": (bool, None),
         "use_liger": (bool, None),
+        # chunked token log-probs instead of verl's per-token loop (coderl.training.fast_logprobs)
+        "fast_logprobs": (bool, None),
         "torch_compile": (bool, None),
     },
     "checkpoint": {
@@ -384,9 +386,14 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
         out.append("+engine.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}")
     if attn:
         out.append(f"+model.override_config.attn_implementation={attn}")
+    # modules verl imports in every rank before it builds the model
+    libs = []
     if attn == "coderl_varlen":
-        # registers PyTorch's varlen flash kernel with transformers before verl builds the model
-        out.append("model.external_lib=coderl.training.varlen_attn")
+        libs.append("coderl.training.varlen_attn")  # registers PyTorch's varlen flash kernel with transformers
+    if t["fast_logprobs"]:
+        libs.append("coderl.training.fast_logprobs")  # replaces verl's per-token logprob loop
+    if libs:
+        out.append(f"model.external_lib=[{','.join(libs)}]")
     if d["pretokenize"]:
         out += ["data.custom_cls.path=pkg://coderl.training.pretokenized", "data.custom_cls.name=PretokenizedSFTDataset"]
     out += recipe["verl_overrides"]
