@@ -62,8 +62,12 @@ def summarize(prof, wall_s: float, n_steps: int) -> str:
     ka = prof.key_averages()
     lines += ["", "top ops by self CPU time:", ka.table(sort_by="self_cpu_time_total", row_limit=35, max_name_column_width=70)]
     if kernels:
-        lines += ["", "top ops by self device time:",
-                  ka.table(sort_by="self_device_time_total", row_limit=25, max_name_column_width=70)]
+        for key in ("self_device_time_total", "self_cuda_time_total"):  # the name changed across torch versions
+            try:
+                lines += ["", "top ops by self device time:", ka.table(sort_by=key, row_limit=25, max_name_column_width=70)]
+                break
+            except (AttributeError, KeyError, ValueError):
+                continue
     return "\n".join(lines)
 
 
