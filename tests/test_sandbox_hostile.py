@@ -88,17 +88,22 @@ class Listener:
 
 
 def _levels() -> list[str]:
-    levels = ["bwrap"] if shutil.which("bwrap") else []
+    # "bwrap": the default (pooled sandboxes, a fork per execution); "bwrap-fresh": one sandbox
+    # set up per execution (the pool's fallback); "rlimits": the weakest level.
+    levels = ["bwrap", "bwrap-fresh"] if shutil.which("bwrap") else []
     return levels + ["rlimits"]
 
 
 @pytest.fixture(scope="module", params=_levels())
 def executor(request) -> LocalExecutor:
-    ex = LocalExecutor(timeout_s=TIMEOUT_S, memory_mb=256, output_bytes=1 << 20, level=request.param)
+    level, _, variant = request.param.partition("-")
+    ex = LocalExecutor(timeout_s=TIMEOUT_S, memory_mb=256, output_bytes=1 << 20, level=level,
+                       pooled=variant != "fresh")
     ok, why = ex.health()
     if not ok:
         pytest.skip(f"isolation level {request.param} does not work here: {why}")
-    return ex
+    yield ex
+    ex.close()
 
 
 @pytest.fixture()
@@ -184,8 +189,8 @@ SESSION_SUBSET = ["fork_bomb.py", "memory_bomb.py", "infinite_loop.py", "output_
 
 @pytest.mark.parametrize("name", SESSION_SUBSET)
 def test_hostile_program_in_a_session(executor, victim_dir, monkeypatch, name):
-    if executor.isolation_level != "bwrap":
-        pytest.skip("sessions pre-start an interpreter at the bwrap level only")
+    if executor.pool is None:
+        pytest.skip("sessions pre-start an interpreter in pooled bwrap sandboxes only")
     marker = "coderl-hostile-" + secrets.token_hex(8)
     secret = "sk-" + secrets.token_hex(16)
     monkeypatch.setenv("CODERL_FAKE_SECRET_TOKEN", secret)
@@ -202,10 +207,113 @@ def test_hostile_program_in_a_session(executor, victim_dir, monkeypatch, name):
 
 
 def test_session_inputs_do_not_see_each_other(executor):
-    if executor.isolation_level != "bwrap":
-        pytest.skip("bwrap level only")
+    if executor.pool is None:
+        pytest.skip("pooled bwrap sandboxes only")
     code = ("import os\nseen = [p for p in ('/tmp/note', 'note', '/dev/shm/note') if os.path.exists(p)]\n"
             "for p in ('/tmp/note', 'note', '/dev/shm/note'):\n    open(p, 'w').write('x')\nprint(seen, input())")
     with executor.session(code) as s:
         outs = [s.run(f"{i}\n").stdout.strip() for i in range(3)]
     assert outs == ["[] 0", "[] 1", "[] 2"]
+
+
+# --- pooled sandboxes: nothing carries over from one execution to the next ------------------------
+
+PROBE = r"""import os, stat
+me = os.getpid()
+found = []
+for top, dirs, files in os.walk("/"):
+    if top.startswith(("/proc", "/sys")) or top.count("/") > 3:
+        dirs[:] = []
+        continue
+    found += [os.path.join(top, f) for f in files + dirs if "__MARKER__" in f]
+found += [os.path.join(d, f) for d in ("/tmp", "/dev/shm", "/dev/mqueue") for f in os.listdir(d) if f != "prog.py"]
+procs = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getppid(), me)
+               and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] not in "ZX")
+ipc = {k: open(f"/proc/sysvipc/{k}").read().splitlines()[1:] for k in ("shm", "msg", "sem")}
+tmp = os.stat("/tmp")
+umask = os.umask(0o22)
+print("ns", os.readlink("/proc/self/ns/pid"))
+print({"found": found, "procs": procs, "ipc": ipc, "umask": oct(umask), "cwd": os.getcwd(),
+       "env": sorted(os.environ), "tmp": [oct(stat.S_IMODE(tmp.st_mode)), tmp.st_uid == os.getuid()]})
+"""
+
+CLEAN = {"found": [], "procs": [], "ipc": {"shm": [], "msg": [], "sem": []}, "umask": "0o22", "cwd": "/tmp",
+         "env": ["HOME", "LANG", "PATH", "PWD"], "tmp": ["0o755", True]}
+
+
+def _pooled(timeout_s: float = TIMEOUT_S, **kw) -> LocalExecutor:
+    if not shutil.which("bwrap"):
+        pytest.skip("pooled sandboxes need bwrap")
+    ex = LocalExecutor(timeout_s=timeout_s, memory_mb=256, output_bytes=1 << 20, level="bwrap", pooled=True, **kw)
+    if ex.run_fresh("print(1)", "", ex.defaults).stdout != "1\n":   # not through the pool: it counts executions
+        pytest.skip("bwrap does not work here")
+    return ex
+
+
+def _ns_and_report(r) -> tuple[str, dict]:
+    import ast
+
+    lines = r.stdout.splitlines()
+    assert r.status == "ok" and lines[0].startswith("ns "), r
+    return lines[0], ast.literal_eval(lines[-1])
+
+
+def test_pooled_sandbox_carries_nothing_to_the_next_execution():
+    marker = "coderl-contam-" + secrets.token_hex(6)
+    ex = _pooled()
+    try:
+        _, before = _ns_and_report(ex.run(PROBE.replace("__MARKER__", marker)))
+        assert before == CLEAN, before
+        r = ex.run((HOSTILE / "contaminate.py").read_text().replace("__MARKER__", marker))
+        assert r.status == "ok" and "done" in r.stdout, r
+        assert "ESCAPED" not in r.stdout, r.stdout     # ptrace, /proc/<zygote>/mem|fd, signals
+        assert "did add_key" not in r.stdout           # the kernel keyring is blocked
+        writable = {ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("wrote ")}
+        assert writable <= {"/tmp", "/dev/shm", "/dev/mqueue"}, writable   # exactly what is wiped
+        ns_after, after = _ns_and_report(ex.run(PROBE.replace("__MARKER__", marker)))
+        assert ns_after == r.stdout.splitlines()[0], "the probe did not run in the same pooled sandbox"
+        assert after == CLEAN, after
+        assert _wait_gone(marker) == []
+    finally:
+        ex.close()
+
+
+def test_pool_recycles_a_sandbox_after_n_executions():
+    ex = _pooled(pool_max_executions=3)
+    try:
+        ns = [ex.run("import os\nprint(os.readlink('/proc/self/ns/pid'))").stdout for _ in range(4)]
+    finally:
+        ex.close()
+    assert ns[0] == ns[1] == ns[2] != ns[3], ns
+
+
+def test_a_zygote_killed_mid_execution_costs_a_restart_not_a_verdict():
+    import signal
+
+    ex = _pooled()
+    try:
+        assert ex.run("print(1)").stdout == "1\n"
+        zygote = ex.pool._idle[0]
+        killer = threading.Timer(0.3, lambda: os.killpg(zygote._proc.pid, signal.SIGKILL))
+        killer.start()
+        r = ex.run("import time\ntime.sleep(0.8)\nprint(6 * 7)")
+        killer.join()
+        assert (r.status, r.stdout) == ("ok", "42\n"), r    # re-run in a fresh sandbox
+        assert zygote.retired and zygote not in ex.pool._idle
+        assert ex.run("print(2)").stdout == "2\n"           # and the pool starts another
+    finally:
+        ex.close()
+
+
+def test_pool_that_cannot_start_falls_back_to_fresh_sandboxes(monkeypatch):
+    from coderl.sandbox import pool
+
+    monkeypatch.setattr(pool, "ZYGOTE_CAPS", ("CAP_NO_SUCH_CAPABILITY",))   # bwrap refuses to start
+    ex = _pooled()
+    try:
+        results = [ex.run("print(6 * 7)") for _ in range(pool.MAX_START_FAILURES + 1)]
+        assert all((r.status, r.stdout) == ("ok", "42\n") for r in results), results
+        assert ex.pool.disabled_because and "CAP_NO_SUCH_CAPABILITY" in ex.pool.disabled_because
+        assert ex.describe()["pooled"] is False
+    finally:
+        ex.close()

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 ZYGOTE_SRC = Path(__file__).with_name("zygote.py")
 PROTOCOL_MARGIN_S = 10.0     # beyond an execution's own limit, for the zygote to answer
 START_TIMEOUT_S = 15.0
+PROG_MARGIN_BYTES = 4 << 20
 MAX_START_FAILURES = 3       # in a row; then the pool is off for this process
 # Capabilities the root-mode zygote keeps (it needs nothing else): drop to the program's uid,
 # kill what the program left, hand /tmp to the program, and wipe what it wrote.
@@ -53,7 +54,9 @@ def zygote_command(python: str, limits: Limits, uid: int | None) -> list[str]:
     pre = isolation.prlimit_prefix(Limits(3600.0, limits.memory_mb, 1 << 50), with_nproc=False)
     cmd = [
         "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-        "--size", str(limits.output_bytes), "--tmpfs", "/tmp",
+        # /tmp also holds prog.py here (a read-only bind outside the tmpfs in a fresh run): a margin,
+        # so the largest file still meets the file-size limit (output_limit) before a full disk
+        "--size", str(limits.output_bytes + PROG_MARGIN_BYTES), "--tmpfs", "/tmp",
         "--size", str(limits.output_bytes), "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue",
         "--die-with-parent", "--new-session", "--clearenv",
         "--setenv", "PATH", isolation.SANDBOX_PATH, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",

@@ -129,24 +129,41 @@ def _wipe_dirs():
     return left
 
 
-def _wipe_sysv_ipc():
-    """Remove every SysV shared-memory segment, message queue and semaphore set of the IPC namespace."""
-    left = []
-    calls = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
-    for kind, fn in calls:
+def _sysv_ipc_ids():
+    ids = []
+    for kind in ("shm", "msg", "sem"):
         try:
             with open(f"/proc/sysvipc/{kind}") as f:
-                ids = [int(line.split()[1]) for line in f.read().splitlines()[1:] if line.strip()]
+                ids += [(kind, int(line.split()[1])) for line in f.read().splitlines()[1:] if line.strip()]
         except OSError:
             continue
-        if not ids:
-            continue
-        ctypes, libc = _libc()
-        for i in ids:
-            r = libc.semctl(i, 0, 0, 0) if kind == "sem" else getattr(libc, fn)(i, 0, None)  # IPC_RMID = 0
-            if r != 0:
-                left.append(f"{kind}:{i}")
-    return left
+    return ids
+
+
+def _wipe_sysv_ipc():
+    """Remove every SysV shared-memory segment, message queue and semaphore set of the IPC namespace.
+
+    IPC_RMID needs the owner (or CAP_SYS_ADMIN, which the zygote does not keep): in root mode a
+    short-lived child with the program's uid removes them.
+    """
+    ids = _sysv_ipc_ids()
+    if not ids:
+        return []
+    pid = os.fork() if DROP_TO is not None else 0
+    if pid == 0:
+        try:
+            if DROP_TO is not None:
+                os.setresgid(DROP_TO, DROP_TO, DROP_TO)
+                os.setresuid(DROP_TO, DROP_TO, DROP_TO)
+            ctypes, libc = _libc()
+            for kind, i in ids:   # IPC_RMID = 0
+                (libc.semctl(i, 0, 0, 0) if kind == "sem" else getattr(libc, kind + "ctl")(i, 0, None))
+        finally:
+            if DROP_TO is not None:
+                os._exit(0)
+    else:
+        os.waitpid(pid, 0)
+    return [f"{kind}:{i}" for kind, i in _sysv_ipc_ids()]
 
 
 def _others():
@@ -179,12 +196,12 @@ def _kill_others():
 
 
 def _prepare_writable():
-    if DROP_TO is None:
-        return
-    for d in ("/tmp", "/dev/shm"):   # the program's own, as in a fresh bwrap run
-        os.chown(d, DROP_TO, DROP_TO)
+    """/tmp and /dev/shm belong to the program with mode 0755 (as in a fresh bwrap run)."""
+    for d in ("/tmp", "/dev/shm"):
+        if DROP_TO is not None:
+            os.chown(d, DROP_TO, DROP_TO)
         os.chmod(d, 0o755)
-    if os.path.isdir("/dev/mqueue"):
+    if DROP_TO is not None and os.path.isdir("/dev/mqueue"):
         os.chmod("/dev/mqueue", 0o1777)
 
 
@@ -368,6 +385,7 @@ def _serve():
             stdin = _read_exact(PROTO_IN, req["stdin_len"])
         except EOFError:
             return
+        _prepare_writable()   # ownership and modes as at start-up, whatever the last program did
         dirty = _wipe_dirs() + _wipe_sysv_ipc() + [f"pid {p}" for p in _others()]
         if dirty:   # a sandbox that cannot be made clean is never used again
             _send({"clean": False, "why": "left over before the run: " + ", ".join(dirty[:5])})
