@@ -225,7 +225,8 @@ class Profile:
             spy = shutil.which("py-spy")
             if spy is None:
                 raise ConfigError("--py-spy: py-spy is not on PATH; pip install py-spy (a wheel for offline boxes)")
-            cmd = [spy, "record", "--subprocesses", "--idle", "--rate", "50", "--format", "raw",
+            # --nonblocking: never pause the GPU-driving processes to sample them
+            cmd = [spy, "record", "--subprocesses", "--idle", "--nonblocking", "--rate", "50", "--format", "raw",
                    "-o", str(out / "py_spy.txt"), "--", *cmd]
         return cmd, env
 

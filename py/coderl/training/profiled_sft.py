@@ -99,15 +99,18 @@ def install(out: Path) -> None:
                 torch.cuda.synchronize()
             wall = time.perf_counter() - state["t0"]
             prof, state["prof"] = state["prof"], None
-            prof.__exit__(None, None, None)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "profile_summary.txt").write_text(summarize(prof, wall, last - first + 1))
-            raw = out / "trace.json"
-            prof.export_chrome_trace(str(raw))
-            with open(raw, "rb") as src, gzip.open(out / "trace.json.gz", "wb", compresslevel=6) as dst:
-                shutil.copyfileobj(src, dst)
-            raw.unlink()
-            print(f"profiled_sft: steps {first}-{last} written to {out}", flush=True)
+            try:  # a profiler problem must never cost the training run
+                prof.__exit__(None, None, None)
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "profile_summary.txt").write_text(summarize(prof, wall, last - first + 1))
+                raw = out / "trace.json"
+                prof.export_chrome_trace(str(raw))
+                with open(raw, "rb") as src, gzip.open(out / "trace.json.gz", "wb", compresslevel=6) as dst:
+                    shutil.copyfileobj(src, dst)
+                raw.unlink()
+                print(f"profiled_sft: steps {first}-{last} written to {out}", flush=True)
+            except Exception as e:  # noqa: BLE001
+                print(f"profiled_sft: profile not written: {type(e).__name__}: {e}", flush=True)
         return output
 
     TrainingWorker.train_batch = train_batch
