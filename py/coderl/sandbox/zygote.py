@@ -300,28 +300,32 @@ def _run_main(src, main):
 
 
 def _flush_std():
-    """CPython's flush_std_files: flush open sys.stdout/stderr; a failed stdout flush exits 120."""
+    """CPython's flush_std_files: flush open sys.stdout/stderr; a failed flush exits 120."""
     status = 0
     for name in ("stdout", "stderr"):
         f = getattr(sys, name, None)
         try:
-            if f is None or getattr(f, "closed", False):
+            if f is None or f.closed:
                 continue
         except Exception:
             continue
         try:
             f.flush()
-        except Exception:
-            if name == "stdout":
-                status = 120
-                sys.unraisablehook(_Unraisable(sys.exc_info(), "Exception ignored on flushing sys.stdout"))
+        except Exception as e:
+            status = 120
+            _unraisable(f, e)
     return status
 
 
-class _Unraisable:
-    def __init__(self, info, msg):
-        self.exc_type, self.exc_value, self.exc_traceback = info
-        self.err_msg, self.object = msg, None
+def _unraisable(obj, e):
+    """What PyErr_WriteUnraisable prints through the default sys.unraisablehook."""
+    import traceback
+
+    try:
+        text = "".join(traceback.format_exception(type(e), e, None))   # raised in C: no frames
+        os.write(2, f"Exception ignored in: {obj!r}\n{text}".encode("utf-8", "backslashreplace"))
+    except Exception:
+        pass
 
 
 def _finish(code):
@@ -338,8 +342,8 @@ def _finish(code):
     if "threading" in sys.modules:
         try:
             sys.modules["threading"]._shutdown()
-        except BaseException:
-            sys.unraisablehook(_Unraisable(sys.exc_info(), "Exception ignored on threading shutdown"))
+        except BaseException as e:
+            _unraisable(sys.modules["threading"]._shutdown, e)
     import atexit
 
     atexit._run_exitfuncs()
@@ -348,6 +352,8 @@ def _finish(code):
     # objects are finalized (PEP 442: all finalizers run before anything is cleared).
     sys.modules.pop("__main__", None)
     gc.collect()
+    # finalize_modules restores sys.stdout/stderr to the originals before the last flush
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     status = _flush_std() or status
     os._exit(120 if status else code)
 
