@@ -317,3 +317,15 @@ def test_pool_that_cannot_start_falls_back_to_fresh_sandboxes(monkeypatch):
         assert ex.describe()["pooled"] is False
     finally:
         ex.close()
+
+
+def test_a_child_that_fails_before_the_program_runs_costs_a_restart_not_a_verdict():
+    # a CPU limit above the zygote's own hard limit (3600 s) cannot be set in the forked child:
+    # the zygote reports a failed set-up (not exit code 255 of the program) and the run goes fresh
+    ex = _pooled()
+    try:
+        r = ex.run("print(6 * 7)", timeout_s=5000)
+        assert (r.status, r.stdout) == ("ok", "42\n"), r
+        assert ex.run("print(1)").stdout == "1\n"
+    finally:
+        ex.close()

@@ -40,8 +40,7 @@ PROG_IN_SANDBOX = "/tmp/prog.py"  # where bwrap mounts the program (inside the p
 
 # What each level guarantees beyond the limits (said at start-up and by `coderl sandbox info`).
 GUARANTEES = {
-    "bwrap": "no network; read-only /; private /tmp, /dev/shm; own PID/IPC/UTS namespaces; whole tree killed; "
-             "pooled sandboxes reused across executions (a fork each, everything writable wiped between them)",
+    "bwrap": "no network; read-only /; private /tmp, /dev/shm; own PID/IPC/UTS namespaces; whole tree killed",
     "unshare": "no network (own network namespace); own PID/IPC/UTS/mount namespaces; whole tree killed; "
                "/ and the host's /tmp, /var/tmp, /dev/shm are visible (world-writable places are cleaned per run)",
     "rlimits": "limits only: the NETWORK IS REACHABLE, the host's files are readable where world-readable; "
@@ -246,10 +245,8 @@ def detect_level(probe) -> str:
             ok, why = probe(level)
             if ok:
                 if reasons:
-                    log.warning("sandbox: using isolation level %r (%s); stronger levels unavailable: %s",
-                                level, GUARANTEES[level], "; ".join(reasons))
-                else:
-                    log.info("sandbox: isolation level %r (%s)", level, GUARANTEES[level])
+                    log.warning("sandbox: using isolation level %r; stronger levels unavailable: %s",
+                                level, "; ".join(reasons))
                 _detected["level"] = level
                 return level
             reasons.append(f"{level}: {why}")

@@ -41,6 +41,10 @@ class LocalExecutor:
             from .pool import ZygotePool
 
             self.pool = ZygotePool(self, pool_max_executions)
+        log.info("sandbox: local executor, isolation %r: %s; %s", self.isolation_level,
+                 isolation.GUARANTEES[self.isolation_level],
+                 f"pooled sandboxes (recycled after {pool_max_executions} executions)" if self.pool is not None
+                 else "one fresh sandbox per execution")
 
     # -- public --------------------------------------------------------------------------------
 

@@ -231,19 +231,25 @@ class ZygotePool:
             if self.disabled_because:
                 return None
         try:
-            z = self._spawner.submit(Zygote, self.executor).result()
+            return self._spawner.submit(Zygote, self.executor).result()
         except Exception as e:   # never a verdict: the caller runs the execution fresh
-            with self._lock:
-                self._failures += 1
-                if self._failures >= MAX_START_FAILURES and not self.disabled_because:
-                    self.disabled_because = str(e)
-                    log.warning("sandbox pool: off for this process after %d failed starts (%s); "
-                                "every execution gets a fresh sandbox", self._failures, e)
-            log.warning("sandbox pool: could not start a zygote (%s); this execution gets a fresh sandbox", e)
+            self.note_failure(f"could not start a zygote: {e}")
             return None
+
+    def note_failure(self, why: str) -> None:
+        """A start or an execution failed; after MAX_START_FAILURES in a row the pool is off."""
         with self._lock:
-            self._failures = 0
-        return z
+            self._failures += 1
+            if self._failures >= MAX_START_FAILURES and not self.disabled_because:
+                self.disabled_because = why
+                log.warning("sandbox pool: off for this process after %d failures in a row (%s); "
+                            "every execution gets a fresh sandbox", self._failures, why)
+        log.warning("sandbox pool: %s; this execution gets a fresh sandbox", why)
+
+    def note_success(self) -> None:
+        if self._failures:
+            with self._lock:
+                self._failures = 0
 
     def release(self, z: Zygote) -> None:
         if z.usable and z.executions < self.max_executions:
@@ -258,12 +264,14 @@ class ZygotePool:
         if z is None:
             return None
         try:
-            return z.run(code, stdin, limits)
+            r = z.run(code, stdin, limits)
         except ZygoteLost as e:
-            log.warning("sandbox pool: zygote lost (%s); re-running the execution in a fresh sandbox", e)
+            self.note_failure(f"zygote lost ({e})")
             return None
         finally:
             self.release(z)
+        self.note_success()
+        return r
 
     def close(self) -> None:
         with self._lock:

@@ -55,11 +55,13 @@ class PooledSession(DirectSession):
             if self._zygote is None:
                 return self.executor.run_fresh(self.code, stdin, limits)
         try:
-            return self._zygote.run(self.code, stdin.encode("utf-8"), limits)
+            r = self._zygote.run(self.code, stdin.encode("utf-8"), limits)
         except ZygoteLost as e:
-            log.warning("sandbox session: zygote lost (%s); re-running this input in a fresh sandbox", e)
+            self.pool.note_failure(f"zygote lost in a session ({e})")
             self._give_back()
             return self.executor.run_fresh(self.code, stdin, limits)
+        self.pool.note_success()
+        return r
 
     def _give_back(self) -> None:
         if self._zygote is not None:

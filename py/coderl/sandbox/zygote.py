@@ -230,11 +230,12 @@ def _std_stream(io, fd, mode, name, errors, line_buffering):
     return stream
 
 
-def _child(src, req, fds):
+def _child(src, req, fds, ready_w):
     os.setsid()
     for src_fd, dst in zip(fds, (0, 1, 2)):
         os.dup2(src_fd, dst)
-    os.closerange(3, 1 << 16)
+    os.closerange(3, ready_w)
+    os.closerange(ready_w + 1, 1 << 16)
     for s, h in FRESH_SIGNALS.items():
         try:
             signal.signal(s, h)
@@ -256,6 +257,8 @@ def _child(src, req, fds):
     os.umask(0o022)
     os.chdir("/tmp")
     _block_keyrings()
+    os.write(ready_w, b"k")   # set-up done: from here on every outcome is the program's
+    os.close(ready_w)
     import io
     import types
 
@@ -400,11 +403,12 @@ def _serve():
             f.write(src)
         os.chmod(PROG, 0o644)
         fds = (_memfd("stdin", stdin), _memfd("stdout"), _memfd("stderr"))
+        ready_r, ready_w = os.pipe()
         t0 = time.monotonic()
         pid = os.fork()
         if pid == 0:
             try:
-                _child(src, req, fds)   # ends with os._exit
+                _child(src, req, fds, ready_w)   # ends with os._exit
             finally:
                 os._exit(255)
         timed_out = False
@@ -417,7 +421,13 @@ def _serve():
             os.close(pidfd)
         _, status, ru = os.wait4(pid, 0)
         wall = time.monotonic() - t0
+        os.close(ready_w)
         clean = _kill_others()
+        set_up = os.read(ready_r, 1) == b"k"   # every writer is gone: no blocking
+        os.close(ready_r)
+        if not set_up:   # the child failed before the program ran: not the program's result
+            _send({"clean": False, "why": f"the child's set-up failed (status {status})"})
+            return
         out, out_size = _read_fd(fds[1], None)
         err, err_size = _read_fd(fds[2], STDERR_KEEP)
         for fd in fds:
