@@ -13,9 +13,11 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ls wheelhouse/*.whl >/dev/null 2>&1 || { echo "setup_offline: no wheelhouse/*.whl here; run 'make wheelhouse' on a machine with internet and copy wheelhouse/" >&2; exit 2; }
 t0=$(date +%s)
-[[ -x .venv/bin/python ]] || "$PY" -m venv --system-site-packages .venv
-.venv/bin/python -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check wheelhouse/*.whl
+# --without-pip: works where Debian's python3-venv (ensurepip) is missing; the system pip installs into it
+[[ -x .venv/bin/python ]] || "$PY" -m venv --without-pip --system-site-packages .venv
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+"$PY" -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check --root-user-action=ignore --upgrade --target "$site" wheelhouse/*.whl
+ln -sf "$site/bin/py-spy" .venv/bin/py-spy 2>/dev/null || true
 echo "$PWD/py" > "$site/coderl-src.pth"
 cat > .venv/bin/coderl <<LAUNCHER
 #!$PWD/.venv/bin/python
