@@ -9,7 +9,6 @@ sessions (fork per input) and fresh sandboxes give the same verdicts on CodeCont
 from __future__ import annotations
 
 import ast
-import os
 
 import pytest
 

@@ -329,3 +329,17 @@ def test_a_child_that_fails_before_the_program_runs_costs_a_restart_not_a_verdic
         assert ex.run("print(1)").stdout == "1\n"
     finally:
         ex.close()
+
+
+def test_pool_beyond_its_live_limit_runs_fresh_instead_of_waiting():
+    ex = _pooled()
+    ex.pool.max_live = 1
+    try:
+        with ex.session("print(input())") as held:       # holds the only pooled sandbox
+            assert held.run("a\n").stdout == "a\n"
+            r = ex.run("import os\nprint(os.getppid())")   # no second zygote: a fresh sandbox
+            assert r.status == "ok" and r.stdout == "1\n", r   # parent = bwrap's init, not a zygote
+        assert ex.pool._live == 1 and len(ex.pool._idle) == 1
+    finally:
+        ex.close()
+    assert ex.pool._live == 0

@@ -30,7 +30,7 @@ from ..config import load_eval_config
 from ..paths import shared_data_dir
 from . import samples
 from .compare import get_comparator
-from .judge import JudgePool, build_functional_program
+from .judge import JudgePool
 from .local import LocalExecutor, executor_from_config
 
 ROWS: list[dict] = []

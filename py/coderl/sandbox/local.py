@@ -40,7 +40,7 @@ class LocalExecutor:
         if pooled and self.isolation_level == "bwrap":
             from .pool import ZygotePool
 
-            self.pool = ZygotePool(self, pool_max_executions)
+            self.pool = ZygotePool(self, pool_max_executions, max_live=min(64, max(1, slots // 4)))
         log.info("sandbox: local executor, isolation %r: %s; %s", self.isolation_level,
                  isolation.GUARANTEES[self.isolation_level],
                  f"pooled sandboxes (recycled after {pool_max_executions} executions)" if self.pool is not None
@@ -305,11 +305,17 @@ def _classify(rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, 
     return RunResult("runtime_error", rc, stdout, stderr, wall, cpu, msg)
 
 
+POOL_MAX_EXECUTIONS = 1000
+
+
 def executor_from_config(cfg) -> LocalExecutor:
+    """Limits from `cfg.sandbox`; pooling from `cfg.execution` (how, not what: not fingerprinted)."""
     sb = cfg.sandbox
+    ex = getattr(cfg, "execution", None) or {}
     return LocalExecutor(timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
                          output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024),
-                         pooled=sb.get("pooled"), pool_max_executions=int(sb.get("pool_max_executions", 1000)))
+                         pooled=ex.get("sandbox_pool"),
+                         pool_max_executions=int(ex.get("sandbox_pool_max_executions", POOL_MAX_EXECUTIONS)))
 
 
 __all__ = ["LocalExecutor", "executor_from_config", "is_memory_error"]

@@ -85,6 +85,7 @@ class Zygote:
         self.limits: Limits = executor.defaults
         self.executions = 0
         self.retired = False
+        self.on_close = None   # the pool's count of live zygotes
         self._slot = executor._uids.acquire()
         self._uid = self._slot[0] if self._slot else None
         self._proc: subprocess.Popen | None = None
@@ -167,6 +168,9 @@ class Zygote:
             self._slot = None
         if not self._err.closed:
             self._err.close()
+        callback, self.on_close = self.on_close, None
+        if callback is not None:
+            callback()
 
     def _stderr_tail(self) -> str:
         try:
@@ -209,9 +213,13 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
 class ZygotePool:
     """Idle zygotes for any thread; started from one long-lived thread (see `_spawner`)."""
 
-    def __init__(self, executor, max_executions: int) -> None:
+    def __init__(self, executor, max_executions: int, max_live: int = 64) -> None:
         self.executor = executor
         self.max_executions = max(1, int(max_executions))
+        # Each live zygote holds a uid slot (shared with other judging processes on the host):
+        # beyond this many at once, executions run fresh rather than wait for a slot.
+        self.max_live = max(1, int(max_live))
+        self._live = 0
         self._idle: list[Zygote] = []
         self._lock = threading.Lock()
         self._failures = 0
@@ -223,18 +231,35 @@ class ZygotePool:
     def acquire(self) -> Zygote | None:
         """An idle zygote, or a new one; None when the pool is off (run fresh instead)."""
         with self._lock:
+            stale = []
             while self._idle:
                 z = self._idle.pop()
                 if z.usable:
-                    return z
-                z.close()
-            if self.disabled_because:
+                    break
+                stale.append(z)
+            else:
+                z = None
+        for old in stale:
+            old.close()   # outside the lock: close() calls back into the pool
+        if z is not None:
+            return z
+        with self._lock:
+            if self.disabled_because or self._live >= self.max_live:
                 return None
+            self._live += 1
         try:
-            return self._spawner.submit(Zygote, self.executor).result()
+            z = self._spawner.submit(Zygote, self.executor).result()
         except Exception as e:   # never a verdict: the caller runs the execution fresh
+            with self._lock:
+                self._live -= 1
             self.note_failure(f"could not start a zygote: {e}")
             return None
+        z.on_close = self._closed
+        return z
+
+    def _closed(self) -> None:
+        with self._lock:
+            self._live -= 1
 
     def note_failure(self, why: str) -> None:
         """A start or an execution failed; after MAX_START_FAILURES in a row the pool is off."""

@@ -52,7 +52,7 @@ def _libc():
     return ctypes, ctypes.CDLL(None, use_errno=True)
 
 
-def _nondumpable():
+def _nondumpable():   # also loads ctypes once, for the children's seccomp filter
     try:
         _libc()[1].prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4, value 0
     except Exception:
@@ -155,7 +155,7 @@ def _wipe_sysv_ipc():
             if DROP_TO is not None:
                 os.setresgid(DROP_TO, DROP_TO, DROP_TO)
                 os.setresuid(DROP_TO, DROP_TO, DROP_TO)
-            ctypes, libc = _libc()
+            libc = _libc()[1]
             for kind, i in ids:   # IPC_RMID = 0
                 (libc.semctl(i, 0, 0, 0) if kind == "sem" else getattr(libc, kind + "ctl")(i, 0, None))
         finally:
@@ -451,8 +451,6 @@ if __name__ == "__main__":
     os.dup2(devnull, 1)
     os.close(devnull)
     _prepare_writable()
-    import ctypes  # noqa: F401  (for the children's seccomp filter: loaded once, not per execution)
-
     gc.freeze()   # the zygote's objects: never scanned by the children's collections (no COW copies)
     _send({"ready": True, "pid": os.getpid(), "root_mode": DROP_TO is not None})
     _serve()
