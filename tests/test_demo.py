@@ -129,3 +129,18 @@ def test_demo_end_to_end_raises_heldout_accepted(tmp_path):
     assert list((tmp_path / "outputs" / "report").glob("*.png"))
     history = [json.loads(line) for line in open(tmp_path / "outputs" / "demo_sft" / "eval_history.jsonl")]
     assert {r["step"] for r in history} == set(steps)
+
+
+def test_prompt_forms_state_the_same_problem():
+    from coderl.demo_task.problems import PROMPT_FORMS
+
+    problems = {f: make_toy_problems(ToyTaskSpec(n_train=20, n_heldout=5, prompt_form=f))[1] for f in PROMPT_FORMS}
+    for f, held in problems.items():
+        assert [p.meta for p in held] == [p.meta for p in problems["words"]]  # same draws, only the wording differs
+    m = problems["words"][0].meta
+    sym = {"plus": "+", "minus": "-", "times": "*"}[m["op"]]
+    assert problems["words"][0].prompt == f"Write a Python function `{m['name']}(x)` that returns x {m['op']} {m['constant']}."
+    assert problems["plain"][0].prompt == f"Write a Python function {m['name']}(x) that returns x {m['op']} {m['constant']}."
+    assert problems["plain_symbols"][0].prompt.endswith(f"{m['name']}(x) that returns x {sym} {m['constant']}.")
+    with pytest.raises(ConfigError, match="prompt_form"):
+        make_toy_problems(ToyTaskSpec(prompt_form="poetry"))

@@ -36,6 +36,9 @@ class ToyTaskSpec:
     max_constant: int = 9
     heldout_pair_share: float = 0.25  # share of name pairs reserved for held-out problems
     seed: int = 1234
+    # "words": "Write a Python function `grow_river(x)` that returns x times 7."; "plain": the same without
+    # backticks; "plain_symbols": "... grow_river(x) that returns x * 7." (see _prompt for why it matters)
+    prompt_form: str = "words"
 
 
 def _name_pairs(spec: ToyTaskSpec) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -56,13 +59,24 @@ def _apply(op_word: str, x: int, constant: int) -> int:
     return {"plus": x + constant, "minus": x - constant, "times": x * constant}[op_word]
 
 
-def _problem(idx: int, split: str, name: str, op_word: str, constant: int) -> Problem:
+PROMPT_FORMS = ("words", "plain", "plain_symbols")
+
+
+def _prompt(name: str, op_word: str, constant: int, form: str) -> str:
+    # Without backticks the name is tokenized as in the answer (" grow", "_r", "iver"); after "`" it is
+    # "grow" (no space), a different token that the model must learn to map, not just copy.
+    what = f"x {OPERATORS[op_word]} {constant}" if form == "plain_symbols" else f"x {op_word} {constant}"
+    name_part = f"`{name}(x)`" if form == "words" else f"{name}(x)"
+    return f"Write a Python function {name_part} that returns {what}."
+
+
+def _problem(idx: int, split: str, name: str, op_word: str, constant: int, form: str = "words") -> Problem:
     asserts = "\n".join(f"    assert candidate({x}) == {_apply(op_word, x, constant)}" for x in TEST_INPUTS)
     return Problem(
         id=f"toy/{split}/{idx}",
         dataset=DATASET if split == "heldout" else "toy_train",
         kind="functional",
-        prompt=f"Write a Python function `{name}(x)` that returns x {op_word} {constant}.",
+        prompt=_prompt(name, op_word, constant, form),
         source=f"coderl.demo_task (generated, split={split})",
         entry_point=name,
         test_code=f"def check(candidate):\n{asserts}\n",
@@ -75,6 +89,8 @@ def make_toy_problems(spec: ToyTaskSpec = ToyTaskSpec()) -> tuple[list[Problem],
     """(train, heldout) problems; deterministic for a given spec."""
     if spec.n_train < 1 or spec.n_heldout < 1 or spec.max_constant < 2:
         raise ConfigError(f"toy task spec {spec}: n_train and n_heldout must be >= 1 and max_constant >= 2")
+    if spec.prompt_form not in PROMPT_FORMS:
+        raise ConfigError(f"toy task spec {spec}: prompt_form must be one of {PROMPT_FORMS}")
     train_pairs, held_pairs = _name_pairs(spec)
     rng = random.Random(spec.seed + 1)
     constants = range(2, spec.max_constant + 1)
@@ -85,6 +101,6 @@ def make_toy_problems(spec: ToyTaskSpec = ToyTaskSpec()) -> tuple[list[Problem],
         if n > len(combos):
             raise ConfigError(f"toy task spec {spec}: {n} {split} problems requested but only {len(combos)} distinct "
                               "ones exist; lower the count or raise max_constant")
-        return [_problem(i, split, *c) for i, c in enumerate(rng.sample(combos, n))]
+        return [_problem(i, split, *c, form=spec.prompt_form) for i, c in enumerate(rng.sample(combos, n))]
 
     return draw(train_pairs, spec.n_train, "train"), draw(held_pairs, spec.n_heldout, "heldout")
