@@ -109,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     for step, model_dir, checkpoint in evaluations:
         req = EvalRequest(model=str(model_dir), checkpoint=str(checkpoint), step=step, phase=PHASE, tier=1,
                           datasets=datasets, out_root=out_root, backend="hf", sandbox="local",
-                          raw_dir=data_dir / "raw", manifests_dir=data_dir / "manifests")
+                          raw_dir=data_dir / "raw", manifests_dir=data_dir / "manifests",
+                          # several prompts per forward pass: same greedy answers in fp32 (tests/test_hf_backend.py)
+                          backend_opts={"batch_size": int(cfg.serving["concurrency"])})
         rows[step] = run_evaluation(req, cfg)
         if step == 0:
             # the untrained model is the demo's Phase 0: the report compares the best checkpoint with it
