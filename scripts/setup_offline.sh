@@ -19,6 +19,8 @@ site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purel
 "$PY" -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check --root-user-action=ignore --upgrade --target "$site" wheelhouse/*.whl
 ln -sf "$site/bin/py-spy" .venv/bin/py-spy 2>/dev/null || true
 echo "$PWD/py" > "$site/coderl-src.pth"
+# the box's CUDA torch may live outside the base interpreter's site-packages (dist-packages, PYTHONPATH)
+"$PY" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))' > "$site/system-torch.pth" 2>/dev/null || rm -f "$site/system-torch.pth"
 cat > .venv/bin/coderl <<LAUNCHER
 #!$PWD/.venv/bin/python
 import sys
