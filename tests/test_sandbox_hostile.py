@@ -343,3 +343,22 @@ def test_pool_beyond_its_live_limit_runs_fresh_instead_of_waiting():
     finally:
         ex.close()
     assert ex.pool._live == 0
+
+
+def test_a_forked_copy_of_the_judge_runs_fresh_instead_of_sharing_zygotes():
+    ex = _pooled()
+    try:
+        assert ex.run("print(1)").stdout == "1\n"      # one idle zygote, owned by this process
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            out = ex.run("import os\nprint(os.getppid())").stdout
+            os.write(w, out.encode())
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        assert os.read(r, 100) == b"1\n"                # parent = bwrap's init: a fresh sandbox
+        os.close(r)
+        assert ex.run("import os\nprint(os.getppid())").stdout == "2\n"   # the zygote is intact
+    finally:
+        ex.close()

@@ -227,9 +227,12 @@ class ZygotePool:
         # bwrap --die-with-parent signals the zygote when the THREAD that started it exits, and
         # judge worker threads come and go: zygotes are started from this one long-lived thread.
         self._spawner = cf.ThreadPoolExecutor(1, thread_name_prefix="coderl-zygote-start")
+        self._owner_pid = os.getpid()   # a forked copy of this process must not talk to these zygotes
 
     def acquire(self) -> Zygote | None:
         """An idle zygote, or a new one; None when the pool is off (run fresh instead)."""
+        if os.getpid() != self._owner_pid:
+            return None
         with self._lock:
             stale = []
             while self._idle:
