@@ -95,3 +95,18 @@ def test_fingerprint_is_stable_and_tracks_what_affects_scores(cfg_dir):
     # and the dataset manifests
     assert a.fingerprint({"humaneval": "x"}) != a.fingerprint({"humaneval": "y"})
     assert a.fingerprint({"a": "1", "b": "2"}) == a.fingerprint({"b": "2", "a": "1"})
+
+
+def test_sandbox_pool_is_an_execution_setting_outside_the_fingerprint(cfg_dir):
+    from coderl.sandbox.local import executor_from_config
+
+    base = load_eval_config(cfg_dir / "eval.yaml")
+    _edit(cfg_dir / "eval.yaml", lambda d: d["execution"].update(sandbox_pool=False, sandbox_pool_max_executions=5))
+    cfg = load_eval_config(cfg_dir / "eval.yaml")
+    assert cfg.execution["sandbox_pool"] is False
+    assert cfg.fingerprint() == base.fingerprint()  # how code runs, not what is scored
+    ex = executor_from_config(cfg)
+    assert ex.describe()["pooled"] is False
+    _edit(cfg_dir / "eval.yaml", lambda d: d["execution"].update(sandbox_pool="yes"))
+    with pytest.raises(ConfigError, match="execution.sandbox_pool"):
+        load_eval_config(cfg_dir / "eval.yaml")

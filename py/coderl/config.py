@@ -48,7 +48,12 @@ _EVAL_SCHEMA: dict[str, dict[str, tuple]] = {
         "request_timeout_s": (_NUM, (1, 86400), False),
         "retries": (int, (0, 100), False),
     },
-    "execution": {"workers": (int, (0, 1024), False)},
+    "execution": {
+        "workers": (int, (0, 1024), False),
+        # pre-started bwrap sandboxes reused across executions (a fork each); unset = on where bwrap works
+        "sandbox_pool": (bool, None, False),
+        "sandbox_pool_max_executions": (int, (1, 1 << 20), False),
+    },
     "guard": {
         "max_sandbox_error_rate": (_NUM, (0.0, 1.0), False),
         "max_generation_failure_rate": (_NUM, (0.0, 1.0), False),
