@@ -76,6 +76,9 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "default_nocompile": ("default", ["engine.use_torch_compile=False"]),
     # the default of 2026-11-27 before fast_logprobs: verl's per-token logsumexp loop
     "default_rowloop": ("default", ["model.external_lib=coderl.training.varlen_attn"]),
+    # logits only for the tokens the loss counts (coderl.training.loss_token_logits)
+    "default_losslogits": ("default", ["model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs,"
+                                       "coderl.training.loss_token_logits]"]),
 }
 # CPU: the same settings as coderl.training.recipe/launch use for CPU runs (see cpu_platform.py)
 CPU_ENV = {"VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform", "VERL_PLATFORM": "cpu",

@@ -69,6 +69,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "use_liger": (bool, None),
         # chunked token log-probs instead of verl's per-token loop (coderl.training.fast_logprobs)
         "fast_logprobs": (bool, None),
+        # output-layer logits only where the loss counts (coderl.training.loss_token_logits)
+        "loss_token_logits": (bool, None),
         "torch_compile": (bool, None),
     },
     "checkpoint": {
@@ -392,6 +394,8 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
         libs.append("coderl.training.varlen_attn")  # registers PyTorch's varlen flash kernel with transformers
     if t["fast_logprobs"]:
         libs.append("coderl.training.fast_logprobs")  # replaces verl's per-token logprob loop
+    if t["loss_token_logits"]:
+        libs.append("coderl.training.loss_token_logits")  # prompt tokens skip the output layer
     if libs:
         out.append(f"model.external_lib=[{','.join(libs)}]")
     if d["pretokenize"]:
