@@ -43,9 +43,36 @@ GUARANTEES = {
     "bwrap": "no network; read-only /; private /tmp, /dev/shm; own PID/IPC/UTS namespaces; whole tree killed",
     "unshare": "no network (own network namespace); own PID/IPC/UTS/mount namespaces; whole tree killed; "
                "/ and the host's /tmp, /var/tmp, /dev/shm are visible (world-writable places are cleaned per run)",
-    "rlimits": "limits only: the NETWORK IS REACHABLE, the host's files are readable where world-readable; "
+    "rlimits": "limits, and internet/packet sockets refused by a seccomp filter (x86_64 and aarch64 Linux; "
+               "elsewhere the NETWORK IS REACHABLE); the host's files are readable where world-readable; "
                "unprivileged uid per execution when root (else the program can signal the judge's processes)",
 }
+
+# The rlimits level has no network namespace: this launcher (run by the sandbox's python, stdlib only)
+# installs a seccomp filter that makes socket() fail with EACCES for every family but AF_UNIX and
+# io_uring_setup() fail with ENOSYS (io_uring can open sockets too), then execs the program. Filters
+# survive execve and cannot be removed. Where the architecture is unknown or seccomp is unavailable it
+# execs the program unfiltered (GUARANTEES says so) rather than failing every run as the model's fault.
+NETBLOCK_LAUNCHER = r"""
+import ctypes, os, platform, struct, sys
+arch = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}.get(platform.machine())
+if arch:
+    audit, sock = arch
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, eacces, enosys = 0x7FFF0000, 0x00050000 | 13, 0x00050000 | 38
+    prog = [(ld, 0, 0, 4), (jeq, 0, 6, audit), (ld, 0, 0, 0), (jge, 5, 0, 0x40000000), (jeq, 5, 0, 425),
+            (jeq, 0, 2, sock), (ld, 0, 0, 16), (jeq, 0, 1, 1), (ret, 0, 0, allow), (ret, 0, 0, eacces),
+            (ret, 0, 0, enosys)]
+    raw = b"".join(struct.pack("<HBBI", *i) for i in prog)
+    buf = ctypes.create_string_buffer(raw, len(raw))
+    class F(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    libc = ctypes.CDLL(None, use_errno=True)
+    f = F(len(prog), ctypes.addressof(buf))
+    if libc.prctl(38, 1, 0, 0, 0) == 0:
+        libc.prctl(22, 2, ctypes.byref(f), 0, 0)
+os.execv(sys.executable, [sys.executable, "-I", sys.argv[1]])
+"""
 
 
 @dataclass(frozen=True)
@@ -113,7 +140,7 @@ def wrap_command(level: str, python: str, prog_host: str, limits: Limits, status
         ns = ["unshare", "--user", "--net", "--pid", "--ipc", "--uts", "--mount", "--fork", "--kill-child", "--mount-proc"]
         return pre + ns + ["--", python, "-I", prog_host]
     if level == "rlimits":
-        return pre + [python, "-I", prog_host]
+        return pre + [python, "-I", "-c", NETBLOCK_LAUNCHER, prog_host]
     raise SandboxUnavailable(f"unknown isolation level {level!r}; choose one of {', '.join(LEVELS)}")
 
 
