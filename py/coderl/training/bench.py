@@ -33,6 +33,7 @@ from ..errors import ConfigError, TrainingError
 from ..io_utils import atomic_write_json, atomic_write_text
 from .mfu import QwenShape, mfu, peak_tflops, shape as get_shape
 from .process_tree import kill_tree
+from .profiled_sft import parse_window
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +217,8 @@ class Profile:
     def window(self) -> tuple[int, ...]:
         if not self.steps:
             return ()
-        a, _, b = self.steps.partition(",")
-        return tuple(range(int(a), int(b or a) + 1))
+        a, b = parse_window(self.steps)
+        return tuple(range(a, b + 1))
 
     def wrap(self, cmd: list[str], env: dict, out: Path) -> tuple[list[str], dict]:
         out.mkdir(parents=True, exist_ok=True)

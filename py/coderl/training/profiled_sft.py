@@ -21,9 +21,14 @@ import time
 from pathlib import Path
 
 
-def _window() -> tuple[int, int]:
-    a, _, b = os.environ.get("CODERL_PROFILE_STEPS", "5,6").partition(",")
+def parse_window(text: str) -> tuple[int, int]:
+    """ "A,B" (or "A") -> (A, B): the training steps to profile, 1-based, inclusive."""
+    a, _, b = text.partition(",")
     return int(a), int(b or a)
+
+
+def _window() -> tuple[int, int]:
+    return parse_window(os.environ.get("CODERL_PROFILE_STEPS", "5,6"))
 
 
 def _busy_us(intervals: list[tuple[float, float]]) -> float:
