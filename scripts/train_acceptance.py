@@ -20,9 +20,7 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,31 +32,12 @@ from coderl.training import bench  # noqa: E402
 from coderl.training.mfu import mfu, peak_tflops, shape  # noqa: E402
 
 
-def attempt(cmd: list[str], log_path: Path, interrupt_after_save: bool) -> dict:
-    """Run one `make train`, timestamp its lines, optionally Ctrl-C it after the first checkpoint."""
-    poller = bench._GpuMemPoller()
-    poller.start()
-    t0 = time.perf_counter()
-    steps: dict[int, dict] = {}
-    events: dict[str, float] = {}
-    with open(log_path, "w", buffering=1) as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True, bufsize=1)
-        for line in proc.stdout:
-            t = time.perf_counter() - t0
-            fh.write(f"[{t:8.2f}] {line}")
-            if (m := bench._STEP.search(line)) and "train/loss" in line:
-                steps[int(m.group(1))] = {**{k: float(v) for k, v in bench._KV.findall(m.group(2))}, "t": t}
-            elif "Saving checkpoint to" in line:
-                events.setdefault("save_start", t)
-            elif "Updated checkpoint tracker" in line:
-                events.setdefault("save_end", t)
-                if interrupt_after_save and "interrupt" not in events:
-                    events["interrupt"] = t
-                    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the tmux pane sends
-        rc = proc.wait()
-    return {"cmd": " ".join(cmd), "returncode": rc, "wall_s": time.perf_counter() - t0, "steps": steps,
-            "events": events, "peak_mem_gib_per_gpu": poller.stop(), "log": str(log_path)}
+def attempt(name: str, cmd: list[str], work: Path, gpus: int, interrupt_after_save: bool) -> dict:
+    """One `make train`, its lines timestamped by bench-train's launcher; Ctrl-C after the first checkpoint."""
+    res = bench.launch(name, [], gpus, work / f"{name}.log", "cuda", command=cmd,
+                       interrupt_after_save=interrupt_after_save)
+    return {"cmd": " ".join(cmd), "returncode": res.returncode, "wall_s": res.wall_s, "steps": res.steps,
+            "events": res.events, "peak_mem_gib_per_gpu": res.peak_mem_gib, "log": res.log}
 
 
 def timing(steps: dict[int, dict], first: int, gpus: int, shp, attn_len: float, peak: float) -> dict:
@@ -86,6 +65,7 @@ def main() -> int:
     a = p.parse_args()
     import torch
 
+    os.chdir(ROOT)  # `make train` runs from the checkout
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     shp = shape("7.6b")
@@ -112,13 +92,13 @@ def main() -> int:
     _, peak = peak_tflops(gpu)
     attn_len = meta.get("attn_len", 2018.0)
     # the planned disk (two full checkpoints) exceeds a 235 GB disk; the second save is trimmed below
-    first = attempt(make("--no-disk-check"), work / "attempt1.log", interrupt_after_save=True)
+    first = attempt("attempt1", make("--no-disk-check"), work, a.gpus, interrupt_after_save=True)
     ck = run_dir / f"global_step_{a.save_at}"
     size = sum(f.stat().st_size for f in ck.rglob("*") if f.is_file()) if ck.is_dir() else 0
     hf = ck / "huggingface"
     hf_size = sum(f.stat().st_size for f in hf.rglob("*") if f.is_file()) if hf.is_dir() else 0
-    second = attempt(make("--no-disk-check checkpoint.save_contents=[model,extra] "
-                          "checkpoint.load_contents=[model,optimizer,extra]"), work / "attempt2.log",
+    second = attempt("attempt2", make("--no-disk-check checkpoint.save_contents=[model,extra] "
+                                      "checkpoint.load_contents=[model,optimizer,extra]"), work, a.gpus,
                      interrupt_after_save=False)
     ev1 = first["events"]
     report = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 import pytest
 
@@ -107,3 +108,32 @@ def test_varlen_attention_registers_and_finds_sample_boundaries():
     q = torch.zeros(1, 2, 9, 8)
     with pytest.raises(TrainingError, match="use_remove_padding"):
         varlen_attn.varlen_attention_forward(None, q, q, q, torch.ones(1, 1, 9, 9, dtype=torch.bool), position_ids=pos)
+
+
+def test_launch_runs_a_command_and_interrupts_it_like_ctrl_c(tmp_path):
+    """The path scripts/train_acceptance.py drives `make train` through: SIGINT to the group after the save."""
+    import sys
+    import textwrap
+
+    prog = tmp_path / "fake_train.py"
+    prog.write_text(textwrap.dedent('''
+        import signal, sys, time
+        def stop(*_):
+            print("interrupted cleanly", flush=True)
+            sys.exit(130)
+        signal.signal(signal.SIGINT, stop)
+        for i in (1, 2):
+            print(f"step:{i} - train/loss:{3.0 - i} - train/global_tokens:100", flush=True)
+        print("Saving checkpoint to /x/global_step_2", flush=True)
+        print("Updated checkpoint tracker", flush=True)
+        time.sleep(60)
+        print("never reached", flush=True)
+    '''))
+    t0 = time.monotonic()
+    res = bench.launch("fake", [], 1, tmp_path / "fake.log", "cpu", command=[sys.executable, str(prog)],
+                       interrupt_after_save=True)
+    assert time.monotonic() - t0 < 30
+    assert res.returncode == 130 and sorted(res.steps) == [1, 2] and res.steps[2]["train/loss"] == 1.0
+    assert {"save_start", "save_end", "interrupt"} <= set(res.events)
+    log = (tmp_path / "fake.log").read_text()
+    assert "interrupted cleanly" in log and "never reached" not in log

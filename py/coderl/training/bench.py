@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -154,11 +155,16 @@ class _GpuMemPoller(threading.Thread):
 
 def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, device: str,
            stop_after_step: int | None = None, stop_after_save: bool = False, timeout_s: float = 3600,
-           profile: "Profile | None" = None) -> RunResult:
-    """Run verl's SFT trainer under torchrun; timestamp every console step line."""
+           profile: "Profile | None" = None, command: list[str] | None = None,
+           interrupt_after_save: bool = False) -> RunResult:
+    """Run verl's SFT trainer under torchrun (or `command`, e.g. `make train`); timestamp every console step line.
+
+    stop_after_save kills the whole tree once verl has written its checkpoint tracker;
+    interrupt_after_save sends SIGINT to the process group instead (what Ctrl-C in a terminal does)
+    and lets the command stop itself."""
     entry = "coderl.training.profiled_sft" if profile and profile.steps else "verl.trainer.sft_trainer"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_gpus}",
-           "-m", entry, *overrides]
+    cmd = command or [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n_gpus}",
+                      "-m", entry, *overrides]
     env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false",
                NCCL_NVLS_ENABLE="0", TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1")
     if profile:
@@ -174,7 +180,8 @@ def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, devic
     log.info("bench: %s: %s", recipe, " ".join(cmd))
     with open(log_path, "w", encoding="utf-8", buffering=1) as fh:  # line-buffered: readable while it runs
         fh.write(" ".join(cmd) + "\n")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1,
+                                start_new_session=True)  # its own process group, for interrupt_after_save
         try:
             for line in proc.stdout:
                 t = time.perf_counter() - t0
@@ -187,12 +194,15 @@ def launch(recipe: str, overrides: list[str], n_gpus: int, log_path: Path, devic
                         kill_tree(proc, grace_s=20)
                         break
                 elif "Saving checkpoint to" in line:
-                    res.events["save_start"] = t
+                    res.events.setdefault("save_start", t)
                 elif "Updated checkpoint tracker" in line:
-                    res.events["save_end"] = t
+                    res.events.setdefault("save_end", t)
                     if stop_after_save:
                         kill_tree(proc, grace_s=20)
                         break
+                    if interrupt_after_save and "interrupt" not in res.events:
+                        res.events["interrupt"] = t
+                        os.killpg(proc.pid, signal.SIGINT)
                 elif "Traceback" in line or "Error" in line[:200]:
                     res.events.setdefault("first_error", t)
                 if t > timeout_s:
