@@ -85,11 +85,19 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(raw_dir, tmp_pa
     judged_before = len(lines(rec_cache)) if rec_cache.exists() else 0
     assert 20 <= judged_before < 80
     assert not (out / "phase0" / "eval_history.jsonl").exists()
+    # answers cached before the kill (a torn last line is not an answer); with pooled sandboxes the
+    # judging can keep pace with the oracle, so not every answer need be there yet
+    gen_cache = rec_cache.parent.parent / "generations" / "humaneval.jsonl"
+    from coderl.io_utils import read_jsonl
+
+    generated_before = len({r["id"] for r in read_jsonl(gen_cache, tolerate_torn_tail=True)})
+    assert judged_before <= generated_before <= 80
 
     assert main(eval_args(raw_dir, out, *run)) == 0
     step = out / "phase0" / "step_0"
     stats = json.loads((step / "run_info.json").read_text())["resume"]
-    assert stats["generated"] == 0 and stats["cached_generations"] == 80  # oracle answered everything before the kill
+    # every cached answer reused, only the missing ones generated
+    assert stats["cached_generations"] == generated_before and stats["generated"] == 80 - generated_before
     assert stats["cached_records"] >= judged_before and stats["judged"] == 80 - stats["cached_records"]
     ids = [r["id"] for r in lines(rec_cache)]
     assert len(ids) == len(set(ids)) == 80  # every problem judged and cached exactly once
