@@ -42,10 +42,14 @@ def test_recipes_share_the_workload_and_differ_only_in_execution():
     assert not (keys(rb) | keys(df)) & math_keys
     assert "data.max_token_len_per_gpu=16384" in df
     assert "+model.override_config.attn_implementation=coderl_varlen" in df
-    assert "model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs]" in df
+    assert ("model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs,"
+            "coderl.training.token_balanced_dp]") in df
     # a variant replaces the base recipe's value instead of passing hydra two
     old = bench.recipe_overrides("default_rowloop", 16384)
-    assert [o for o in old if o.startswith("model.external_lib")] == ["model.external_lib=coderl.training.varlen_attn"]
+    assert [o for o in old if o.startswith("model.external_lib")] == ["model.external_lib=[coderl.training.varlen_attn]"]
+    unb = bench.recipe_overrides("default_unbalanced", 16384)
+    assert [o for o in unb if o.startswith("model.external_lib")] == [
+        "model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs]"]
     cpu = bench.recipe_overrides("default", 8192, device="cpu")
     assert "+model.override_config.attn_implementation=sdpa" in cpu and not any("liger" in o for o in cpu)
     with pytest.raises(ConfigError, match="unknown recipe"):

@@ -52,6 +52,9 @@ WORKLOAD = [
     "trainer.total_epochs=1", "trainer.logger=[console]", "trainer.seed=1", "trainer.test_freq=-1",
 ]
 
+# modules verl imports in every rank for the default recipe (model.external_lib)
+DEFAULT_LIBS = ("coderl.training.varlen_attn", "coderl.training.fast_logprobs", "coderl.training.token_balanced_dp")
+
 # Recipes differ only in how the same math is executed.
 RECIPES: dict[str, list[str]] = {
     # runbook: micro batches of 2 samples padded to the longer one, sdpa with a padding mask
@@ -62,25 +65,40 @@ RECIPES: dict[str, list[str]] = {
     "rmpad_sdpa": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=True", "data.max_token_len_per_gpu={tok}",
                    "data.pad_mode=no_padding", "model.use_remove_padding=True",
                    "+model.override_config.attn_implementation=sdpa"],
-    # the project's default: packed rows through PyTorch's varlen flash kernel, tokenized once, liger
+    # the project's default: packed rows through PyTorch's varlen flash kernel, tokenized once, liger,
+    # chunked token log-probs (verl's fallback loops per token), each step's samples spread over the
+    # GPUs by tokens
     "default": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=True", "data.max_token_len_per_gpu={tok}",
                 "data.pad_mode=no_padding", "model.use_remove_padding=True",
-                # varlen attention + chunked token log-probs (verl's fallback loops per token)
-                "model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs]",
+                f"model.external_lib=[{','.join(DEFAULT_LIBS)}]",
                 "+model.override_config.attn_implementation=coderl_varlen",
                 "data.custom_cls.path=pkg://coderl.training.pretokenized",
                 "data.custom_cls.name=PretokenizedSFTDataset", "model.use_liger=True"],
 }
+
+
+def _libs(*names: str, drop: tuple[str, ...] = ()) -> str:
+    """model.external_lib override: the default's modules minus `drop`, plus `names`."""
+    mods = [m for m in DEFAULT_LIBS if m.rsplit(".", 1)[1] not in drop] + [f"coderl.training.{n}" for n in names]
+    return f"model.external_lib=[{','.join(mods)}]"
+
+
 # variants for profiling: a base recipe plus extra overrides
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "default_noliger": ("default", ["model.use_liger=False"]),
     "default_nockpt": ("default", ["model.enable_gradient_checkpointing=False"]),
     "default_nocompile": ("default", ["engine.use_torch_compile=False"]),
     # the default of 2026-11-27 before fast_logprobs: verl's per-token logsumexp loop
-    "default_rowloop": ("default", ["model.external_lib=coderl.training.varlen_attn"]),
+    "default_rowloop": ("default", [_libs(drop=("fast_logprobs", "token_balanced_dp"))]),
+    # the default before token-balanced ranks: rank r gets every dp-th sample of the shuffled order
+    "default_unbalanced": ("default", [_libs(drop=("token_balanced_dp",))]),
     # logits only for the tokens the loss counts (coderl.training.loss_token_logits)
-    "default_losslogits": ("default", ["model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs,"
-                                       "coderl.training.loss_token_logits]"]),
+    "default_losslogits": ("default", [_libs("loss_token_logits")]),
+    # FSDP2 reduce-scatters gradients in bf16 instead of fp32 (half the bytes; changes the rounding)
+    "default_bf16reduce": ("default", ["+engine.mixed_precision={param_dtype:bf16,reduce_dtype:bf16,buffer_dtype:fp32}"]),
+    # explicit forward prefetch of the next layer's all-gather; keep unsharded params between fwd and bwd
+    "default_prefetch": ("default", ["engine.forward_prefetch=True"]),
+    "default_noreshard": ("default", ["engine.reshard_after_forward=False"]),
 }
 # CPU: the same settings as coderl.training.recipe/launch use for CPU runs (see cpu_platform.py)
 CPU_ENV = {"VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform", "VERL_PLATFORM": "cpu",

@@ -50,6 +50,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "remove_padding": (bool, None),
         "dynamic_batch": (bool, None),
         "max_token_len_per_gpu": ((int, NoneType), (1, 1 << 24)),
+        # each step's samples spread over the GPUs by tokens (coderl.training.token_balanced_dp)
+        "balance_tokens": (bool, None),
     },
     "optim": {
         "lr": (_NUM, (0.0, 1.0)),
@@ -230,6 +232,9 @@ def _check_cross(r: dict, source: str) -> None:
     if r["batch"]["dynamic_batch"] and not r["batch"]["max_token_len_per_gpu"]:
         raise ConfigError(f"{source}: batch.max_token_len_per_gpu: required when batch.dynamic_batch is true "
                           f"(tokens per GPU per micro batch, e.g. 2 * data.max_length)")
+    if r["batch"]["balance_tokens"] and not r["data"]["pretokenize"]:
+        raise ConfigError(f"{source}: batch.balance_tokens needs data.pretokenize: true (the sampler reads each "
+                          f"sample's token count from the pre-tokenized dataset); set both, or balance_tokens: false")
     if r["batch"]["dynamic_batch"] and not r["batch"]["remove_padding"]:
         raise ConfigError(f"{source}: batch.dynamic_batch needs batch.remove_padding: true (verl packs sequences)")
     files = r["data"]["train_files"]
@@ -396,6 +401,8 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
         libs.append("coderl.training.fast_logprobs")  # replaces verl's per-token logprob loop
     if t["loss_token_logits"]:
         libs.append("coderl.training.loss_token_logits")  # prompt tokens skip the output layer
+    if b["balance_tokens"]:
+        libs.append("coderl.training.token_balanced_dp")  # same samples per step, equal tokens per GPU
     if libs:
         out.append(f"model.external_lib=[{','.join(libs)}]")
     if d["pretokenize"]:
