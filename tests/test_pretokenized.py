@@ -35,7 +35,7 @@ def test_pretokenized_matches_multiturn(sft_parquet, tokenizer, pad_mode, trunca
 
     from coderl.training.pretokenized import PretokenizedSFTDataset
 
-    path, _ = sft_parquet
+    path, lengths = sft_parquet
     ref = MultiTurnSFTDataset(str(path), tokenizer, _config(pad_mode, truncation))
     fast = PretokenizedSFTDataset(str(path), tokenizer, _config(pad_mode, truncation))
     assert len(ref) == len(fast) == 24
@@ -44,6 +44,9 @@ def test_pretokenized_matches_multiturn(sft_parquet, tokenizer, pad_mode, trunca
         assert sorted(a) == sorted(b), f"row {i}: keys differ"
         for k in a:
             assert a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]), f"row {i}: {k} differs"
+    # what the token-balanced sampler reads: each row's real token count, and the global batch
+    assert fast.token_lengths == [min(n, 512) for n in lengths]
+    assert fast.global_batch_size is None  # no train_batch_size in this config
     # the loss is trained on assistant tokens only: some but not all positions count
     m = fast[0]["loss_mask"]
     assert 0 < int(m.sum()) < m.numel()

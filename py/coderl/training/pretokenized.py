@@ -35,10 +35,10 @@ class PretokenizedSFTDataset(MultiTurnSFTDataset):
         super().__init__(parquet_files, tokenizer, config, processor=processor, max_samples=max_samples)
         t0 = time.perf_counter()
         self._rows: list[dict[str, torch.Tensor]] = [self._compact(i) for i in range(len(self))]
-        n_tok = sum(int(r["input_ids"].numel()) for r in self._rows)
-        log.info("pretokenized %d rows (%d tokens) in %.1f s", len(self._rows), n_tok, time.perf_counter() - t0)
         # read by coderl.training.token_balanced_dp to spread each step's samples over the ranks by tokens
         self.token_lengths: list[int] = [int(r["input_ids"].shape[-1]) for r in self._rows]
+        log.info("pretokenized %d rows (%d tokens) in %.1f s", len(self._rows), sum(self.token_lengths),
+                 time.perf_counter() - t0)
         self.global_batch_size: int | None = (config or {}).get("train_batch_size")
 
     def _compact(self, index: int) -> dict[str, torch.Tensor]:
