@@ -101,7 +101,7 @@ def test_resume_mid_epoch_continues_with_the_same_batches():
     assert seen + list(resumed) == full
 
 
-def test_recipe_key_needs_pretokenized_data(tmp_path):
+def test_recipe_key_needs_pretokenized_data():
     from coderl.training.recipe import load_recipe, recipe_to_overrides
 
     libs = lambda r: [o for o in recipe_to_overrides(r, 2) if o.startswith("model.external_lib")]  # noqa: E731

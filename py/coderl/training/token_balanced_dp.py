@@ -12,8 +12,8 @@ TokenBalancedSampler keeps every step's global batch exactly as verl's sampler f
 16 samples from the same shuffled order, seed and epoch), and only reassigns those samples to the
 ranks: equal counts per rank, near-equal token sums (`partition_equal_count`). verl normalizes the
 loss by the global batch's token count, so the gradient is the same sum over the same tokens: the
-math does not change. Every rank computes
-the same assignment from the same inputs; nothing is communicated.
+math does not change. Every rank computes the same assignment from the same inputs; nothing is
+communicated.
 
 verl imports this module in every rank before it builds its data loaders (`model.external_lib`);
 importing it replaces the sampler class verl's SFT trainer uses. Datasets that do not expose
@@ -59,8 +59,9 @@ def partition_equal_count(lengths: Sequence[int], k: int) -> list[list[int]]:
             for a in groups[h]:
                 for c in groups[o]:
                     d = lengths[a] - lengths[c]
-                    if d > 0 and sums[o] + d < sums[h] and (best is None or max(sums[h] - d, sums[o] + d) < best[0]):
-                        best = (max(sums[h] - d, sums[o] + d), o, a, c)
+                    heavier = max(sums[h] - d, sums[o] + d)  # the larger of the two sums after the swap
+                    if d > 0 and heavier < sums[h] and (best is None or heavier < best[0]):
+                        best = (heavier, o, a, c)
         if best is None:
             break
         _, o, a, c = best
@@ -78,8 +79,6 @@ def balanced_order(perm: Sequence[int], lengths: Sequence[int], block: int, num_
     Entries after the last whole block keep DistributedSampler's interleaving (the data loader
     drops them with drop_last, as verl's does).
     """
-    if block % num_replicas:
-        raise ValueError(f"global batch {block} does not divide by {num_replicas} ranks")
     per_rank: list[list[int]] = [[] for _ in range(num_replicas)]
     n_blocks = len(perm) // block
     for k in range(n_blocks):
