@@ -109,7 +109,7 @@ def loss_columns(a: dict[str, float], b: dict[str, float], per_line: int = 5) ->
     keys = sorted(set(a) & set(b), key=int)
     cells = [f"{int(k):2d} {a[k]:7.4f}/{b[k]:.4f}" for k in keys]
     lines = ["   ".join(cells[i:i + per_line]) for i in range(0, len(cells), per_line)]
-    return "```\n" + "\n".join(" " + ln for ln in lines) + "\n```"
+    return "```\n" + "\n".join(lines) + "\n```"
 
 
 # `make train` acceptance run (scripts/train_acceptance.py): its own record, steps of two attempts

@@ -84,7 +84,7 @@ def step1(raw: Raw) -> str:
             cells={"prediction": "attention was the suspect: -> ~1 s"}),
         Row(H100, "default_noliger", "default without liger", cells={"prediction": "±0"}),
         Row(H100, "default_nockpt", "default without gradient checkpointing", cells={"prediction": "-25% (no recompute)"}),
-    ], headers={"tok": "tokens/s", "peak": "peak GiB"})
+    ], headers={"peak": "peak GiB"})
 
 
 def step2(raw: Raw) -> str:
@@ -207,3 +207,44 @@ TABLES = {
     "train.issue.losses": issue_losses,
     "train.make.losses": make_train_losses,
 }
+
+
+def acceptance(raw: Raw) -> str:
+    """`make train GPUS=4` (two attempts, resumed at 11) beside the runbook recipe's `bench-train` run."""
+    rb, acc, gpus = raw.result(D + RB4, "runbook"), accept_timing(raw), raw.key(ACCEPT, "gpus")
+    att = {a: raw.key(ACCEPT, a) for a in ("attempt1", "attempt2")}
+
+    def per_attempt(f) -> str:
+        return ", ".join(f"{f(att[a])} (attempt {a[-1]})" for a in att)
+
+    def peaks(xs: list[float]) -> str:
+        return " / ".join(fmt.fixed(x, 1) for x in xs)
+
+    reserved = sorted(a["timing"]["verl_max_reserved_gb"] for a in att.values())
+    rows = [
+        ["s/step (median)", f"{fmt.fixed(rb['s_per_step'])} (steps 3-20)",
+         f"{fmt.fixed(acc['s_per_step'])} (steps 4-10 and 14-20; "
+         + per_attempt(lambda a: fmt.fixed(a["timing"]["s_per_step"], 3)) + ")"],
+        ["tokens/s per GPU", f"{fmt.thousands(rb['tokens_per_s_per_gpu'])} (mean tokens per step / median s/step)",
+         f"{fmt.thousands(acc['mean_tokens_per_step'] / acc['s_per_step'] / gpus)} (same count); over exactly steps 4-10 and "
+         f"14-20: {fmt.thousands(acc['tokens_per_s_per_gpu'])} ({fmt.thousands(acc['tokens'])} tokens)"],
+        ["speed-up (median s/step; the same 20 steps of data, so the same tokens per step)", "1.00x",
+         fmt.bold(fmt.times(rb["s_per_step"] / acc["s_per_step"]))],
+        ["MFU ours / verl", f"{fmt.pct(rb['mfu'])} / {fmt.pct(rb['verl_mfu'])}",
+         per_attempt(lambda a: f"{fmt.pct(a['timing']['mfu'])} / {fmt.pct(a['timing']['verl_mfu'])}")],
+        ["peak memory per GPU (nvidia-smi, GiB)", peaks(rb["peak_mem_gib_per_gpu"]),
+         per_attempt(lambda a: peaks(a["peak_mem_gib_per_gpu"]))],
+        ["verl max allocated / reserved per GPU (GB)", "not in the raw result",
+         f"{fmt.fixed(acc['verl_max_allocated_gb'], 1)} / {fmt.fixed(reserved[0], 1)}-{fmt.fixed(reserved[-1], 1)}"],
+        ["launch to first save / first resumed step", "—",
+         f"{fmt.fixed(att['attempt1']['events']['save_start'], 0)} s to the save at step 10 (10 steps included); resumed: "
+         f"{fmt.fixed(raw.key(ACCEPT, 'resume', 'first_step_s_after_launch'), 1)} s to step "
+         f"{raw.key(ACCEPT, 'resume', 'first_step')}"],
+    ]
+    return fmt.table(["what", "runbook recipe (`bench-train`, 20 steps)",
+                      "default recipe (`make train GPUS=4`, 20 steps in 2 attempts)"], rows)
+
+
+TABLES["train.acceptance"] = acceptance
+INLINE["train.ckpt.final_save_s"] = lambda raw: fmt.fixed(raw.key(ACCEPT, "attempt2", "events", "save_end")
+                                                          - raw.key(ACCEPT, "attempt2", "events", "save_start"), 1)
