@@ -248,3 +248,29 @@ def acceptance(raw: Raw) -> str:
 TABLES["train.acceptance"] = acceptance
 INLINE["train.ckpt.final_save_s"] = lambda raw: fmt.fixed(raw.key(ACCEPT, "attempt2", "events", "save_end")
                                                           - raw.key(ACCEPT, "attempt2", "events", "save_start"), 1)
+
+
+def _change(raw: Raw, f: str, a: str, b: str, key: str = "s_per_step") -> str:
+    """Relative change of `key` from recipe a to recipe b of one file, as -17.3%."""
+    x, y = raw.result(D + f, a)[key], raw.result(D + f, b)[key]
+    return f"{100 * (y / x - 1):+.1f}%".replace("+", "+").replace("-", "-")
+
+
+def _all_vs_runbook(raw: Raw, f: str) -> float:
+    rb = losses(raw, f, "runbook")
+    return max(max_rel_diff(r["loss"], rb)[0] for r in raw.key(D + f, "results") if r["recipe"] != "runbook")
+
+
+INLINE.update({
+    "train.old4.loss_rel": lambda raw: fmt.sci(_rel(raw, OLD4, "runbook", "default")[0]),
+    "train.old4.loss_rel_step": lambda raw: _rel(raw, OLD4, "runbook", "default")[1],
+    "train.h100.loss_rel": lambda raw: fmt.sci(_all_vs_runbook(raw, H100)),
+    "train.balance.step_4gpu": lambda raw: _change(raw, B4, "default_unbalanced", "default"),
+    "train.balance.step_2gpu": lambda raw: _change(raw, B2, "default_unbalanced", "default"),
+    "train.balance.step_2gpu_mean": lambda raw: _change(raw, B2, "default_unbalanced", "default", "s_per_step_mean"),
+    "train.4gpu.s": lambda raw: fmt.fixed(raw.result(D + B4, "default")["s_per_step"]),
+    "train.4gpu.nockpt_s": lambda raw: fmt.fixed(raw.result(D + P4, "default_nockpt")["s_per_step"]),
+    "train.4gpu.nockpt_gib": lambda raw: fmt.fixed(max(raw.result(D + P4, "default_nockpt")["peak_mem_gib_per_gpu"]), 0),
+    "train.issue.runbook_s": lambda raw: fmt.fixed(raw.result(D + R2, "runbook")["s_per_step"]),
+    "train.issue.runbook_mfu": lambda raw: fmt.pct(raw.result(D + R2, "runbook")["mfu"]),
+})
