@@ -13,6 +13,7 @@ from collections.abc import Callable
 from ..errors import ConfigError
 
 OPEN = re.compile(r"<!-- figures:([\w.\-]+) -->")
+CLOSE = re.compile(r"<!-- /figures:([\w.\-]+) -->")
 
 
 def _close(name: str) -> str:
@@ -25,6 +26,10 @@ def names(text: str) -> list[str]:
 
 def fill(text: str, render: Callable[[str], str], where: str) -> str:
     """`text` with every span's content replaced by render(NAME); `where` names the file in errors."""
+    opened, closed = OPEN.findall(text), CLOSE.findall(text)
+    stray = sorted(set(closed) - set(opened))
+    if stray:
+        raise ConfigError(f"{where}: closing marker for {stray[0]!r} without its opening <!-- figures:{stray[0]} -->")
     out, pos = [], 0
     for m in OPEN.finditer(text):
         if m.start() < pos:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 
 
-@lru_cache(maxsize=None)
 def _load(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
@@ -26,9 +24,12 @@ class Raw:
 
     def __init__(self, docs: Path):
         self.docs = docs
+        self._files: dict[str, dict[str, Any]] = {}   # read once per regeneration
 
     def file(self, rel: str) -> dict[str, Any]:
-        return _load((self.docs / rel).resolve())
+        if rel not in self._files:
+            self._files[rel] = _load(self.docs / rel)
+        return self._files[rel]
 
     def result(self, rel: str, recipe: str) -> dict[str, Any]:
         """One recipe's summary in a bench-train file (its `results` list)."""
