@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import ConfigError
-from . import plan_figures, sandbox_figures, train_figures
+from . import demo_figures, plan_figures, sandbox_figures, train_figures
 from .raw import Raw
 
 DOCS = ("README.md", "docs/performance.md", "docs/throughput.md", "docs/sandbox.md")
 
 FIGURES: dict[str, Callable[[Raw], str]] = {
     **train_figures.TABLES, **train_figures.INLINE, **plan_figures.INLINE,
-    **sandbox_figures.TABLES, **sandbox_figures.INLINE,
+    **sandbox_figures.TABLES, **sandbox_figures.INLINE, **demo_figures.TABLES, **demo_figures.INLINE,
 }
 
 
