@@ -170,3 +170,26 @@ TABLES = {
     "sandbox.before_pooling_loaded": before_pooling_loaded,
     "sandbox.before_pooling_idle": before_pooling_idle,
 }
+
+
+def ratio(raw: Raw, rel: str, section: str, who: str, mode: str | None = None) -> str:
+    """`who`'s wall time (or ms per execution) over the bare runner's, same run and section."""
+    r, b = pick(raw, rel, section, who, mode), pick(raw, rel, section, "bare", mode)
+    key = "ms_per_item" if section == OV else "wall_s"
+    return fmt.times(r[key] / b[key])
+
+
+INLINE.update({
+    "sandbox.pooled.sample20_ratio": lambda raw: ratio(raw, POOLED, S20, "pooled"),
+    "sandbox.pooled.train300_ratio": lambda raw: ratio(raw, POOLED, T300, "pooled"),
+    "sandbox.pooled.exec_vs_bare": lambda raw: ratio(raw, POOLED, OV, "pooled", "sequential"),
+    "sandbox.pooled.fresh_vs_bare": lambda raw: ratio(raw, POOLED, OV, "fresh", "sequential"),
+    "sandbox.pooled.accepted": lambda raw: str(pick(raw, POOLED, T300, "pooled")["accepted"]),
+    "sandbox.pooled.bare_accepted": lambda raw: str(pick(raw, POOLED, T300, "bare")["accepted"]),
+    "sandbox.pooled.bare_ms": lambda raw: f"{_ms(raw, POOLED, 'bare'):.1f} ms",
+    "sandbox.idle.humaneval_ratio": lambda raw: ratio(raw, IDLE, HE, "fresh"),
+    "sandbox.loaded.humaneval_ratio": lambda raw: ratio(raw, LOADED, HE, "fresh"),
+    "sandbox.loaded.fresh_cc_range": lambda raw: "-".join(sorted(ratio(raw, LOADED, s, "fresh")[:-1] for s in (S20, T300))) + "x",
+    "sandbox.loaded.session_sample20": lambda raw: ratio(raw, LOADED, S20, "session"),
+    "sandbox.loaded.session_train300": lambda raw: ratio(raw, LOADED, T300_FIXED, "session"),
+})
