@@ -8,7 +8,7 @@ from ..errors import ConfigError
 from . import demo_figures, plan_figures, sandbox_figures, train_figures
 from .raw import Raw
 
-DOCS = ("README.md", "docs/performance.md", "docs/throughput.md", "docs/sandbox.md")
+DOCS = ("README.md", "docs/performance.md", "docs/throughput.md", "docs/sandbox.md", "docs/training.md")
 
 FIGURES: dict[str, Callable[[Raw], str]] = {
     **train_figures.TABLES, **train_figures.INLINE, **plan_figures.INLINE,

@@ -274,3 +274,8 @@ INLINE.update({
     "train.issue.runbook_s": lambda raw: fmt.fixed(raw.result(D + R2, "runbook")["s_per_step"]),
     "train.issue.runbook_mfu": lambda raw: fmt.pct(raw.result(D + R2, "runbook")["mfu"]),
 })
+INLINE.update({
+    "train.4gpu.unbalanced_s": lambda raw: fmt.fixed(raw.result(D + B4, "default_unbalanced")["s_per_step"]),
+    "train.2gpu.unbalanced_s": lambda raw: fmt.fixed(raw.result(D + B2, "default_unbalanced")["s_per_step"]),
+    "train.2gpu.s": lambda raw: fmt.fixed(raw.result(D + B2, "default")["s_per_step"]),
+})
