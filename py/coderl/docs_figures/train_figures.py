@@ -164,8 +164,7 @@ def make_train_vs_runbook(raw: Raw, first: int, last: int) -> tuple[float, str]:
 def resume_vs_uninterrupted(raw: Raw) -> tuple[float, list[str]]:
     """bench-train --ckpt-test: the resumed default run against the uninterrupted default run of the same call."""
     c = raw.key(D + OLD4, "ckpt")
-    d, k = max_rel_diff(c["resumed_steps"], c["uninterrupted"])
-    return d, sorted(c["resumed_steps"], key=int)
+    return max_rel_diff(c["resumed_steps"], c["uninterrupted"])[0], sorted(c["resumed_steps"], key=int)
 
 
 INLINE = {
@@ -186,7 +185,7 @@ INLINE = {
     "train.make.loss_rel_all_step": lambda raw: make_train_vs_runbook(raw, 1, 20)[1],
     "train.make.loss_rel_resumed": lambda raw: fmt.sci(make_train_vs_runbook(raw, 11, 20)[0]),
     "train.resume.loss_rel": lambda raw: fmt.sci(resume_vs_uninterrupted(raw)[0]),
-    "train.resume.steps": lambda raw: "-".join(resume_vs_uninterrupted(raw)[1][::len(resume_vs_uninterrupted(raw)[1]) - 1]),
+    "train.resume.steps": lambda raw: "{0}-{1}".format(*(lambda s: (s[0], s[-1]))(resume_vs_uninterrupted(raw)[1])),
     "train.resume.save_at": lambda raw: str(raw.key(D + OLD4, "ckpt", "save_at_step")),
     "train.ckpt.gb": lambda raw: fmt.fixed(raw.key(ACCEPT, "checkpoint", "bytes") / 1e9),
     "train.ckpt.hf_gb": lambda raw: fmt.fixed(raw.key(ACCEPT, "checkpoint", "hf_bytes") / 1e9),
@@ -253,7 +252,7 @@ INLINE["train.ckpt.final_save_s"] = lambda raw: fmt.fixed(raw.key(ACCEPT, "attem
 def _change(raw: Raw, f: str, a: str, b: str, key: str = "s_per_step") -> str:
     """Relative change of `key` from recipe a to recipe b of one file, as -17.3%."""
     x, y = raw.result(D + f, a)[key], raw.result(D + f, b)[key]
-    return f"{100 * (y / x - 1):+.1f}%".replace("+", "+").replace("-", "-")
+    return f"{100 * (y / x - 1):+.1f}%"
 
 
 def _all_vs_runbook(raw: Raw, f: str) -> float:
