@@ -4,7 +4,8 @@
 #   attention kernel against fp64 sdpa, then run the bench with the arguments given.
 #
 # Usage: bash scripts/bench_train_gpu.sh [bench args...]      e.g. --shape 7.6b --gpus 4 --steps 20
-# Env:   OUT (default outputs/bench_train_gpu): where results, the bench log and logs.tgz go
+# Env:   OUT (default outputs/bench_train_gpu): where results, the raw result (OUT/bench_train/*.json, to
+#        commit into docs/bench_train/), the bench log and logs.tgz go
 #        BENCH_OUT (default /tmp/bench_train): the bench's working folder (model, data, checkpoints)
 #        SKIP_INSTALL=1 when the wheels are already importable
 set -uo pipefail
@@ -25,7 +26,8 @@ python3 -c "import torch, verl, transformers; print('torch', torch.__version__, 
 if [[ "${SKIP_ATTN_CHECK:-0}" != 1 ]]; then
   python3 -m coderl.training.varlen_attn | tee "$OUT/varlen_check.json"
 fi
-python3 -m coderl.training.bench --out "$BENCH_OUT" "$@" 2>&1 | tee "$OUT/bench.log"
+# the raw result (machine, date, versions, command line) comes back under $OUT: commit it into docs/bench_train/
+python3 -m coderl.training.bench --out "$BENCH_OUT" --results-dir "$OUT/bench_train" "$@" 2>&1 | tee "$OUT/bench.log"
 rc=${PIPESTATUS[0]}
 cp "$BENCH_OUT"/bench_results.{json,md} "$OUT/" 2>/dev/null
 tar -czf "$OUT/logs.tgz" -C "$BENCH_OUT" logs 2>/dev/null

@@ -81,7 +81,8 @@ def test_bench_runs_both_recipes_on_cpu(tmp_path):
     # the CPU smoke shrinks the workload: 152k-vocab logits of 16 x 1.3k tokens would dominate on CPU
     args = p.parse_args(["--shape", "tiny", "--device", "cpu", "--steps", "2", "--out", str(tmp_path),
                          "--recipes", "runbook,default", "--global-batch", "4", "--max-length", "384",
-                         "--mean-tokens", "160"])
+                         "--mean-tokens", "160", "--results-dir", str(tmp_path / "raw")])
+    args.argv = ["python", "-m", "coderl.training.bench", "--shape", "tiny"]
     rc = bench.run(args)
     import json
 
@@ -95,6 +96,12 @@ def test_bench_runs_both_recipes_on_cpu(tmp_path):
     l0 = {n: res[n]["loss"]["1"] for n in res}
     assert abs(l0["runbook"] - l0["default"]) / l0["runbook"] < 2e-2, l0
     assert "| runbook |" in (tmp_path / "bench_results.md").read_text()
+    # the raw result for docs/bench_train: same numbers plus where and how they were made
+    (raw,) = (tmp_path / "raw").glob("*_tiny_1xcpu_runbook_vs_default.json")
+    kept = json.loads(raw.read_text())
+    assert kept["results"] == report["results"]
+    assert kept["record"]["command"] == "python -m coderl.training.bench --shape tiny"
+    assert kept["record"]["versions"]["verl"] and kept["record"]["machine"]["cpus"] >= 1
 
 
 def test_varlen_attention_registers_and_finds_sample_boundaries():

@@ -10,7 +10,9 @@ Sections (all by default; pick with --sections):
   train300    the 300 CodeContests problems with known solutions: bare runner, fresh sandbox per
               test, pooled (stop at first failure, codecontests comparison)
 A bare runner is `python3 -I prog.py` in a subprocess with a timeout: no limits, no isolation.
-Prints one JSON line per measurement and a markdown table at the end (for docs/performance.md).
+Prints one JSON line per measurement and a markdown table at the end, and writes the raw result
+with its provenance (coderl.bench_record) to docs/bench_sandbox/, from which `make docs-figures`
+renders the tables of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N problems of the CodeContests sections")
     ap.add_argument("--variants", default="bare,fresh,pooled", help="CodeContests sections: which runners")
     ap.add_argument("--json", help="also write all rows to this file")
+    ap.add_argument("--results-dir", default=None,
+                    help="where the raw result (with machine, date, versions, command) goes (default: docs/bench_sandbox)")
     args = ap.parse_args(argv)
     import logging
 
@@ -166,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                           output_bytes=ex.defaults.output_bytes, level=ex.isolation_level, pooled=False)
     timeout = float(cfg.sandbox["run_timeout_s"])
     load = os.getloadavg()
-    print(json.dumps({"machine": platform.node(), "cpus": os.cpu_count(), "python": ex.python,
+    print(json.dumps(start := {"machine": platform.node(), "cpus": os.cpu_count(), "python": ex.python,
                       "isolation": ex.isolation_level, "pooled": ex.pool is not None, "loadavg_at_start": [round(x, 2) for x in load],
                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}), flush=True)
     sections = args.sections.split(",")
@@ -195,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         from ..io_utils import atomic_write_json
 
         atomic_write_json(args.json, {"rows": ROWS})
+    from ..bench_record import write_result
+
+    raw = write_result("sandbox", f"{workers}workers_{'_'.join(sections)}",
+                       {"start": start, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "rows": ROWS},
+                       ["python", "-m", "coderl.sandbox.bench", *(sys.argv[1:] if argv is None else argv)],
+                       out_dir=args.results_dir)
+    print(f"raw result: {raw} (commit it; make docs-figures renders the tables from it)")
     ex.close()
     return 0
 

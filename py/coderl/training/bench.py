@@ -10,7 +10,7 @@ console lines, and reports s/step, tokens/s per GPU, MFU (coderl.training.mfu, t
 every recipe), verl's own MFU, peak GPU memory, the loss curves and the speed-up. `--ckpt-test`
 adds one checkpoint save and a resume of the fast recipe (save time, size, resumed losses vs the
 uninterrupted run). Results go to OUT/bench_results.json and OUT/bench_results.md; full logs to
-OUT/logs/.
+OUT/logs/; the raw result with its provenance (coderl.bench_record) to docs/bench_train/.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, TrainingError
+from ..bench_record import write_result
 from ..io_utils import atomic_write_json, atomic_write_text
 from .mfu import QwenShape, mfu, peak_tflops, shape as get_shape
 from .process_tree import kill_tree
@@ -422,6 +423,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="dynamic-batch token budget per micro batch (default: 16384 on GPU)")
     p.add_argument("--device", choices=("cuda", "cpu"), default=None)
     p.add_argument("--out", default="outputs/bench_train")
+    p.add_argument("--results-dir", default=None,
+                   help="where the raw result (with machine, date, versions, command) goes (default: docs/bench_train)")
     p.add_argument("--model-dir", default=None, help="reuse/build the random-init model here")
     p.add_argument("--ckpt-test", action="store_true", help="also save one full checkpoint and resume from it")
     p.add_argument("--ckpt-only", action="store_true", help="only the checkpoint save/resume (reference from --out)")
@@ -489,8 +492,19 @@ def run(args: argparse.Namespace) -> int:
     md = render_markdown(report)
     atomic_write_text(out / "bench_results.md", md)
     print(md)
+    raw = write_result("train", result_name(report, args), report, getattr(args, "argv", None) or sys.argv,
+                       out_dir=getattr(args, "results_dir", None))
+    print(f"bench: raw result {raw} (commit it; make docs-figures renders the tables from it)", flush=True)
     ok = all("s_per_step" in r for r in report["results"])
     return 0 if ok else 1
+
+
+def result_name(report: dict, args: argparse.Namespace) -> str:
+    """File stem of the raw result: shape, machine and recipes, e.g. 7.6b_2xH200_runbook_vs_default."""
+    gpu = report["env"].get("gpu") or report["device"]
+    card = next((w for w in gpu.split() if w[:1] in "ABHL" and any(c.isdigit() for c in w)), gpu.split()[-1])
+    recipes = "_vs_".join(r["recipe"] for r in report["results"]) or "ckpt"
+    return f"{args.shape or report['shape']}_{report['n_gpus']}x{card}_{recipes}".replace("/", "-")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -498,7 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m coderl.training.bench", description=__doc__.splitlines()[0])
     add_arguments(p)
     try:
-        return run(p.parse_args(argv))
+        args = p.parse_args(argv)
+        args.argv = ["python", "-m", "coderl.training.bench", *(sys.argv[1:] if argv is None else argv)]
+        return run(args)
     except (ConfigError, TrainingError) as e:
         print(f"bench-train: error: {e}", file=sys.stderr)
         return 2

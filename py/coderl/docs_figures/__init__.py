@@ -1,0 +1,10 @@
+"""`make docs-figures`: the figures of docs/performance.md and docs/throughput.md, generated from
+the committed raw results (docs/bench_*/) between `<!-- figures:NAME -->` markers.
+
+    python -m coderl.docs_figures            rewrite the spans in place
+    python -m coderl.docs_figures --check    exit 1 (with a diff) when a committed doc differs
+
+Modules: markers (find and fill spans), raw (read raw files, typed errors), fmt (number formats),
+train / train_figures (bench-train tables), sandbox_figures (bench-sandbox tables),
+plan_figures (the planner's prediction beside verl's measurement), registry (NAME -> renderer).
+"""
