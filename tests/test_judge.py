@@ -109,7 +109,8 @@ def test_functional_mbpp_style_without_check_and_future_import(ex):
     code = "from __future__ import annotations\ndef sq(x: int) -> int:\n    return x * x\n"
     assert judge_problem(p, code, ex).verdict == "accepted"
     prog, stdin = build_functional_program(p, code)
-    assert prog.startswith("from __future__ import annotations\n") and stdin.strip() not in prog
+    # the answer's source (a literal on the harness's last line) opens with its __future__ import
+    assert "'from __future__ import annotations\\ndef sq(" in prog and stdin.strip() not in prog
 
 
 def test_functional_statuses_map_to_verdicts(ex):
