@@ -48,6 +48,19 @@ ADD = Problem(id="add", dataset="t", kind="stdio", prompt="p",
     ("inf", "1e400", False, False, False),            # not plain numbers on one side: strings
     ("1 2", "1 2 3", False, False, False),
     ("", "", True, True, True),
+    # integers compare exactly, at any size (as floats these three pairs were equal)
+    ("1000000000000000001", "1000000000000000000", False, False, False),      # 10^18 + 1
+    ("9007199254740993", "9007199254740992", False, False, False),            # 2^53 + 1
+    ("123456789012345678901234567890", "123456789012345678901234567891", False, False, False),
+    ("-1000000000000000001", "-1000000000000000001", True, True, True),
+    ("007", "7", True, False, False),                 # same integer
+    ("-0", "0", True, False, False),
+    ("+5", "5", True, False, False),
+    ("1" * 5000, "1" * 4999 + "2", False, False, False),  # beyond int()'s 4300-digit limit
+    # one side not an integer literal: the 1e-5 tolerance, as before
+    ("3", "3.000001", True, False, False),
+    ("1000000000000000001", "1e18", True, False, False),
+    ("2.5", "2.50000001", True, False, False),
 ])
 def test_compare_rules(got, want, cc, line, exact):
     assert compare_codecontests(got, want) is cc
@@ -110,7 +123,7 @@ def test_functional_mbpp_style_without_check_and_future_import(ex):
     assert judge_problem(p, code, ex).verdict == "accepted"
     prog, stdin = build_functional_program(p, code)
     # the answer's source (a literal on the harness's last line) opens with its __future__ import
-    assert "'from __future__ import annotations\\ndef sq(" in prog and stdin.strip() not in prog
+    assert "None, 'from __future__ import annotations\\n" in prog and stdin.strip() not in prog
 
 
 def test_functional_statuses_map_to_verdicts(ex):
