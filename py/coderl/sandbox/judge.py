@@ -148,7 +148,7 @@ def _prepare_tests(tests: str, prompt: str | None, answer_tree: ast.Module | Non
               if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} - bound
     # a function under test named like a builtin (MBPP 126 tests `sum(a, b)`): the tests call only
     # builtin names, so those are the answer's to define
-    own = called if called and called <= builtin_names else set()
+    own = called if not call_check and called and called <= builtin_names else set()
     tree = ast.fix_missing_locations(_TestRewriter((helpers & loads) - bound, wrapped - bound).visit(tree))
     modules = sorted({a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
                      | {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
