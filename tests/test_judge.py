@@ -126,6 +126,37 @@ def test_functional_mbpp_style_without_check_and_future_import(ex):
     assert "None, 'from __future__ import annotations\\n" in prog and stdin.strip() not in prog
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_functional_newlines_are_normalised(ex, newline):
+    # a bare \r used to break the guard's line accounting (a correct program was rejected)
+    p = functional(HE_TESTS, "sq")
+    code = "import math\n\ndef sq(x):\n    y = x * x\n    return y\n".replace("\n", newline)
+    assert judge_problem(p, code, ex).verdict == "accepted"
+    assert judge_problem(functional("assert sq(3) == 9\n".replace("\n", newline)), code, ex).verdict == "accepted"
+
+
+def test_functional_answer_not_run_as_main(ex):
+    # HumanEval's harness execs the program: an `if __name__ == "__main__":` demo never runs
+    code = "def sq(x):\n    return x * x\n\nif __name__ == '__main__':\n    print(sq(int(input())))\n"
+    assert judge_problem(functional(HE_TESTS, "sq"), code, ex).verdict == "accepted"
+    assert judge_problem(functional("assert sq(3) == 9"), code, ex).verdict == "accepted"
+
+
+def test_functional_prompt_helpers_are_available_and_the_answer_wins(ex):
+    # HumanEval/10 style: the prompt defines a helper, the answer repeats only the asked function
+    prompt = ('def is_pal(s: str) -> bool:\n    return s == s[::-1]\n\n\n'
+              'def longest_pal_prefix(s: str) -> str:\n    """the longest palindromic prefix"""\n')
+    tests = "def check(candidate):\n    assert candidate('abac') == 'aba'\n    assert candidate('x') == 'x'\n"
+    p = Problem(id="h", dataset="t", kind="functional", prompt=prompt, entry_point="longest_pal_prefix",
+                test_code=tests)
+    only = ("def longest_pal_prefix(s: str) -> str:\n"
+            "    return next(s[:i] for i in range(len(s), 0, -1) if is_pal(s[:i]))\n")
+    assert judge_problem(p, only, ex).verdict == "accepted"
+    # the answer's own definition of a helper wins for the answer's code
+    own = "def is_pal(s):\n    return len(s) == 1\n\n" + only
+    assert judge_problem(p, own, ex).verdict == "wrong_answer"
+
+
 def test_functional_statuses_map_to_verdicts(ex):
     p = functional("assert f() == 1")
     assert judge_problem(p, "def f():\n    while True: pass", ex).verdict == "timeout"
