@@ -10,7 +10,8 @@ def __coderl_hook(token, frame, done_line, getframe, gettrace, getprofile, write
               "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
               "pty.spawn", "sys.addaudithook")
     frame_attrs = ("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back")
-    paths = ("open", "os.chdir", "os.listdir", "os.scandir", "os.symlink", "os.link")
+    paths = ("open", "os.chdir", "os.listdir", "os.scandir", "os.symlink", "os.link", "os.rename")
+    forbidden_parts = ("fd", "stdin", "stdout", "stderr")
 
     def hook(event, args):
         if event == "coderl.done":
@@ -42,10 +43,17 @@ def __coderl_hook(token, frame, done_line, getframe, gettrace, getprofile, write
             raise PermissionError(f"coderl judge: {event} is not allowed in judged programs")
         if event in paths and args:
             p = args[0]
-            if str_type(p) is bytes:
+            t = str_type(p)
+            if t is int or p is None:
+                return
+            if t is bytes:
                 p = p.decode("utf-8", "replace")
-            if str_type(p) is str and (p.startswith("/proc") or p.startswith("/dev/fd") or "/proc/" in p
-                                       or p.startswith("/dev/std")):
+            elif t is not str:   # a path object's __fspath__ would run the program's code here
+                raise PermissionError("coderl judge: pass paths as str in judged programs")
+            # /proc (this process's memory and descriptors) and /dev/fd, /dev/std*, which lead
+            # there; by component, so relative paths (dir_fd, symlinks to "/") are caught too
+            parts = p.split("/")
+            if "proc" in parts or any(c in forbidden_parts for c in parts):
                 raise PermissionError(f"coderl judge: {p} is not available to judged programs")
     return hook
 
