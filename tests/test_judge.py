@@ -157,6 +157,18 @@ def test_functional_prompt_helpers_are_available_and_the_answer_wins(ex):
     assert judge_problem(p, own, ex).verdict == "wrong_answer"
 
 
+def test_functional_stdlib_imports_work_in_a_fresh_interpreter():
+    # a fresh sandbox has not imported `types`, whose import reads a traceback's frame (refused to
+    # answers): the harness imports it first (HumanEval/91's `import re` was rejected)
+    fresh = LocalExecutor(timeout_s=10.0, memory_mb=512, output_bytes=1 << 20, pooled=False)
+    code = ("import re, inspect, typing, dataclasses, logging, collections, enum, functools\n"
+            "from collections import namedtuple\nP = namedtuple('P', 'a b')\n"
+            "logging.getLogger('x').warning('hello')\n"
+            "def sq(x):\n    return P(x, x).a * x\n")
+    v = judge_problem(functional(HE_TESTS, "sq"), code, fresh)
+    assert v.verdict == "accepted", v
+
+
 def test_functional_statuses_map_to_verdicts(ex):
     p = functional("assert f() == 1")
     assert judge_problem(p, "def f():\n    while True: pass", ex).verdict == "timeout"

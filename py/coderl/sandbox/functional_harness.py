@@ -62,6 +62,7 @@ def __coderl_main(prompt, answer, tests, entry, call_check, test_modules, names_
     import os as _os
     import sys as _sys
     import builtins as _builtins
+    import types  # noqa: F401  (before the hook: importing it reads a traceback's tb_frame)
     # 1. the token: read from fd 0 before any program code runs, then fd 0 becomes /dev/null
     tok = b""
     while len(tok) < __TOKEN_LEN__:
