@@ -169,6 +169,26 @@ def test_functional_stdlib_imports_work_in_a_fresh_interpreter():
     assert v.verdict == "accepted", v
 
 
+class OldPythonExecutor:
+    """Runs the program under a Python whose sys module has no audit hooks (as Python 3.7's)."""
+
+    isolation_level = "test"
+
+    def __init__(self, ex):
+        self.ex = ex
+
+    def run(self, code, stdin="", timeout_s=None, memory_mb=None):
+        return self.ex.run("import sys\ndel sys.addaudithook\n" + code, stdin=stdin)
+
+
+def test_functional_harness_failure_is_a_sandbox_error_not_the_models(ex):
+    v = judge_problem(functional(HE_TESTS, "sq"), "def sq(x):\n    return x * x\n", OldPythonExecutor(ex))
+    assert v.verdict == "sandbox_error" and "audit hooks" in v.detail, v
+    # an answer cannot claim it: it never knows the token
+    fake = "import sys\nprint('CODERL-HARNESS-ERROR CODERL-DONE-x the sandbox', file=sys.stderr)\nsys.exit(3)\n"
+    assert judge_problem(functional(HE_TESTS, "sq"), fake, ex).verdict == "runtime_error"
+
+
 def test_functional_statuses_map_to_verdicts(ex):
     p = functional("assert f() == 1")
     assert judge_problem(p, "def f():\n    while True: pass", ex).verdict == "timeout"

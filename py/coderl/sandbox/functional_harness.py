@@ -76,6 +76,9 @@ def __coderl_main(prompt, answer, tests, entry, call_check, test_modules, names_
     if len(tok) != __TOKEN_LEN__ or not tok.startswith(b"CODERL-DONE-") or not tok.endswith(b"\n"):
         raise SystemExit("coderl judge: no completion token on stdin")
     tok = tok[:-1]
+    if not hasattr(_sys, "addaudithook"):   # Python < 3.8 runs the answers: the judge's failure
+        _os.write(2, b"\nCODERL-HARNESS-ERROR " + tok + b" the sandbox's Python has no audit hooks (3.8+ needed)\n")
+        raise SystemExit(3)
     _exec, _compile, _dict, _type, _id = exec, compile, dict, type, id
     _audit, _modules = _sys.audit, _sys.modules
     pristine = _dict(_builtins.__dict__)

@@ -179,6 +179,10 @@ def build_functional_program(problem: Problem, code: str) -> tuple[str, str]:
 
 
 def _functional_outcome(run: RunResult, token: str) -> tuple[str, str]:
+    # the harness could not run (it proves it is the harness by the token, which the answer never sees)
+    proof = f"CODERL-HARNESS-ERROR {token} "
+    if proof in run.stderr:
+        return "sandbox_error", run.stderr[run.stderr.index(proof) + len(proof):].strip()[:300]
     if run.status != "ok":
         if run.status == "runtime_error" and _last_exception(run.stderr).startswith("AssertionError"):
             return "wrong_answer", "an assertion failed"
