@@ -48,6 +48,19 @@ ADD = Problem(id="add", dataset="t", kind="stdio", prompt="p",
     ("inf", "1e400", False, False, False),            # not plain numbers on one side: strings
     ("1 2", "1 2 3", False, False, False),
     ("", "", True, True, True),
+    # integers compare exactly, at any size (as floats these three pairs were equal)
+    ("1000000000000000001", "1000000000000000000", False, False, False),      # 10^18 + 1
+    ("9007199254740993", "9007199254740992", False, False, False),            # 2^53 + 1
+    ("123456789012345678901234567890", "123456789012345678901234567891", False, False, False),
+    ("-1000000000000000001", "-1000000000000000001", True, True, True),
+    ("007", "7", True, False, False),                 # same integer
+    ("-0", "0", True, False, False),
+    ("+5", "5", True, False, False),
+    ("1" * 5000, "1" * 4999 + "2", False, False, False),  # beyond int()'s 4300-digit limit
+    # one side not an integer literal: the 1e-5 tolerance, as before
+    ("3", "3.000001", True, False, False),
+    ("1000000000000000001", "1e18", True, False, False),
+    ("2.5", "2.50000001", True, False, False),
 ])
 def test_compare_rules(got, want, cc, line, exact):
     assert compare_codecontests(got, want) is cc
@@ -109,7 +122,71 @@ def test_functional_mbpp_style_without_check_and_future_import(ex):
     code = "from __future__ import annotations\ndef sq(x: int) -> int:\n    return x * x\n"
     assert judge_problem(p, code, ex).verdict == "accepted"
     prog, stdin = build_functional_program(p, code)
-    assert prog.startswith("from __future__ import annotations\n") and stdin.strip() not in prog
+    # the answer's source (a literal on the harness's last line) opens with its __future__ import
+    assert "None, 'from __future__ import annotations\\n" in prog and stdin.strip() not in prog
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_functional_newlines_are_normalised(ex, newline):
+    # a bare \r used to break the guard's line accounting (a correct program was rejected)
+    p = functional(HE_TESTS, "sq")
+    code = "import math\n\ndef sq(x):\n    y = x * x\n    return y\n".replace("\n", newline)
+    assert judge_problem(p, code, ex).verdict == "accepted"
+    assert judge_problem(functional("assert sq(3) == 9\n".replace("\n", newline)), code, ex).verdict == "accepted"
+
+
+def test_functional_answer_not_run_as_main(ex):
+    # HumanEval's harness execs the program: an `if __name__ == "__main__":` demo never runs
+    code = "def sq(x):\n    return x * x\n\nif __name__ == '__main__':\n    print(sq(int(input())))\n"
+    assert judge_problem(functional(HE_TESTS, "sq"), code, ex).verdict == "accepted"
+    assert judge_problem(functional("assert sq(3) == 9"), code, ex).verdict == "accepted"
+
+
+def test_functional_prompt_helpers_are_available_and_the_answer_wins(ex):
+    # HumanEval/10 style: the prompt defines a helper, the answer repeats only the asked function
+    prompt = ('def is_pal(s: str) -> bool:\n    return s == s[::-1]\n\n\n'
+              'def longest_pal_prefix(s: str) -> str:\n    """the longest palindromic prefix"""\n')
+    tests = "def check(candidate):\n    assert candidate('abac') == 'aba'\n    assert candidate('x') == 'x'\n"
+    p = Problem(id="h", dataset="t", kind="functional", prompt=prompt, entry_point="longest_pal_prefix",
+                test_code=tests)
+    only = ("def longest_pal_prefix(s: str) -> str:\n"
+            "    return next(s[:i] for i in range(len(s), 0, -1) if is_pal(s[:i]))\n")
+    assert judge_problem(p, only, ex).verdict == "accepted"
+    # the answer's own definition of a helper wins for the answer's code
+    own = "def is_pal(s):\n    return len(s) == 1\n\n" + only
+    assert judge_problem(p, own, ex).verdict == "wrong_answer"
+
+
+def test_functional_stdlib_imports_work_in_a_fresh_interpreter():
+    # a fresh sandbox has not imported `types`, whose import reads a traceback's frame (refused to
+    # answers): the harness imports it first (HumanEval/91's `import re` was rejected)
+    fresh = LocalExecutor(timeout_s=10.0, memory_mb=512, output_bytes=1 << 20, pooled=False)
+    code = ("import re, inspect, typing, dataclasses, logging, collections, enum, functools\n"
+            "from collections import namedtuple\nP = namedtuple('P', 'a b')\n"
+            "logging.getLogger('x').warning('hello')\n"
+            "def sq(x):\n    return P(x, x).a * x\n")
+    v = judge_problem(functional(HE_TESTS, "sq"), code, fresh)
+    assert v.verdict == "accepted", v
+
+
+class OldPythonExecutor:
+    """Runs the program under a Python whose sys module has no audit hooks (as Python 3.7's)."""
+
+    isolation_level = "test"
+
+    def __init__(self, ex):
+        self.ex = ex
+
+    def run(self, code, stdin="", timeout_s=None, memory_mb=None):
+        return self.ex.run("import sys\ndel sys.addaudithook\n" + code, stdin=stdin)
+
+
+def test_functional_harness_failure_is_a_sandbox_error_not_the_models(ex):
+    v = judge_problem(functional(HE_TESTS, "sq"), "def sq(x):\n    return x * x\n", OldPythonExecutor(ex))
+    assert v.verdict == "sandbox_error" and "audit hooks" in v.detail, v
+    # an answer cannot claim it: it never knows the token
+    fake = "import sys\nprint('CODERL-HARNESS-ERROR CODERL-DONE-x the sandbox', file=sys.stderr)\nsys.exit(3)\n"
+    assert judge_problem(functional(HE_TESTS, "sq"), fake, ex).verdict == "runtime_error"
 
 
 def test_functional_statuses_map_to_verdicts(ex):

@@ -113,7 +113,8 @@ def _dedent_block(code: str) -> str:
 
 def extract_code(text: str, *, entry_point: str | None = None) -> Extraction:
     """The code to execute from `text`, or code=None with reason 'no_code'."""
-    text = text or ""
+    # one newline convention, as Python's own tokenizer reads source: CRLF and a bare CR are "\n"
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     blocks = _blocks(text)
     ranked = []
     for b in blocks:
@@ -156,6 +157,7 @@ def extract_for_problem(text: str, problem: "Problem") -> Extraction:
       List`) gets them back (`imports_from_prompt`): the imports are the problem's, not the model's.
     Stdio problems and MBPP get plain extract_code.
     """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     ex = extract_code(text, entry_point=problem.entry_point)
     stub_defines = problem.entry_point and re.search(rf"\bdef\s+{re.escape(problem.entry_point)}\s*\(", problem.prompt)
     if problem.kind != "functional" or not stub_defines:

@@ -1,9 +1,11 @@
 """Output comparison rules for stdin/stdout problems (docs/judging.md has the examples).
 
 - ``codecontests`` (default): split both outputs on any whitespace and compare token by token;
-  two tokens that both read as decimal numbers match when they differ by at most 1e-5
-  (absolute), otherwise they must be identical strings (case-sensitive). The token counts must
-  be equal. This is the rule of CodeContests/AlphaCode's evaluation.
+  two integer literals match only when they are the same integer (exact, any size); two tokens
+  that both read as decimal numbers, at least one not an integer, match when they differ by at
+  most 1e-5 (absolute); otherwise they must be identical strings (case-sensitive). The token
+  counts must be equal. Based on CodeContests/AlphaCode's rule; docs/judging.md lists where it
+  differs from DeepMind's code (integers beyond 32 bits, letter case).
 - ``line`` (SandboxFusion's variant): strip trailing whitespace of every line and drop trailing
   blank lines, then the lines must be identical.
 - ``exact``: byte-for-byte identical text.
@@ -17,11 +19,27 @@ ABS_TOL = 1e-5
 COMPARE_MODES = ("codecontests", "line", "exact")
 # Only plain decimal numbers count as numbers: "nan", "inf", "1_000" and hex stay strings.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_INTEGER = re.compile(r"([+-]?)0*(\d+)\Z")
+
+
+def _integer(token: str) -> tuple[bool, str] | None:
+    """(negative, digits without leading zeros) of an integer literal, else None.
+
+    Compared as text, not through float (2**53+1 == 2**53 as floats) nor int() (Python refuses
+    to convert more than 4300 digits): exact at any size.
+    """
+    m = _INTEGER.match(token)
+    if m is None:
+        return None
+    return (m.group(1) == "-" and m.group(2) != "0", m.group(2))
 
 
 def _tokens_match(got: str, want: str) -> bool:
     if got == want:
         return True
+    gi, wi = _integer(got), _integer(want)
+    if gi is not None and wi is not None:
+        return gi == wi
     if _NUMBER.match(got) and _NUMBER.match(want):
         try:
             return abs(float(got) - float(want)) <= ABS_TOL

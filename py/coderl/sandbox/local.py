@@ -135,13 +135,14 @@ class LocalExecutor:
         cmd = isolation.wrap_command(level, self.python, prog, limits, status_w)
         ids = {"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}
         # stdin is a regular file, as on contest judges (and in sessions): programs that size their
-        # read with fstat(0) work, and a large input never blocks on a pipe.
-        stdin_path = os.path.join(workdir, ".stdin")
-        with open(stdin_path, "wb") as f:
-            f.write(stdin)
+        # read with fstat(0) work, and a large input never blocks on a pipe. The file has no name
+        # (O_TMPFILE): only fd 0 reaches it, so a functional program's harness, which swaps fd 0
+        # for /dev/null once it has read the completion token, leaves no path to the token.
         t0 = time.monotonic()
         try:
-            with open(stdin_path, "rb") as stdin_file:
+            with tempfile.TemporaryFile(dir=workdir) as stdin_file:
+                stdin_file.write(stdin)
+                stdin_file.seek(0)
                 proc = subprocess.Popen(
                     cmd, stdin=stdin_file, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
                     env=isolation.clean_env(workdir), start_new_session=True, close_fds=True,
