@@ -43,7 +43,9 @@ ADD = Problem(id="add", dataset="t", kind="stdio", prompt="p",
     ("0.333333", "0.3333333333", True, False, False), # within 1e-5
     ("0.3333", "0.3333333333", False, False, False),  # 3.3e-5 off
     ("1e-7", "0", True, False, False),
-    ("YES", "Yes", False, False, False),              # case matters
+    ("YES", "Yes", True, False, False),               # letter case ignored (DeepMind lower-cases tokens)
+    ("YES", "NO", False, False, False),
+    ("0.00001", "0", False, False, False),            # the tolerance is strict: |a-b| < 1e-5
     ("nan", "nan", True, True, True),
     ("inf", "1e400", False, False, False),            # not plain numbers on one side: strings
     ("1 2", "1 2 3", False, False, False),

@@ -1,11 +1,12 @@
 """Output comparison rules for stdin/stdout problems (docs/judging.md has the examples).
 
 - ``codecontests`` (default): split both outputs on any whitespace and compare token by token;
-  two integer literals match only when they are the same integer (exact, any size); two tokens
-  that both read as decimal numbers, at least one not an integer, match when they differ by at
-  most 1e-5 (absolute); otherwise they must be identical strings (case-sensitive). The token
-  counts must be equal. Based on CodeContests/AlphaCode's rule; docs/judging.md lists where it
-  differs from DeepMind's code (integers beyond 32 bits, letter case).
+  every token is lower-cased (as DeepMind's tester does: ``YES`` = ``yes``); two integer literals
+  match only when they are the same integer (exact, any size); two tokens that both read as
+  decimal numbers, at least one not an integer, match when they differ by less than 1e-5
+  (absolute); otherwise they must be identical strings. The token counts must be equal. This is
+  CodeContests/AlphaCode's rule; docs/judging.md names the one deliberate difference from
+  DeepMind's code (integers beyond 32 bits are exact here, doubles there).
 - ``line`` (SandboxFusion's variant): strip trailing whitespace of every line and drop trailing
   blank lines, then the lines must be identical.
 - ``exact``: byte-for-byte identical text.
@@ -35,6 +36,7 @@ def _integer(token: str) -> tuple[bool, str] | None:
 
 
 def _tokens_match(got: str, want: str) -> bool:
+    got, want = got.lower(), want.lower()
     if got == want:
         return True
     gi, wi = _integer(got), _integer(want)
@@ -42,7 +44,7 @@ def _tokens_match(got: str, want: str) -> bool:
         return gi == wi
     if _NUMBER.match(got) and _NUMBER.match(want):
         try:
-            return abs(float(got) - float(want)) <= ABS_TOL
+            return abs(float(got) - float(want)) < ABS_TOL  # strict, as DeepMind's ValuesMatch
         except OverflowError:
             return False
     return False
