@@ -70,7 +70,13 @@ def _from_dict(d: dict, data_source: str) -> Problem:
         raise DataError(f"reward ground_truth ({_where(data_source)}, id {d.get('id')!r}) has format {fmt!r}, "
                         f"expected {FORMAT!r}; rebuild the RL data with coderl.reward.to_ground_truth")
     body = {k: v for k, v in d.items() if k != "format"}
-    return Problem.from_dict(body, where=f"reward ground_truth ({_where(data_source)})")
+    try:
+        return Problem.from_dict(body, where=f"reward ground_truth ({_where(data_source)})")
+    except DataError as e:
+        if "reward ground_truth" in str(e):
+            raise
+        raise DataError(f"reward ground_truth ({_where(data_source)}): {e}; rebuild the RL data with "
+                        "coderl.reward.to_ground_truth") from None
 
 
 def _where(data_source: str) -> str:

@@ -29,7 +29,7 @@ from . import modes
 log = logging.getLogger(__name__)
 
 # The keys of every reward dict, always all present: verl stacks each key over the batch.
-RESULT_KEYS = ("score", "acc", "verdict", "tests_passed", "tests_total", "wall_s", "extraction")
+RESULT_KEYS = ("score", "acc", "verdict", "tests_passed", "tests_total", "tests_run", "wall_s", "extraction")
 
 
 class RewardScorer:
@@ -73,6 +73,7 @@ class RewardScorer:
             "verdict": verdict.verdict,
             "tests_passed": int(verdict.tests_passed),
             "tests_total": int(verdict.tests_total),
+            "tests_run": len(verdict.test_statuses),   # binary stops at the first failure
             "wall_s": round(time.monotonic() - t0, 4),
             "extraction": extraction.reason,
         }

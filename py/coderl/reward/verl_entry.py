@@ -46,7 +46,7 @@ def _settings(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
                   **kwargs: Any) -> dict[str, Any]:
-    """verl's custom reward signature. Returns {score, acc, verdict, tests_passed, tests_total, wall_s, extraction}."""
+    """verl's custom reward signature. Returns {score, acc, verdict, tests_passed, tests_total, tests_run, wall_s, extraction}."""
     mode, scorer_kw = _settings(kwargs)
     problem = parse_ground_truth(ground_truth, data_source)
     return get_scorer(**scorer_kw).score(solution_str, problem, mode)
