@@ -29,6 +29,7 @@ import dataclasses
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,37 @@ def _prime_code(item) -> bool:
     return ok is True or ok == 1
 
 
+class CpuMeter:
+    """CPU seconds used by this process and every descendant (sandboxes included) between two points.
+
+    Robust to machine load, unlike wall time: this process's own and reaped children's rusage, plus
+    each live descendant's own and reaped-children time (a pooled sandbox reaps its forks).
+    """
+
+    def __init__(self) -> None:
+        self.start = self._snapshot()
+
+    @staticmethod
+    def _snapshot() -> tuple[float, dict[int, float]]:
+        import psutil
+
+        own = sum(getattr(resource.getrusage(w), a) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                  for a in ("ru_utime", "ru_stime"))
+        live = {}
+        for child in psutil.Process().children(recursive=True):
+            try:
+                t = child.cpu_times()
+                live[child.pid] = t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return own, live
+
+    def seconds(self) -> float:
+        own0, live0 = self.start
+        own1, live1 = self._snapshot()
+        return own1 - own0 + sum(t - live0.get(pid, 0.0) for pid, t in live1.items())
+
+
 def _leftover_children() -> int:
     import psutil
 
@@ -155,6 +187,7 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
     rows.append(_row("judge (coderl judge on extracted code)", judge_wall, [], reference, None, workers))
 
     same = get_comparator(cfg.judge["stdio_compare"])
+    meter = CpuMeter()
     results, lat, wall = _timed_map(lambda it: _bare_stdio(scorer.executor.python, it[1], it[0].tests, args.timeout_s, same),
                                     [(p, c) for (p, _, _), c in zip(batch, extracted)], workers)
     cpu = [c for _, c in results]
@@ -162,8 +195,10 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
     # before the longest single answer (a time-out) has run.
     floor_s = max(sum(cpu) / workers, max(cpu, default=0.0))
     rows.append(_row("bare runner (python3 -I per test, no isolation)", wall, lat, [ok for ok, _ in results], reference,
-                     workers, answers_cpu_s=round(sum(cpu), 2), floor_s=round(floor_s, 2)))
+                     workers, answers_cpu_s=round(sum(cpu), 2), floor_s=round(floor_s, 2),
+                     cpu_s=round(meter.seconds(), 2)))
 
+    meter = CpuMeter()
     t0 = time.monotonic()
     lat = [0.0] * len(batch)
     futs = []
@@ -175,17 +210,19 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
     wall = time.monotonic() - t0
     rows.append(_row("coderl.reward (binary, bwrap pooled)" if scorer.executor.isolation_level == "bwrap"
                      else f"coderl.reward (binary, {scorer.executor.isolation_level})", wall, lat,
-                     [s["score"] == 1.0 for s in scores], reference, workers))
+                     [s["score"] == 1.0 for s in scores], reference, workers, cpu_s=round(meter.seconds(), 2)))
     scorer.close()
 
     if "prime_code" in args.scorers:
         before = _leftover_children()
         pc_items = [(text, json.dumps({"inputs": [t["input"] for t in p.tests], "outputs": [t["output"] for t in p.tests]}))
                     for p, _, text in batch]
+        meter = CpuMeter()
         results, lat, wall = _timed_map(_prime_code, pc_items, workers)
+        cpu_s = meter.seconds()
         time.sleep(1.0)
         rows.append(_row("verl prime_code (continuous=True, no isolation)", wall, lat, results, reference, workers,
-                         processes_left_after=_leftover_children() - before))
+                         cpu_s=round(cpu_s, 2), processes_left_after=_leftover_children() - before))
     return rows
 
 
@@ -266,14 +303,16 @@ def main(argv: list[str] | None = None) -> int:
         rows = {r["scorer"].split(" ")[0]: r for r in out["batch"]}
         ours, bare = rows["coderl.reward"], rows["bare"]
         out["summary"] = {"floor_s": bare["floor_s"], "coderl_vs_floor": round(ours["wall_s"] / bare["floor_s"], 2),
+                          "coderl_cpu_vs_answers_cpu": round(ours["cpu_s"] / bare["answers_cpu_s"], 2),
                           "coderl_vs_bare_runner": round(ours["wall_s"] / bare["wall_s"], 2),
                           "sandboxfusion_per_core": [round(x / 64, 3) for x in SANDBOXFUSION_64_CORES]}
         if "verl" in rows:
             out["summary"]["coderl_vs_prime_code_speed"] = round(rows["verl"]["wall_s"] / ours["wall_s"], 2)
-        print("\n| scorer | solutions | wall s | solutions/s | per core | p50 s | p99 s | accepted | agree with judge |")
-        print("|---|---|---|---|---|---|---|---|---|")
+            out["summary"]["coderl_vs_prime_code_cpu"] = round(rows["verl"]["cpu_s"] / ours["cpu_s"], 2)
+        print("\n| scorer | solutions | wall s | CPU s | solutions/s | per core | p50 s | p99 s | accepted | agree with judge |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in out["batch"]:
-            print(f"| {r['scorer']} | {r['solutions']} | {r['wall_s']} | {r['solutions_per_s']} | "
+            print(f"| {r['scorer']} | {r['solutions']} | {r['wall_s']} | {r.get('cpu_s', '—')} | {r['solutions_per_s']} | "
                   f"{r['solutions_per_s_per_core']} | {r['latency_p50_s']} | {r['latency_p99_s']} | {r['accepted']} | "
                   f"{r.get('agree_with_judge', '—')} |")
         print(json.dumps(out["summary"]))
