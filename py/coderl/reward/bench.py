@@ -268,7 +268,7 @@ def _versions() -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m coderl.reward.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sections", default="batch", help="batch,agreement")
-    ap.add_argument("--problems", type=int, default=8, help="train300 problems in the batch (default 8)")
+    ap.add_argument("--problems", type=int, default=4, help="train300 problems in the batch (default 4: prime_code needs minutes)")
     ap.add_argument("--answers", type=int, default=16, help="answers per problem (default 16)")
     ap.add_argument("--timeouts", type=int, default=1, help="problems whose group has one never-ending answer (default 1)")
     ap.add_argument("--timeout-s", type=float, default=5.0, help="per-execution time limit for every scorer (default 5)")
