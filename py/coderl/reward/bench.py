@@ -11,12 +11,15 @@ errors, early exits, no code, and --timeouts programs that never end), scored in
   bare        the extracted programs run bare (`python3 -I prog.py`, no sandbox, no limits), same
               tests, same stop-at-first-failure, same threads; it also measures each answer's own
               CPU time, hence the floor: max(total CPU / workers, the longest answer)
-Each reports wall seconds, solutions/s (and per core), p50/p99 latency of a solution within the
-batch (from the batch's start to its score) and agreement with the judge (accepted <=> reward 1).
+Each reports wall seconds, CPU seconds (the scorer's process and every descendant: load on a
+shared machine inflates wall time, not these), solutions/s (and per core), p50/p99 latency of a
+solution within the batch (from the batch's start to its score) and agreement with the judge
+(accepted <=> reward 1).
 Section `agreement`: every train300 known solution through the reward and the judge.
 
-Every scorer gets the same per-execution time limit, --timeout-s (default 5 s: prime_code's own
-limit; evaluation uses configs/eval.yaml's 30 s), so time-outs cost both the same wall time per run.
+coderl, judge and bare get the per-execution time limit --timeout-s (default 5 s: prime_code's
+first pass over all tests uses 5 s; its per-test re-run of a failed answer uses 10 s, in its code;
+evaluation uses configs/eval.yaml's 30 s).
 Results: a markdown table, and JSON (machine, date, versions, command line) in --json
 (default docs/results/bench_reward_<date>.json).
 """
