@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dataclasses.replace(base, sandbox={**base.sandbox, "run_timeout_s": args.timeout_s})
     items = samples.codecontests_train300(data / "codecontests_train300.jsonl")
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    head = {"machine": _machine(), "date": date, "versions": _versions(), "command": " ".join(sys.argv),
+    head = {"machine": _machine(), "date": date, "versions": _versions(), "command": " ".join(["python -m coderl.reward.bench", *sys.argv[1:]]),
             "workers": workers, "timeout_s": args.timeout_s, "memory_limit_mb": cfg.sandbox["memory_limit_mb"],
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
             "sandboxfusion_published_solutions_per_s_64_cores": list(SANDBOXFUSION_64_CORES)}
