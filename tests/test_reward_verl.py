@@ -11,7 +11,6 @@ assemble_rm_scores; the slow test runs the whole RewardLoopManager with a Ray ac
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
