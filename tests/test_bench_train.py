@@ -146,3 +146,18 @@ def test_launch_runs_a_command_and_interrupts_it_like_ctrl_c(tmp_path):
     assert {"save_start", "save_end", "interrupt"} <= set(res.events)
     log = (tmp_path / "fake.log").read_text()
     assert "interrupted cleanly" in log and "never reached" not in log
+
+
+def test_one_shape_table_for_plan_mfu_bench_and_the_tiny_model(tiny_model_dir):
+    from coderl.models import qwen
+    from coderl.models.tiny import TinyQwen2Spec
+    from coderl.training import plan
+
+    assert SHAPES is qwen.SHAPES and shape("0.5b") is qwen.SHAPES["0.5b"]
+    for size, key in qwen.HUB_SIZES.items():
+        planned = plan.model_shape(f"Qwen/Qwen2.5-Coder-{size}-Instruct").params()
+        assert planned == qwen.SHAPES[key].params()["total"], size
+    assert TinyQwen2Spec().shape() == qwen.SHAPES["tiny"]
+    # the builder's output is read back by the planner as the shape it was built from
+    built = plan.model_shape(str(tiny_model_dir))
+    assert built.params() == qwen.SHAPES["tiny"].params()["total"]

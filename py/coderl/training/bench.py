@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, TrainingError
 from ..io_utils import atomic_write_json, atomic_write_text
+from ..models.qwen import build_qwen2
 from .bench_recipes import BENCH_RECIPES, bench_overrides
 from .mfu import QwenShape, mfu, peak_tflops, shape as get_shape
 from .process_tree import kill_tree
@@ -204,34 +205,13 @@ class Profile:
 
 
 def build_model(shp: QwenShape, out: Path, device: str) -> Path:
-    """A random-init model of the shape, bf16 safetensors, with the real Qwen tokenizer (Qwen2.5 template)."""
+    """A random-init model of the shape, bf16 safetensors, with the real Qwen tokenizer (reused when present)."""
     if (out / "config.json").is_file() and any(out.glob("*.safetensors")):
         return out
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    from ..models.tiny import ENDOFTEXT_ID, IM_END_ID
-    from ..models.tokenizer import write_qwen25_tokenizer
 
     t0 = time.perf_counter()
-    cfg = Qwen2Config(**shp.to_hf_config(), bos_token_id=ENDOFTEXT_ID, eos_token_id=IM_END_ID,
-                      pad_token_id=ENDOFTEXT_ID, torch_dtype="bfloat16")
-    torch.manual_seed(0)
-    init_device = "cuda" if device == "cuda" and torch.cuda.is_available() else "cpu"
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
-    try:
-        with torch.device(init_device):
-            model = Qwen2ForCausalLM(cfg)
-    finally:
-        torch.set_default_dtype(prev)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True, max_shard_size="5GB")
-    write_qwen25_tokenizer(tmp)
-    del model
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    build_qwen2(out, shp, dtype="bfloat16", device="cuda" if device == "cuda" and torch.cuda.is_available() else "cpu")
     log.info("bench: built random-init %s (%.2fB params) in %.0f s", shp.name, shp.params()["total"] / 1e9,
              time.perf_counter() - t0)
     return out
