@@ -20,6 +20,7 @@ Stages (GPU mode; --cpu skips 1 and 2):
                  Ctrl-C (SIGINT to its process group) once the first checkpoint is written, then the same
                  make train again: it must resume from that checkpoint and finish
   8 eval         make eval CKPT=<each global_step_N> with the hf backend on the GPU, a HumanEval slice
+                 (--cpu: answers of at most 64 tokens in float32, from a copy of configs/eval.yaml)
   9 report       make report over those evaluations
 
 Writes everything under --work (default outputs/gpu_path, wiped at the start); the log
@@ -264,16 +265,32 @@ def evaluate(r: Runner) -> str:
     if not ckpts:
         raise StageFailed(f"no checkpoints in {r.p.run}")
     device = "cpu" if r.a.cpu else "cuda"
+    extra = f" --eval-config {_cpu_eval_config(r.p.work)}" if r.a.cpu else ""
     done = []
     for c in ckpts:
         args = (f"--backend hf --device {device} --batch-size {r.a.eval_limit} --datasets humaneval "
-                f"--limit {r.a.eval_limit} --out-root {r.p.outputs}")
+                f"--limit {r.a.eval_limit} --out-root {r.p.outputs}{extra}")
         t0 = time.monotonic()
         out = r.sh(_make("eval", f"CKPT={c.path}", f"ARGS={args}"))
-        line = next((ln.strip() for ln in out.splitlines() if ln.strip().startswith("humaneval")), "?")
+        line = next((" ".join(ln.split()) for ln in out.splitlines() if ln.strip().startswith("humaneval")), "?")
         done.append({"step": c.step, "seconds": round(time.monotonic() - t0, 1), "humaneval": line})
     r.summary["eval"] = done
     return "; ".join(f"step {d['step']} in {d['seconds']} s: {d['humaneval']}" for d in done)
+
+
+def _cpu_eval_config(work: Path) -> Path:
+    """configs/eval.yaml with short float32 answers: 2 x 2,048 bf16 tokens took over 10 minutes on a loaded
+    2-core box per checkpoint (the GPU run keeps the real config)."""
+    import yaml
+
+    cfg = yaml.safe_load((ROOT / "configs" / "eval.yaml").read_text())
+    cfg["generation"]["max_new_tokens"] = 64
+    cfg["serving"]["dtype"] = "float32"
+    for key in ("prompts", "datasets"):
+        cfg[key] = str(ROOT / "configs" / cfg[key])
+    path = work / "eval_cpu.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
 
 
 def report(r: Runner) -> str:
