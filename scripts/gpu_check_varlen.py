@@ -14,7 +14,7 @@ verl's remove-padding path feeds it (one packed row, position_ids restarting at 
 a fresh position_ids tensor per micro batch, so the CUDA caching allocator reuses its block).
 Each sample's logits are compared with the same sample run alone through stock sdpa.
 A control replays each micro batch with the previous one's boundaries (what the old cache could
-return): its error must be above the tolerance, or the check could not see the bug.
+return): its error must be twice the tolerance, or the check could not see the bug.
 Also runs the kernel-level check (outputs and gradients vs fp64 sdpa, Qwen2.5-7B heads).
 Prints one JSON object; exit 0 only if every micro batch matches and the control is caught.
 """
@@ -32,7 +32,7 @@ TOTAL = 4096
 # equal total length, different boundaries (the case the address-keyed cache got wrong)
 SPLITS = [[1000, 3096], [2048, 2048], [17, 4079], [4096], [1, 1, 4094], [3000, 1000, 96],
           [512] * 8, [2047, 2049], [4000, 96], [100, 200, 300, 3496]]
-TOL = 2e-2  # relative error of bf16 logits, varlen vs per-sample sdpa (kernels differ in summation order)
+TOL = 3e-2  # relative error of bf16 logits after 4 layers, varlen vs per-sample sdpa (summation order differs)
 
 
 def _rel(a, b) -> float:
@@ -137,7 +137,7 @@ def main() -> int:
     weakest_control = min(r["control_stale_boundaries_rel_err"] for r in rows[1:])
     # the control must fail the same tolerance, else this check could not see the bug; one boundary
     # computation per forward shows every layer reused the cache (the same tensor object)
-    ok = (worst < TOL and weakest_control > TOL and all(r["boundary_computations"] == 1 for r in rows)
+    ok = (worst < TOL and weakest_control > 2 * TOL and all(r["boundary_computations"] == 1 for r in rows)
           and max(kernel.values(), default=0.0) < 2e-2)
     result = {"ok": ok, "device": torch.cuda.get_device_name(0) if dev == "cuda" else "cpu (stand-in kernel)", "torch": torch.__version__,
               "micro_batches": len(rows), "tokens_each": TOTAL, "same_address_as_previous": same_address,
