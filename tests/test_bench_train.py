@@ -33,27 +33,32 @@ def test_mfu_counts_matmuls_and_causal_attention():
         peak_tflops("Mystery GPU 9000")
 
 
-def test_recipes_share_the_workload_and_differ_only_in_execution():
-    rb = bench.recipe_overrides("runbook", 16384)
-    df = bench.recipe_overrides("default", 16384)
-    keys = lambda ovs: {o.split("=", 1)[0] for o in ovs}  # noqa: E731
-    # nothing that changes the math (lr, batch, length, schedule, loss) is set by a recipe
-    math_keys = {o.split("=", 1)[0] for o in bench.WORKLOAD}
-    assert not (keys(rb) | keys(df)) & math_keys
-    assert "data.max_token_len_per_gpu=16384" in df
+def test_bench_recipes_are_deltas_mapped_like_make_train():
+    from pathlib import Path
+
+    from coderl.training.bench_recipes import BENCH_RECIPES, bench_overrides
+
+    kw = dict(model=Path("/m"), data=Path("/d.parquet"), n_gpus=2, steps=20, ckpt_dir=Path("/c"), device="cuda",
+              tok_per_gpu=16384)
+    df = bench_overrides("default", **kw)
     assert "+model.override_config.attn_implementation=coderl_varlen" in df
-    assert ("model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs,"
-            "coderl.training.token_balanced_dp]") in df
-    # a variant replaces the base recipe's value instead of passing hydra two
-    old = bench.recipe_overrides("default_rowloop", 16384)
-    assert [o for o in old if o.startswith("model.external_lib")] == ["model.external_lib=[coderl.training.varlen_attn]"]
-    unb = bench.recipe_overrides("default_unbalanced", 16384)
-    assert [o for o in unb if o.startswith("model.external_lib")] == [
-        "model.external_lib=[coderl.training.varlen_attn,coderl.training.fast_logprobs]"]
-    cpu = bench.recipe_overrides("default", 8192, device="cpu")
-    assert "+model.override_config.attn_implementation=sdpa" in cpu and not any("liger" in o for o in cpu)
+    assert "data.max_token_len_per_gpu=16384" in df and "data.use_dynamic_bsz=true" in df
+    assert ("model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn,"
+            "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]") in df
+    # the bench's pins replace the recipe's values instead of passing hydra two
+    keys = [o.split("=", 1)[0] for o in df]
+    assert len(keys) == len(set(keys))
+    assert "trainer.save_freq=-1" in df and "checkpoint.save_contents=[extra]" in df and "trainer.total_epochs=1" in df
+    rb = bench_overrides("runbook", **kw)
+    assert "+model.override_config.attn_implementation=sdpa" in rb and "model.use_remove_padding=false" in rb
+    old = bench_overrides("default_rowloop", **kw)
+    assert [o for o in old if o.startswith("model.external_lib")] == [
+        "model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn]"]
+    cpu = bench_overrides("default", **{**kw, "device": "cpu"})
+    assert "+model.override_config.attn_implementation=sdpa" in cpu and "model.use_liger=false" in cpu
+    assert all(d.get("base") in ("default", "runbook") for d in BENCH_RECIPES.values())
     with pytest.raises(ConfigError, match="unknown recipe"):
-        bench.recipe_overrides("turbo", 1)
+        bench_overrides("turbo", **kw)
 
 
 def test_console_step_line_parsing():
@@ -148,3 +153,18 @@ def test_launch_runs_a_command_and_interrupts_it_like_ctrl_c(tmp_path):
     assert {"save_start", "save_end", "interrupt"} <= set(res.events)
     log = (tmp_path / "fake.log").read_text()
     assert "interrupted cleanly" in log and "never reached" not in log
+
+
+def test_one_shape_table_for_plan_mfu_bench_and_the_tiny_model(tiny_model_dir):
+    from coderl.models import qwen
+    from coderl.models.tiny import TinyQwen2Spec
+    from coderl.training import plan
+
+    assert SHAPES is qwen.SHAPES and shape("0.5b") is qwen.SHAPES["0.5b"]
+    for size, key in qwen.HUB_SIZES.items():
+        planned = plan.model_shape(f"Qwen/Qwen2.5-Coder-{size}-Instruct").params()
+        assert planned == qwen.SHAPES[key].params()["total"], size
+    assert TinyQwen2Spec().shape() == qwen.SHAPES["tiny"]
+    # the builder's output is read back by the planner as the shape it was built from
+    built = plan.model_shape(str(tiny_model_dir))
+    assert built.params() == qwen.SHAPES["tiny"].params()["total"]

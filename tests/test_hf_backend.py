@@ -71,3 +71,29 @@ def test_a_finished_row_is_cut_at_its_first_end_token(cfg, tiny_model_dir):
 def test_a_bad_batch_size_is_a_config_error(cfg, tiny_model_dir):
     with pytest.raises(ConfigError, match="batch_size"):
         make_backend("hf", cfg=cfg, model=str(tiny_model_dir), batch_size=0)
+
+
+def test_device_defaults_to_a_gpu_when_torch_sees_one(cfg, tiny_model_dir):
+    import torch
+
+    b = make_backend("hf", cfg=cfg, model=str(tiny_model_dir))
+    assert b.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert make_backend("hf", cfg=cfg, model=str(tiny_model_dir), device="cpu").device == "cpu"
+    with pytest.raises(ConfigError, match="device 'gpu0'"):
+        make_backend("hf", cfg=cfg, model=str(tiny_model_dir), device="gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="torch sees no CUDA GPU"):
+            make_backend("hf", cfg=cfg, model=str(tiny_model_dir), device="cuda")
+
+
+def test_eval_cli_passes_device_and_batch_size_to_the_hf_backend_only():
+    import argparse
+
+    from coderl.evaluation.cli import add_arguments, backend_opts
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    args = p.parse_args(["--checkpoint", "x", "--backend", "hf", "--device", "cuda:1", "--batch-size", "8"])
+    assert backend_opts(args, "hf") == {"device": "cuda:1", "batch_size": 8}
+    assert backend_opts(args, "vllm") == {}
+    assert backend_opts(p.parse_args(["--checkpoint", "x"]), "hf") == {"device": "auto", "batch_size": 1}

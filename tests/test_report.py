@@ -94,3 +94,15 @@ def test_training_log_reads_console_verl_file_logger_and_flat_jsonl(tmp_path):
     rows = parse_training_log(p)
     assert series(rows, "train_loss") == [(3, 1.5), (4, 1.25)]
     assert series(rows, "val_loss") == [(4, 1.4)] and series(rows, "lr") == [(3, 3e-06), (4, 4e-06)]
+
+
+def test_without_matplotlib_the_report_has_its_tables_and_says_why_no_plots(outputs, tmp_path, monkeypatch):
+    import sys
+
+    from coderl.report.build import build_report
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import matplotlib` meets on a box without it
+    rep = build_report(outputs, tmp_path / "rep", SEL, train_log=None)
+    assert rep.plots == [] and not list((tmp_path / "rep").glob("*.png"))
+    assert "| 200 * | 1 |" in rep.markdown
+    assert "plots: matplotlib is not installed" in rep.markdown

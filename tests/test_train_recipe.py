@@ -36,10 +36,11 @@ def test_default_and_runbook_profiles_override_verl_defaults():
     # the runbook is stock verl; the default adds the varlen kernel and the chunked log-probs
     assert "model.external_lib" not in rb
     df = _ov(recipe_to_overrides(load_recipe("default"), gpus=2))
-    assert df["model.external_lib"] == ("[coderl.training.varlen_attn,coderl.training.fast_logprobs,"
-                                        "coderl.training.token_balanced_dp]")
+    assert df["model.external_lib"] == ("[coderl.training.stock_export,coderl.training.varlen_attn,"
+                                        "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]")
     cpu = _ov(recipe_to_overrides(load_recipe("default"), gpus=1, device="cpu"))
-    assert cpu["model.external_lib"] == "[coderl.training.fast_logprobs,coderl.training.token_balanced_dp]"
+    assert cpu["model.external_lib"] == ("[coderl.training.stock_export,coderl.training.fast_logprobs,"
+                                         "coderl.training.token_balanced_dp]")
 
 
 @pytest.mark.parametrize("gpus,nnodes,per_gpu,micro,accum", [(1, 1, 16, 2, 8), (4, 1, 4, 2, 2), (8, 1, 2, 2, 1),

@@ -26,6 +26,10 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-root", default="outputs")
     p.add_argument("--limit", type=int, default=None,
                    help="only the first N problems of each dataset (a quick check; its own fingerprint)")
+    p.add_argument("--device", default="auto",
+                   help="--backend hf: auto (a GPU when torch sees one, else CPU), cpu, cuda or cuda:N")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="--backend hf: greedy prompts per generate() call (default 1: each answer as if alone)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,6 +47,13 @@ def backend_kind(args: argparse.Namespace) -> str:
             raise ConfigError("--backend openai needs --vllm-url http://host:port")
         return args.backend
     return "openai" if args.vllm_url else "vllm"
+
+
+def backend_opts(args: argparse.Namespace, kind: str) -> dict:
+    """Options only the in-process hf backend takes."""
+    if kind != "hf":
+        return {}
+    return {"device": getattr(args, "device", "auto"), "batch_size": getattr(args, "batch_size", 1)}
 
 
 def datasets_for(args: argparse.Namespace, cfg, tier: int | None) -> tuple[int, list[str]]:
@@ -78,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     req = EvalRequest(model=model, checkpoint=checkpoint, step=step, phase=args.phase, tier=tier, datasets=datasets,
                       out_root=Path(args.out_root), backend=kind, vllm_url=args.vllm_url, sandbox=args.sandbox,
                       raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, limit=args.limit,
-                      served_model=args.served_model_name or (args.model if args.model else None))
+                      served_model=args.served_model_name or (args.model if args.model else None),
+                      backend_opts=backend_opts(args, kind))
     row = run_evaluation(req, cfg)
     print_row(row, Path(args.out_root))
     return 0

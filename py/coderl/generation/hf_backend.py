@@ -1,4 +1,6 @@
-"""In-process transformers generation (CPU, tiny models): same prompts, same sampling settings.
+"""In-process transformers generation (tiny models on CPU, small ones on a GPU): same prompts, same sampling settings.
+
+The device defaults to the first GPU when torch sees one (`device="auto"`), else the CPU.
 
 Greedy decoding can take several problems per forward pass (`batch_size`): prompts are left-padded
 with an attention mask, so every row sees exactly its own tokens at its own positions. On the tiny
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import time
 from typing import Iterable, Iterator
 
@@ -23,12 +26,27 @@ from .records import Generation
 log = logging.getLogger(__name__)
 
 
+def resolve_device(device: str | None) -> str:
+    """auto (or None): the first GPU when torch sees one, else the CPU; cpu, cuda, cuda:N as given."""
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise ConfigError(f"hf backend: device {device!r}: expected auto, cpu, cuda or cuda:N")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"hf backend: device {device} but torch sees no CUDA GPU (torch {torch.__version__}); "
+                          "use --device cpu")
+    return device
+
+
 class HFBackend(Backend):
     name = "hf"
 
-    def __init__(self, model: str, cfg, *, dtype: str | None = None, device: str = "cpu", batch_size: int = 1):
+    def __init__(self, model: str, cfg, *, dtype: str | None = None, device: str = "auto", batch_size: int = 1):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"hf backend: batch_size must be a positive integer, got {batch_size!r}")
+        device = resolve_device(device)
         self.model_path = model
         self.cfg = cfg
         self.params = greedy_params(cfg)

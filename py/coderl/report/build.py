@@ -69,10 +69,13 @@ def build_report(outputs_root: str | Path, out_dir: str | Path, sel: dict[str, A
             md += [f"### {heading}", "", T.md_table(cmp_table), ""]
             txt += [heading + ":", T.text_table(cmp_table), ""]
     plots: list[Path] = []
-    p = plot_metrics_per_step(hist, baseline_phase, out_dir / "metrics_per_step.png") if hist else None
+    can_plot = _have_matplotlib()
+    if not can_plot:  # a training box may lack it: the tables are the report, the plots a view of them
+        missing.append("plots: matplotlib is not installed (pip install matplotlib); tables only")
+    p = plot_metrics_per_step(hist, baseline_phase, out_dir / "metrics_per_step.png") if hist and can_plot else None
     if p:
         plots.append(p)
-    if train_log:
+    if train_log and can_plot:
         try:
             rows = parse_training_log(train_log)
         except Exception as e:  # a bad log must not cost the rest of the report
@@ -83,7 +86,7 @@ def build_report(outputs_root: str | Path, out_dir: str | Path, sel: dict[str, A
             plots.append(p)
         elif rows == {}:
             missing.append(f"no train/val loss or lr records in {train_log}")
-    else:
+    elif not train_log:
         missing.append("no training log given (pass --train-log <run dir>/<log>.jsonl or the console log): no loss/lr plot")
     if plots:
         md += ["## Plots", ""] + [f"![{q.stem}]({q.name})" for q in plots] + [""]
@@ -94,3 +97,11 @@ def build_report(outputs_root: str | Path, out_dir: str | Path, sel: dict[str, A
     atomic_write_text(path, "\n".join(md))
     txt += [f"Written: {path}" + "".join(f", {q}" for q in plots)]
     return Report("\n".join(md), "\n".join(txt), path, plots, missing, warnings)
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True

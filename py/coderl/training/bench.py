@@ -3,7 +3,8 @@
     python -m coderl.training.bench --shape 7.6b --gpus 4 --steps 20
     python -m coderl.training.bench --shape tiny --device cpu --steps 2     (the CPU smoke of the same code)
 
-For each recipe it runs the real verl trainer (torchrun -m verl.trainer.sft_trainer) on a
+For each recipe (coderl.training.bench_recipes: a delta on configs/sft.yaml or configs/sft_runbook.yaml,
+mapped to verl overrides by the same code as `make train`) it runs the real verl trainer (torchrun -m verl.trainer.sft_trainer) on a
 random-init Qwen2.5-shaped model with the real tokenizer and synthetic code SFT data (same data,
 seed, global batch, max_length, lr schedule and loss for every recipe), timestamps the per-step
 console lines, and reports s/step, tokens/s per GPU, MFU (coderl.training.mfu, the same count for
@@ -27,12 +28,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, TrainingError
 from ..bench_record import write_result
 from ..io_utils import atomic_write_json, atomic_write_text
+from ..models.qwen import build_qwen2
+from .bench_recipes import BENCH_RECIPES, bench_overrides
 from .mfu import QwenShape, mfu, peak_tflops, shape as get_shape
 from .process_tree import kill_tree
 from .profiled_sft import parse_window
@@ -43,71 +46,9 @@ GLOBAL_BATCH = 16
 MAX_LENGTH = 4096
 WARMUP_STEPS = 3  # first steps pay for allocator growth, cuDNN/NCCL setup and compilation
 
-# The runbook's workload: identical for every recipe (model, data, batch, schedule, loss).
-WORKLOAD = [
-    "data.train_batch_size={batch}", "data.max_length={max_length}", "data.truncation=error",
-    "data.messages_key=messages", "data.ignore_input_ids_mismatch=True", "data.val_files=null",
-    "engine.strategy=fsdp2", "model.enable_gradient_checkpointing=True",
-    "optim.lr=2e-5", "optim.lr_scheduler_type=cosine", "optim.lr_warmup_steps_ratio=0.05",
-    "optim.weight_decay=0.01", "optim.clip_grad=1.0",
-    "trainer.total_epochs=1", "trainer.logger=[console]", "trainer.seed=1", "trainer.test_freq=-1",
-]
-
-# modules verl imports in every rank for the default recipe (model.external_lib)
-DEFAULT_LIBS = ("coderl.training.varlen_attn", "coderl.training.fast_logprobs", "coderl.training.token_balanced_dp")
-
-# Recipes differ only in how the same math is executed.
-RECIPES: dict[str, list[str]] = {
-    # runbook: micro batches of 2 samples padded to the longer one, sdpa with a padding mask
-    # (verl 0.9.1's FSDP engine takes pad_mode=no_padding only; it pads per micro batch itself)
-    "runbook": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=False", "data.pad_mode=no_padding",
-                "model.use_remove_padding=False", "+model.override_config.attn_implementation=sdpa"],
-    # DESIGN.md's earlier best: remove padding + dynamic batch (+ liger), still sdpa (dense packed mask)
-    "rmpad_sdpa": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=True", "data.max_token_len_per_gpu={tok}",
-                   "data.pad_mode=no_padding", "model.use_remove_padding=True",
-                   "+model.override_config.attn_implementation=sdpa"],
-    # the project's default: packed rows through PyTorch's varlen flash kernel, tokenized once, liger,
-    # chunked token log-probs (verl's fallback loops per token), each step's samples spread over the
-    # GPUs by tokens
-    "default": ["data.micro_batch_size_per_gpu=2", "data.use_dynamic_bsz=True", "data.max_token_len_per_gpu={tok}",
-                "data.pad_mode=no_padding", "model.use_remove_padding=True",
-                f"model.external_lib=[{','.join(DEFAULT_LIBS)}]",
-                "+model.override_config.attn_implementation=coderl_varlen",
-                "data.custom_cls.path=pkg://coderl.training.pretokenized",
-                "data.custom_cls.name=PretokenizedSFTDataset", "model.use_liger=True"],
-}
-
-
-def _libs(*names: str, drop: tuple[str, ...] = ()) -> str:
-    """model.external_lib override: the default's modules minus `drop`, plus `names`."""
-    mods = [m for m in DEFAULT_LIBS if m.rsplit(".", 1)[1] not in drop] + [f"coderl.training.{n}" for n in names]
-    return f"model.external_lib=[{','.join(mods)}]"
-
-
-# variants for profiling: a base recipe plus extra overrides
-VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "default_noliger": ("default", ["model.use_liger=False"]),
-    "default_nockpt": ("default", ["model.enable_gradient_checkpointing=False"]),
-    "default_nocompile": ("default", ["engine.use_torch_compile=False"]),
-    # the default of 2026-11-27 before fast_logprobs: verl's per-token logsumexp loop
-    "default_rowloop": ("default", [_libs(drop=("fast_logprobs", "token_balanced_dp"))]),
-    # the default before token-balanced ranks: rank r gets every dp-th sample of the shuffled order
-    "default_unbalanced": ("default", [_libs(drop=("token_balanced_dp",))]),
-    # logits only for the tokens the loss counts (coderl.training.loss_token_logits)
-    "default_losslogits": ("default", [_libs("loss_token_logits")]),
-    # FSDP2 reduce-scatters gradients in bf16 instead of fp32 (half the bytes; changes the rounding)
-    "default_bf16reduce": ("default", ["+engine.mixed_precision={param_dtype:bf16,reduce_dtype:bf16,buffer_dtype:fp32}"]),
-    # explicit forward prefetch of the next layer's all-gather; keep unsharded params between fwd and bwd
-    "default_prefetch": ("default", ["engine.forward_prefetch=True"]),
-    "default_noreshard": ("default", ["engine.reshard_after_forward=False"]),
-}
-# CPU: the same settings as coderl.training.recipe/launch use for CPU runs (see cpu_platform.py)
+# CPU runs: the environment coderl.training.launch sets for the CPU platform (see cpu_platform.py)
 CPU_ENV = {"VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform", "VERL_PLATFORM": "cpu",
            "VERL_ENGINE_DEVICE": "cuda", "CUDA_VISIBLE_DEVICES": ""}
-CPU_OVERRIDES = ["trainer.device=cpu", "model.use_liger=False", "engine.use_torch_compile=False", "data.num_workers=0",
-                 "+engine.mixed_precision={param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}"]
-# no CUDA kernels on CPU: the varlen flash kernel and liger are GPU-only, sdpa runs the same math
-CPU_REPLACE = {"+model.override_config.attn_implementation=coderl_varlen": "+model.override_config.attn_implementation=sdpa"}
 
 _STEP = re.compile(r"step:(\d+) - (.*)")
 _KV = re.compile(r"([\w/().]+):([-+0-9.eE]+|nan|inf)")
@@ -265,34 +206,13 @@ class Profile:
 
 
 def build_model(shp: QwenShape, out: Path, device: str) -> Path:
-    """A random-init model of the shape, bf16 safetensors, with the real Qwen tokenizer (Qwen2.5 template)."""
+    """A random-init model of the shape, bf16 safetensors, with the real Qwen tokenizer (reused when present)."""
     if (out / "config.json").is_file() and any(out.glob("*.safetensors")):
         return out
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    from ..models.tiny import ENDOFTEXT_ID, IM_END_ID
-    from ..models.tokenizer import write_qwen25_tokenizer
 
     t0 = time.perf_counter()
-    cfg = Qwen2Config(**shp.to_hf_config(), bos_token_id=ENDOFTEXT_ID, eos_token_id=IM_END_ID,
-                      pad_token_id=ENDOFTEXT_ID, torch_dtype="bfloat16")
-    torch.manual_seed(0)
-    init_device = "cuda" if device == "cuda" and torch.cuda.is_available() else "cpu"
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
-    try:
-        with torch.device(init_device):
-            model = Qwen2ForCausalLM(cfg)
-    finally:
-        torch.set_default_dtype(prev)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True, max_shard_size="5GB")
-    write_qwen25_tokenizer(tmp)
-    del model
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    build_qwen2(out, shp, dtype="bfloat16", device="cuda" if device == "cuda" and torch.cuda.is_available() else "cpu")
     log.info("bench: built random-init %s (%.2fB params) in %.0f s", shp.name, shp.params()["total"] / 1e9,
              time.perf_counter() - t0)
     return out
@@ -315,43 +235,25 @@ def build_data(out: Path, n: int, seed: int = 0, mean_tokens: int = 1343, max_le
     return path, meta
 
 
-def recipe_overrides(name: str, tok_per_gpu: int, device: str = "cuda") -> list[str]:
-    base, extra = (name, []) if name in RECIPES else VARIANTS.get(name, (None, []))
-    if base is None:
-        raise ConfigError(f"unknown recipe '{name}'; choose from {', '.join([*RECIPES, *VARIANTS])}")
-    keys = {o.split("=", 1)[0] for o in extra}  # a variant's override replaces the base's (hydra takes one value)
-    out = [o.format(tok=tok_per_gpu) for o in RECIPES[base] if o.split("=", 1)[0] not in keys] + extra
-    if device == "cpu":
-        out = [CPU_REPLACE.get(o, o) for o in out if not o.startswith("model.use_liger")]
-    return out
-
-
-def _common(model: Path, data: Path, n_gpus: int, steps: int, ckpt_dir: Path, device: str,
-            batch: int = GLOBAL_BATCH, max_length: int = MAX_LENGTH) -> list[str]:
-    return [*(o.format(batch=batch, max_length=max_length) for o in WORKLOAD), f"model.path={model}", f"data.train_files={data}", f"trainer.total_training_steps={steps}",
-            f"trainer.n_gpus_per_node={n_gpus}", "trainer.nnodes=1", f"trainer.default_local_dir={ckpt_dir}",
-            "trainer.project_name=bench", "trainer.resume_mode=disable", "trainer.save_freq=-1",
-            # verl always saves at the last step: keep that save tiny in timing runs
-            "checkpoint.save_contents=[extra]", *(CPU_OVERRIDES if device == "cpu" else [])]
-
-
 def ckpt_test(model: Path, data: Path, n_gpus: int, steps: int, tok: int, out: Path, device: str,
               save_at: int, reference: RunResult | None) -> dict:
     """Save one full checkpoint at step save_at (killed right after), resume, compare the next 2 losses."""
     ckdir = out / "ckpt_test"
     shutil.rmtree(ckdir, ignore_errors=True)
-    common = [o for o in _common(model, data, n_gpus, steps, ckdir, device)
-              if not o.startswith(("checkpoint.save_contents", "trainer.resume_mode", "trainer.save_freq"))]
-    full = "checkpoint.save_contents=[model,optimizer,extra,hf_model]"
-    a = launch("ckpt_save", [*common, *recipe_overrides("default", tok, device), full, f"trainer.save_freq={save_at}",
-                             "trainer.resume_mode=disable"], n_gpus, out / "logs" / "ckpt_save.log", device,
-               stop_after_save=True)
+
+    def overrides(pins: dict[str, str]) -> list[str]:
+        return bench_overrides("default", model=model, data=data, n_gpus=n_gpus, steps=steps, ckpt_dir=ckdir,
+                               device=device, tok_per_gpu=tok, pins=pins)
+
+    a = launch("ckpt_save", overrides({"checkpoint.save_contents": "[model,optimizer,extra,hf_model]",
+                                       "trainer.save_freq": str(save_at), "trainer.resume_mode": "disable"}),
+               n_gpus, out / "logs" / "ckpt_save.log", device, stop_after_save=True)
     step_dir = ckdir / f"global_step_{save_at}"
     size = sum(f.stat().st_size for f in step_dir.rglob("*") if f.is_file()) if step_dir.is_dir() else 0
     hf = step_dir / "huggingface"
     hf_size = sum(f.stat().st_size for f in hf.rglob("*") if f.is_file()) if hf.is_dir() else 0
-    b = launch("ckpt_resume", [*common, *recipe_overrides("default", tok, device), "checkpoint.save_contents=[extra]",
-                               "checkpoint.load_contents=[model,optimizer,extra]", "trainer.resume_mode=auto"],
+    b = launch("ckpt_resume", overrides({"checkpoint.load_contents": "[model,optimizer,extra]",
+                                         "trainer.resume_mode": "auto"}),
                n_gpus, out / "logs" / "ckpt_resume.log", device, stop_after_step=save_at + 2)
     res = {"save_at_step": save_at, "save_s": (a.events.get("save_end", 0) - a.events.get("save_start", 0)) or None,
            "ckpt_bytes": size, "hf_export_bytes": hf_size, "resume_first_step_s": min((m["t"] for m in b.steps.values()),
@@ -418,7 +320,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=int, default=None, help="processes (default: all visible GPUs, 1 on CPU)")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--recipes", default="runbook,default",
-                   help=f"comma list from {', '.join([*RECIPES, *VARIANTS])}")
+                   help=f"comma list from {', '.join(BENCH_RECIPES)} (coderl.training.bench_recipes)")
     p.add_argument("--max-token-len-per-gpu", type=int, default=None,
                    help="dynamic-batch token budget per micro batch (default: 16384 on GPU)")
     p.add_argument("--device", choices=("cuda", "cpu"), default=None)
@@ -465,10 +367,13 @@ def run(args: argparse.Namespace) -> int:
     results_path = out / "bench_results.json"
     runs: dict[str, RunResult] = {}
     recipes = [] if args.ckpt_only else [r.strip() for r in args.recipes.split(",") if r.strip()]
+    unknown = [r for r in recipes if r not in BENCH_RECIPES]
+    if unknown:
+        raise ConfigError(f"unknown recipe '{unknown[0]}'; choose from {', '.join(BENCH_RECIPES)}")
     for name in recipes:
-        overrides = (_common(model, data, n_gpus, args.steps, out / "ckpt" / name, device, gb, ml)
-                     + recipe_overrides(name, tok, device))
-        overrides.append(f"trainer.experiment_name={name}")
+        overrides = bench_overrides(name, model=model, data=data, n_gpus=n_gpus, steps=args.steps,
+                                    ckpt_dir=out / "ckpt" / name, device=device, tok_per_gpu=tok,
+                                    global_batch=gb, max_length=ml)
         prof = Profile(args.profile_steps, args.py_spy) if (args.profile_steps or args.py_spy) else None
         runs[name] = res = launch(name, overrides, n_gpus, out / "logs" / f"{name}.log", device, profile=prof)
         summ = {**res.summary(shp, n_gpus, peak, meta["attn_len"]), "overrides": overrides}

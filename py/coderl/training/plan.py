@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, TrainingError
+from ..models.qwen import HUB_SIZES, SHAPES
 
 log = logging.getLogger(__name__)
 
@@ -64,25 +65,18 @@ class ModelShape:
         return self.layers * self.layer_params() + self.embed_params() * (1 if self.tied else 2) + self.hidden
 
 
-def _qwen(name: str, h: int, L: int, heads: int, kv: int, inter: int, vocab: int, tied: bool) -> ModelShape:
-    return ModelShape(name, h, L, heads, kv, inter, vocab, tied)
+def _from_table(name: str, q) -> ModelShape:
+    return ModelShape(name, q.hidden_size, q.num_hidden_layers, q.num_attention_heads, q.num_key_value_heads,
+                      q.intermediate_size, q.vocab_size, q.tie_word_embeddings)
 
 
-# Qwen2.5 shapes (the Coder and Instruct variants share their base model's shape)
-_BASE_SHAPES = {
-    "0.5B": (896, 24, 14, 2, 4864, 151936, True),
-    "1.5B": (1536, 28, 12, 2, 8960, 151936, True),
-    "3B": (2048, 36, 16, 2, 11008, 151936, True),
-    "7B": (3584, 28, 28, 4, 18944, 152064, False),
-    "14B": (5120, 48, 40, 8, 13824, 152064, False),
-    "32B": (5120, 64, 40, 8, 27648, 152064, False),
-}
+# hub ids of the Qwen2.5 shapes in the one table (coderl.models.qwen); Coder and Instruct share them
 KNOWN_MODELS: dict[str, ModelShape] = {}
-for _size, _s in _BASE_SHAPES.items():
+for _size, _key in HUB_SIZES.items():
     for _family in ("Qwen2.5", "Qwen2.5-Coder"):
         for _suffix in ("", "-Instruct"):
             _name = f"Qwen/{_family}-{_size}{_suffix}"
-            KNOWN_MODELS[_name] = _qwen(_name, *_s)
+            KNOWN_MODELS[_name] = _from_table(_name, SHAPES[_key])
 
 
 def model_shape(model: str) -> ModelShape:

@@ -395,6 +395,8 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
         out.append(f"+model.override_config.attn_implementation={attn}")
     # modules verl imports in every rank before it builds the model
     libs = []
+    if attn:
+        libs.append("coderl.training.stock_export")  # keeps the attention choice out of the exported config.json
     if attn == "coderl_varlen":
         libs.append("coderl.training.varlen_attn")  # registers PyTorch's varlen flash kernel with transformers
     if t["fast_logprobs"]:

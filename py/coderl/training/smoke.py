@@ -88,10 +88,19 @@ def _hf_export(hf: Path) -> Check:
     return Check(name, True, detail)
 
 
+# what stock transformers and vLLM accept in a config.json (absent is best: the loader then picks)
+STOCK_ATTN = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
+
+
 def _load(hf: Path) -> str:
+    import json
+
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
+    attn = json.loads((hf / "config.json").read_text()).get("attn_implementation")
+    if attn is not None and attn not in STOCK_ATTN:  # loads here only if this process registered it
+        raise ValueError(f'config.json sets attn_implementation="{attn}", which stock transformers and vLLM refuse')
     cfg = AutoConfig.from_pretrained(hf, local_files_only=True)
     with torch.device("meta"):
         meta = AutoModelForCausalLM.from_config(cfg)

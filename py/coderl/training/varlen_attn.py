@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import weakref
 
 import torch
 
@@ -26,21 +27,24 @@ log = logging.getLogger(__name__)
 
 NAME = "coderl_varlen"
 
+# The boundaries of the last packed row seen, computed once per forward and reused by every layer.
+# Keyed on the position_ids tensor object itself (a weak reference: a dead tensor never matches) and
+# its in-place version. Its address is no key: the CUDA caching allocator hands a freed block to the
+# next micro batch's position_ids, which then has the same address, shape and version (0).
 _cache: dict = {}
 
 
 def _cu_seqlens(position_ids: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Sample boundaries of a packed row from its position_ids (a new sample starts where position == 0)."""
-    key = (position_ids.data_ptr(), position_ids.shape, position_ids._version)
-    hit = _cache.get("key")
-    if hit == key:
+    ref = _cache.get("tensor")
+    if ref is not None and ref() is position_ids and _cache["version"] == position_ids._version:
         return _cache["cu"], _cache["max"]
     pos = position_ids.reshape(-1)
     starts = torch.nonzero(pos == 0, as_tuple=False).flatten().to(torch.int32)
     total = torch.tensor([pos.numel()], dtype=torch.int32, device=pos.device)
     cu = torch.cat([starts, total])
     max_len = int((cu[1:] - cu[:-1]).max())  # one host sync per forward (cached across the layers)
-    _cache.update(key=key, cu=cu, max=max_len)
+    _cache.update(tensor=weakref.ref(position_ids), version=position_ids._version, cu=cu, max=max_len)
     return cu, max_len
 
 
