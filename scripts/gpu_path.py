@@ -79,12 +79,15 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--steps", type=int, default=None, help="training steps (default 20; 4 with --cpu)")
     ap.add_argument("--save-freq", type=int, default=None, help="checkpoint every N steps (default 10; 2 with --cpu)")
     ap.add_argument("--eval-limit", type=int, default=None, help="HumanEval problems per checkpoint (default 10; 2 with --cpu)")
+    ap.add_argument("--max-new-tokens", type=int, default=None,
+                    help="answer length for the eval stage (default: configs/eval.yaml's 2,048; 64 with --cpu)")
     ap.add_argument("--smoke-steps", type=int, default=None, help="make smoke's steps (default 10; 4 with --cpu)")
     ap.add_argument("--summary-in", default=None, help=argparse.SUPPRESS)  # set by the re-exec into the venv
     a = ap.parse_args(argv)
     a.steps = a.steps or (4 if a.cpu else 20)
     a.save_freq = a.save_freq or (2 if a.cpu else 10)
     a.eval_limit = a.eval_limit or (2 if a.cpu else 10)
+    a.max_new_tokens = a.max_new_tokens or (64 if a.cpu else None)
     a.smoke_steps = a.smoke_steps or (4 if a.cpu else 10)
     if a.steps < 2 * a.save_freq:
         ap.error(f"--steps {a.steps} must reach a second checkpoint after --save-freq {a.save_freq} (Ctrl-C, then resume)")
@@ -265,7 +268,8 @@ def evaluate(r: Runner) -> str:
     if not ckpts:
         raise StageFailed(f"no checkpoints in {r.p.run}")
     device = "cpu" if r.a.cpu else "cuda"
-    extra = f" --eval-config {_cpu_eval_config(r.p.work)}" if r.a.cpu else ""
+    custom = r.a.cpu or r.a.max_new_tokens is not None
+    extra = f" --eval-config {_eval_config(r.p.work, r.a.max_new_tokens, r.a.cpu)}" if custom else ""
     done = []
     for c in ckpts:
         args = (f"--backend hf --device {device} --batch-size {r.a.eval_limit} --datasets humaneval "
@@ -278,17 +282,19 @@ def evaluate(r: Runner) -> str:
     return "; ".join(f"step {d['step']} in {d['seconds']} s: {d['humaneval']}" for d in done)
 
 
-def _cpu_eval_config(work: Path) -> Path:
-    """configs/eval.yaml with short float32 answers: 2 x 2,048 bf16 tokens took over 10 minutes on a loaded
-    2-core box per checkpoint (the GPU run keeps the real config)."""
+def _eval_config(work: Path, max_new_tokens: int | None, cpu: bool) -> Path:
+    """configs/eval.yaml with shorter answers (--max-new-tokens), float32 on CPU: 2 x 2,048 bf16 tokens took
+    over 10 minutes on a loaded 2-core box per checkpoint, and a random-init model never stops early."""
     import yaml
 
     cfg = yaml.safe_load((ROOT / "configs" / "eval.yaml").read_text())
-    cfg["generation"]["max_new_tokens"] = 64
-    cfg["serving"]["dtype"] = "float32"
+    if max_new_tokens is not None:
+        cfg["generation"]["max_new_tokens"] = max_new_tokens
+    if cpu:
+        cfg["serving"]["dtype"] = "float32"
     for key in ("prompts", "datasets"):
         cfg[key] = str(ROOT / "configs" / cfg[key])
-    path = work / "eval_cpu.yaml"
+    path = work / "eval_short.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
