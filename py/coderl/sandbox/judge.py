@@ -20,11 +20,12 @@ import re
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 
 from ..data.problem import Problem
 from .compare import get_comparator
 from .session import DirectSession
-from .types import RunResult, Verdict
+from .types import KILLED_FROM_OUTSIDE, RunResult, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -141,15 +142,77 @@ def _run_one(runner, test: dict, same) -> tuple[str, RunResult]:
     return _STATUS_TO_VERDICT[run.status], run
 
 
+# Verdicts the machine can cause (a loaded host slows a program past its limit, the OOM killer
+# SIGKILLs it, a sandbox fails to start): re-run once, alone, before they count.
+LOAD_SENSITIVE = ("timeout", "sandbox_error")
+
+
+class AloneGate:
+    """Judgements share the gate; a re-run takes it alone (it waits for the running ones to end and
+    holds new ones back), so the re-run's timing is not the load's."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._waiting_alone = 0
+        self._alone = False
+
+    @contextmanager
+    def shared(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone and not self._waiting_alone)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self):
+        with self._cond:
+            self._waiting_alone += 1
+            self._cond.wait_for(lambda: not self._alone and self._active == 0)
+            self._waiting_alone -= 1
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._alone = False
+                self._cond.notify_all()
+
+
+def judge_rerunning_alone(problem: Problem, code: str | None, executor, gate: AloneGate, **kw) -> Verdict:
+    """judge_problem; a timeout or sandbox_error is judged again alone once, and the re-run counts.
+
+    A program SIGKILLed from outside again when alone killed itself: its runtime_error.
+    """
+    with gate.shared():
+        first = judge_problem(problem, code, executor, **kw)
+    if first.verdict not in LOAD_SENSITIVE:
+        return first
+    with gate.alone():
+        again = judge_problem(problem, code, executor, **kw)
+    if again.verdict == "sandbox_error" and KILLED_FROM_OUTSIDE in again.detail:
+        again.verdict = "runtime_error"
+    again.detail = f"re-run alone after {first.verdict} ({first.detail[:120]}): {again.detail}"[:400]
+    again.wall_s += first.wall_s
+    log.info("%s: %s re-run alone -> %s", problem.id, first.verdict, again.verdict)
+    return again
+
+
 class JudgePool:
     """Judge many problems concurrently; each worker runs one problem's tests in turn.
 
     workers=0 means one per CPU core. submit() returns a Future[Verdict] so callers can overlap
-    generation with execution.
+    generation with execution. With rerun_alone (the default) a timeout or sandbox_error is judged
+    again alone before it counts (judge_rerunning_alone).
     """
 
     def __init__(self, executor, workers: int = 0, *, compare: str = "codecontests",
-                 stop_at_first_failure: bool = True) -> None:
+                 stop_at_first_failure: bool = True, rerun_alone: bool = True) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.executor = executor
         self.compare = compare
@@ -157,10 +220,14 @@ class JudgePool:
         get_comparator(compare)  # fail now on a bad rule, not inside a worker
         self._pool = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="judge")
         self._closed = threading.Event()
+        self.rerun_alone = rerun_alone
+        self._gate = AloneGate()
 
     def submit(self, problem: Problem, code: str | None) -> "cf.Future[Verdict]":
-        return self._pool.submit(judge_problem, problem, code, self.executor, compare=self.compare,
-                                 stop_at_first_failure=self.stop_at_first_failure)
+        kw = {"compare": self.compare, "stop_at_first_failure": self.stop_at_first_failure}
+        if self.rerun_alone:
+            return self._pool.submit(judge_rerunning_alone, problem, code, self.executor, self._gate, **kw)
+        return self._pool.submit(judge_problem, problem, code, self.executor, **kw)
 
     def close(self, wait: bool = True) -> None:
         if not self._closed.is_set():
