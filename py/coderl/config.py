@@ -156,11 +156,15 @@ class EvalConfig:
         d["profile"] = self.profile
         return d
 
-    def fingerprint(self, manifest_hashes: dict[str, str] | None = None) -> str:
-        """A stable 16-hex-digit id of fingerprinted() plus, if given, the dataset manifest hashes."""
+    def fingerprint(self, manifest_hashes: dict[str, str] | None = None, runtime: dict[str, Any] | None = None) -> str:
+        """A stable 16-hex-digit id of fingerprinted() plus, if given, the dataset manifest hashes and
+        the runtime that changes verdicts (evaluation/runtime.py: sandbox kind, answers' Python,
+        serving engine and dtype)."""
         payload = self.fingerprinted()
         if manifest_hashes:
             payload = {**payload, "manifests": dict(sorted(manifest_hashes.items()))}
+        if runtime:
+            payload = {**payload, "runtime": dict(sorted(runtime.items()))}
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 

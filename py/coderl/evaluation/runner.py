@@ -5,7 +5,9 @@ generation and every judged problem is appended to the step's cache the moment i
 run killed at any point (kill -9 included) resumes with nothing completed lost: cached verdicts
 are reused, cached answers are only judged, the rest is generated. The history line is written
 last (the commit point), after every other file, and replaces any earlier line of the same
-(step, tier, fingerprint); best_checkpoint.json follows it.
+(step, tier, fingerprint); best_checkpoint.json follows it. A --limit run (a quick check) writes
+to its own step_<N>_limit<K>/ folder and its history line says `limit`: it never replaces a full
+run's files and is never selected.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class EvalRequest:
     sandbox: str = "local"
     raw_dir: str | Path = "data/raw"
     manifests_dir: str | Path = "data/manifests"
-    limit: int | None = None  # first N problems of each dataset (a different fingerprint)
+    limit: int | None = None  # first N problems of each dataset (a different fingerprint, its own folder)
     served_model: str | None = None  # openai backend: the model id the server must be serving
     backend_opts: dict[str, Any] = field(default_factory=dict)
 
@@ -60,7 +62,7 @@ class DatasetPlan:
     name: str
     problems: list[Problem]
     manifest_hash: str       # of the problems evaluated (the manifest's, or of its first `limit`)
-    fingerprint: str         # cfg.fingerprint({name: manifest_hash}): this dataset's scores are comparable iff equal
+    fingerprint: str         # cfg.fingerprint({name: manifest_hash}, runtime): this dataset's scores are comparable iff equal
 
 
 @dataclass
@@ -68,11 +70,12 @@ class EvalPlan:
     request: EvalRequest
     datasets: list[DatasetPlan]
     eval_fingerprint: str
-    config_fingerprint: str
+    config_fingerprint: str  # of the eval config alone: selection compares only rows made under the current one
+    runtime: dict[str, Any] | None = None
 
     @property
     def out(self) -> StepOutputs:
-        return StepOutputs.for_step(self.request.out_root, self.request.phase, self.request.step)
+        return StepOutputs.for_step(self.request.out_root, self.request.phase, self.request.step, self.request.limit)
 
 
 def dataset_hash(name: str, manifests_dir, limit: int | None) -> str:
@@ -82,13 +85,15 @@ def dataset_hash(name: str, manifests_dir, limit: int | None) -> str:
     return h if not limit else hashlib.sha256(f"{h}:first{int(limit)}".encode()).hexdigest()
 
 
-def eval_fingerprint(cfg: EvalConfig, datasets: list[str], manifests_dir, limit: int | None = None) -> str:
+def eval_fingerprint(cfg: EvalConfig, datasets: list[str], manifests_dir, limit: int | None = None,
+                     runtime: dict[str, Any] | None = None) -> str:
     """The fingerprint of an evaluation before running it (eval-all uses it to skip finished ones)."""
-    return cfg.fingerprint({d: dataset_hash(d, manifests_dir, limit) for d in datasets})
+    return cfg.fingerprint({d: dataset_hash(d, manifests_dir, limit) for d in datasets}, runtime)
 
 
-def plan_evaluation(req: EvalRequest, cfg: EvalConfig) -> EvalPlan:
-    """Load and verify every dataset against its manifest (DataError on any mismatch) and fingerprint it."""
+def plan_evaluation(req: EvalRequest, cfg: EvalConfig, runtime: dict[str, Any] | None = None) -> EvalPlan:
+    """Load and verify every dataset against its manifest (DataError on any mismatch) and fingerprint it
+    with the runtime (evaluation/runtime.py)."""
     from ..data.registry import load_eval_problems
 
     plans = []
@@ -97,9 +102,9 @@ def plan_evaluation(req: EvalRequest, cfg: EvalConfig) -> EvalPlan:
         if req.limit:
             problems = problems[: int(req.limit)]
         h = dataset_hash(name, req.manifests_dir, req.limit)
-        plans.append(DatasetPlan(name, problems, h, cfg.fingerprint({name: h})))
-    fp = cfg.fingerprint({p.name: p.manifest_hash for p in plans})
-    return EvalPlan(req, plans, fp, cfg.fingerprint())
+        plans.append(DatasetPlan(name, problems, h, cfg.fingerprint({name: h}, runtime)))
+    fp = cfg.fingerprint({p.name: p.manifest_hash for p in plans}, runtime)
+    return EvalPlan(req, plans, fp, cfg.fingerprint(), runtime)
 
 
 def _progress(desc: str, total: int, initial: int, position: int):
@@ -275,12 +280,13 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig):
 def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None) -> dict[str, Any]:
     """Evaluate; write the step folder, the history line and best_checkpoint.json; return the history row."""
     from ..sandbox import make_executor
+    from .runtime import runtime_identity
 
-    plan = plan or plan_evaluation(req, cfg)
-    out = plan.out
     started = datetime.now(timezone.utc)
     executor = make_executor(req.sandbox, cfg)
     check_health(executor)
+    plan = plan or plan_evaluation(req, cfg, runtime_identity(req.sandbox, executor, req.backend, cfg, req.backend_opts))
+    out = plan.out
     ckpt_id = checkpoint_id(req.model)
     ex = _Execution(plan, cfg, executor, ckpt_id)
     log.info("evaluating %s (step %s, tier %s) on %s -> %s", req.checkpoint, req.step, req.tier,
@@ -294,14 +300,14 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
         write_qa_log(out, d.name, recs, {p.id: ex.messages(p)[-1]["content"] for p in d.problems})
         metrics[d.name] = {**dataset_metrics(recs), "fingerprint": d.fingerprint}
     common = {"phase": req.phase, "step": req.step, "tier": req.tier, "checkpoint": req.checkpoint,
-              "eval_fingerprint": plan.eval_fingerprint}
+              "eval_fingerprint": plan.eval_fingerprint, "config_fingerprint": plan.config_fingerprint,
+              "runtime": plan.runtime, "limit": req.limit}
     atomic_write_json(out.metrics_json, {**common, "datasets": metrics})
     atomic_write_json(out.summary_json, {**common, "elapsed_s": timings["total_s"], "datasets": {
         ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate")}
         for ds, m in metrics.items()}})
     atomic_write_json(out.eval_info_json, {
-        **common, "config_fingerprint": plan.config_fingerprint, "checkpoint_id": ckpt_id, "model": req.model,
-        "limit": req.limit, "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
+        **common, "checkpoint_id": ckpt_id, "model": req.model, "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
                                                    "n_problems": len(d.problems)} for d in plan.datasets},
         "eval_config": cfg.as_dict()})
     atomic_write_json(out.run_info_json, run_info(
@@ -319,7 +325,7 @@ def write_best_checkpoint(out_root: str | Path, phase: str, cfg: EvalConfig,
                           baseline_phase: str = BASELINE_PHASE) -> dict[str, Any]:
     rows = H.read_history(H.history_path(out_root, phase))
     base = H.read_history(H.history_path(out_root, baseline_phase)) if phase != baseline_phase else rows
-    best = select_best(rows, cfg.selection, base)
+    best = select_best(rows, cfg.selection, base, config_fingerprint=cfg.fingerprint())
     best["phase"] = phase
     best["written_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     atomic_write_json(Path(out_root) / phase / "best_checkpoint.json", best)
