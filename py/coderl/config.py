@@ -57,6 +57,7 @@ _EVAL_SCHEMA: dict[str, dict[str, tuple]] = {
     "guard": {
         "max_sandbox_error_rate": (_NUM, (0.0, 1.0), False),
         "max_generation_failure_rate": (_NUM, (0.0, 1.0), False),
+        "max_empty_answer_rate": (_NUM, (0.0, 1.0), False),
     },
     "selection": {
         "primary": (str, ("exec_success_rate", "accepted_at_1"), False),
@@ -80,7 +81,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "request_timeout_s": 900, "retries": 3,
     },
     "execution": {"workers": 0},
-    "guard": {"max_sandbox_error_rate": 0.02, "max_generation_failure_rate": 0.02},
+    "guard": {"max_sandbox_error_rate": 0.02, "max_generation_failure_rate": 0.02, "max_empty_answer_rate": 0.5},
     "selection": {
         "primary": "exec_success_rate", "tiebreak": "accepted_at_1", "dataset": "codecontests_valid",
         "tie_margin": 0.005, "regression_dataset": "humaneval", "regression_threshold_pp": 2.0,

@@ -172,17 +172,26 @@ class _Execution:
         try:
             verdict = fut.result()
             rec = _record(problem, gen, extraction, prompt_hash, verdict)
-            if rec["verdict"] != "sandbox_error":  # infrastructure failures are retried on resume, never cached
+            # infrastructure failures are retried on resume, never cached; nor is an empty answer (the
+            # guard's business: a server fault, regenerated once the server is fixed)
+            if rec["verdict"] != "sandbox_error" and (gen.get("completion") or "").strip():
                 self.caches[problem.dataset].add_record(problem.id, rec)
         except BaseException as e:  # a judge bug is an infrastructure failure, not the model's
             rec = _record(problem, gen, extraction, prompt_hash, {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"})
         self.results.put(rec)
 
     def submit(self, pool, problem: Problem, gen: dict) -> None:
+        from ..generation.client import PROMPT_TOO_LONG
         from ..generation.extract import extract_for_problem
 
-        extraction = extract_for_problem(gen.get("completion") or "", problem)
         prompt_hash = prompt_sha256(self.messages(problem))
+        if gen.get("finish_reason") == PROMPT_TOO_LONG:  # the server refused the prompt: nothing to judge
+            rec = _record(problem, gen, None, prompt_hash, {"verdict": PROMPT_TOO_LONG, "detail": gen.get("detail") or ""})
+            self.caches[problem.dataset].add_record(problem.id, rec)
+            self.outstanding += 1
+            self.results.put(rec)
+            return
+        extraction = extract_for_problem(gen.get("completion") or "", problem)
         fut = pool.submit(problem, extraction.code)
         self.outstanding += 1
         fut.add_done_callback(lambda f, p=problem, g=gen, e=extraction, h=prompt_hash: self._on_judged(p, g, e, h, f))
@@ -203,6 +212,7 @@ class _Execution:
                 guard.sandbox_error(f"{rec['dataset']}/{rec['id']}", rec.get("detail") or "sandbox_error")
 
     def run(self, make_backend_cm, workers: int) -> dict[str, float]:
+        from ..generation.client import PROMPT_TOO_LONG
         from ..sandbox.judge import JudgePool
 
         to_judge, to_generate = self.load_caches()
@@ -240,11 +250,15 @@ class _Execution:
                             bars[p.dataset][1].update(1)
                             guard.generation_failure(f"{p.dataset}/{p.id}", g.error)
                         else:
-                            self.caches[p.dataset].add_generation(p.id, gen)
+                            if g.finish_reason != PROMPT_TOO_LONG:
+                                guard.answer(f"{p.dataset}/{p.id}", g.completion)
+                            if g.completion.strip() or g.finish_reason == PROMPT_TOO_LONG:
+                                self.caches[p.dataset].add_generation(p.id, gen)  # empty ones: regenerated
                             self.generations[p.dataset][p.id] = gen
                             self.submit(pool, p, gen)
                         self.drain(guard, bars, block=False)
             t_gen = time.monotonic()
+            guard.check_empty()  # a run smaller than EMPTY_MIN_ANSWERS is judged here, on all its answers
             self.drain(guard, bars, block=True)
             finished = True
         finally:
@@ -304,7 +318,7 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
               "runtime": plan.runtime, "limit": req.limit}
     atomic_write_json(out.metrics_json, {**common, "datasets": metrics})
     atomic_write_json(out.summary_json, {**common, "elapsed_s": timings["total_s"], "datasets": {
-        ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate")}
+        ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate", "n_prompt_too_long")}
         for ds, m in metrics.items()}})
     atomic_write_json(out.eval_info_json, {
         **common, "checkpoint_id": ckpt_id, "model": req.model, "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
