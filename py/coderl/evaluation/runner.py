@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 
 from ..config import EvalConfig
 from ..data.problem import Problem
-from ..errors import InfrastructureError
+from ..errors import ConfigError, InfrastructureError
 from ..io_utils import atomic_write_json
 from . import history as H
 from .guard import Guard, check_health
@@ -279,15 +280,50 @@ def _workers(cfg: EvalConfig) -> int:
     return int(cfg.execution.get("workers") or 0) or (os.cpu_count() or 1)
 
 
-def _backend_cm(req: EvalRequest, cfg: EvalConfig):
+def _context_need(req: EvalRequest, cfg: EvalConfig, prompts):
+    """The longest planned prompt + max_new_tokens, counted with the model's tokenizer (served backends only).
+
+    vllm: required (the server is sized from it). openai: best effort (a hub id not on this machine
+    cannot be counted; a prompt the server then refuses is that problem's prompt_too_long).
+    """
+    from ..generation.context import load_tokenizer, longest_prompt
+    from ..generation.vllm_server import resolve_model_dir
+
+    if req.backend not in ("vllm", "openai"):
+        return None
+    source = req.model if req.backend == "vllm" else (req.served_model or req.model)
+    try:
+        tok = load_tokenizer(resolve_model_dir(source), local_only=req.backend != "vllm")
+    except Exception as e:  # noqa: BLE001 - any loader failure means: cannot count here
+        if req.backend == "vllm":
+            raise ConfigError(f"cannot load the tokenizer of {source} to size the server's context ({e}); "
+                              "give a model folder with its tokenizer files") from None
+        log.warning("cannot count prompt tokens with %s's tokenizer (%s): the server's context is not checked "
+                    "before generating", source, e)
+        return None
+    return longest_prompt(tok, prompts(), int(cfg.generation["max_new_tokens"]))
+
+
+def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
+    """prompts(): (dataset/id, messages) of every planned problem, to size or check the server's context."""
+    @contextmanager
     def make():
         from ..generation import make_backend
+        from ..generation.context import check_served_context, serving_max_model_len
+        from ..generation.vllm_server import resolve_model_dir
 
         kind = req.backend
         # openai: the server must serve the named model; a checkpoint folder is only checked when the
         # served name is given (coderl serve names it as typed), else the one model served is used and logged
         model = req.served_model if kind == "openai" else req.model
-        return make_backend(kind, cfg=cfg, model=model, url=req.vllm_url, **req.backend_opts)
+        need = _context_need(req, cfg, prompts)
+        opts = dict(req.backend_opts)
+        if kind == "vllm" and need is not None:
+            opts.setdefault("max_model_len", serving_max_model_len(cfg, resolve_model_dir(req.model), need))
+        with make_backend(kind, cfg=cfg, model=model, url=req.vllm_url, **opts) as backend:
+            if kind == "openai" and need is not None:
+                check_served_context(backend.client.served_max_model_len(), need, backend.client.base_url)
+            yield backend
     return make
 
 
@@ -305,7 +341,8 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
     ex = _Execution(plan, cfg, executor, ckpt_id)
     log.info("evaluating %s (step %s, tier %s) on %s -> %s", req.checkpoint, req.step, req.tier,
              ", ".join(d.name for d in plan.datasets), out.dir)
-    timings = ex.run(_backend_cm(req, cfg), _workers(cfg))
+    prompts = lambda: ((f"{d.name}/{p.id}", ex.messages(p)) for d in plan.datasets for p in d.problems)  # noqa: E731
+    timings = ex.run(_backend_cm(req, cfg, prompts), _workers(cfg))
 
     metrics: dict[str, Any] = {}
     for d in plan.datasets:

@@ -91,6 +91,18 @@ class OpenAIClient:
             raise GenerationError(f"{self.base_url}/v1/models: cannot list the served models ({e}); is an "
                                   "OpenAI-compatible server running there? (check --vllm-url / the server log)") from None
 
+    def served_max_model_len(self) -> int | None:
+        """The context the server serves self.model with, when it says (vLLM's /v1/models does)."""
+        try:
+            r = self._session.get(self.base_url + "/v1/models", timeout=_CONNECT_TIMEOUT_S + self.timeout_s / 10)
+            r.raise_for_status()
+            for m in r.json().get("data", []):
+                if m.get("id") == self.model and isinstance(m.get("max_model_len"), int):
+                    return m["max_model_len"]
+        except (requests.RequestException, ValueError, AttributeError, TypeError):
+            pass
+        return None
+
     def resolve_model(self) -> str:
         """Check the served model id: the one asked for, or the only one served when none was named."""
         served = self.served_models()
