@@ -230,14 +230,27 @@ def test_a_timeout_is_judged_again_alone_and_the_rerun_counts(ex):
         assert pool.submit(p, slow).result().verdict == "timeout"
 
 
-def test_a_real_timeout_and_a_self_kill_stay_the_programs_after_the_rerun(ex):
-    """Proves the re-run does not excuse a program: an endless loop is still a timeout, and a program
-    SIGKILLed again when alone (it kills itself) is its own runtime_error, not an infrastructure error."""
+def test_a_starved_timeout_is_rerun_by_cpu_time_and_a_cpu_hog_stays_a_timeout(ex):
+    """Proves the re-run judges a time-out the machine caused by CPU time: a program that got no CPU
+    for longer than the 3 s limit (here it waits 4 s) is re-run alone with 3x the wall limit and
+    passes, while one that needs 4 s of CPU stays a timeout, re-run or not."""
     p = functional("assert f() == 1")
     with JudgePool(ex, workers=2) as pool:
-        loop = pool.submit(p, "def f():\n    while True: pass").result()
+        starved = pool.submit(p, "import time\ntime.sleep(4)\ndef f():\n    return 1").result()
+        hog = pool.submit(p, "import time\nt = time.process_time()\nwhile time.process_time() - t < 4: pass\n"
+                             "def f():\n    return 1").result()
+    assert starved.verdict == "accepted" and "re-run alone after timeout" in starved.detail, starved
+    assert hog.verdict == "timeout", hog
+    with JudgePool(ex, workers=1, rerun_alone=False) as pool:
+        assert pool.submit(p, "import time\ntime.sleep(4)\ndef f():\n    return 1").result().verdict == "timeout"
+
+
+def test_a_self_kill_stays_the_programs_after_the_rerun(ex):
+    """Proves the re-run does not excuse a program: SIGKILLed again when alone (it kills itself), it
+    is its own runtime_error, not an infrastructure error."""
+    p = functional("assert f() == 1")
+    with JudgePool(ex, workers=2) as pool:
         kill = pool.submit(p, "import os, signal\ndef f():\n    os.kill(os.getpid(), signal.SIGKILL)").result()
-    assert loop.verdict == "timeout" and "re-run alone" in loop.detail
     assert kill.verdict == "runtime_error" and "re-run alone after sandbox_error" in kill.detail, kill
 
 

@@ -145,6 +145,13 @@ def _run_one(runner, test: dict, same) -> tuple[str, RunResult]:
 # Verdicts the machine can cause (a loaded host slows a program past its limit, the OOM killer
 # SIGKILLs it, a sandbox fails to start): re-run once, alone, before they count.
 LOAD_SENSITIVE = ("timeout", "sandbox_error")
+# A time-out whose program got less CPU than this share of its wall time was starved by the machine
+# (a program that is slow by itself keeps a core busy: CPU ~ wall).
+STARVED_CPU_SHARE = 0.5
+# The re-run of a starved time-out gets this many times the wall limit, and is judged by CPU time:
+# a run whose CPU time stays within the original limit is not a time-out (the machine's load
+# lengthens wall time, not CPU time). Only where the executor measures CPU time (the local one).
+RERUN_WALL_FACTOR = 3.0
 
 
 class AloneGate:
@@ -184,17 +191,70 @@ class AloneGate:
                 self._cond.notify_all()
 
 
-def judge_rerunning_alone(problem: Problem, code: str | None, executor, gate: AloneGate, **kw) -> Verdict:
-    """judge_problem; a timeout or sandbox_error is judged again alone once, and the re-run counts.
+class _CpuJudged:
+    """The executor (and its sessions) as the judge sees it, noting every run's outcome; with a wall
+    factor, each run gets factor x its wall limit and is a time-out only when its CPU time passed the
+    original limit (or the longer wall limit was reached)."""
 
-    A program SIGKILLed from outside again when alone killed itself: its runtime_error.
+    def __init__(self, executor, wall_factor: float = 1.0) -> None:
+        self._ex = executor
+        self.limit = getattr(getattr(executor, "defaults", None), "timeout_s", None)  # the local executor's
+        self.factor = wall_factor if self.limit else 1.0
+        self.starved_timeouts = 0
+
+    def __getattr__(self, name):
+        return getattr(self._ex, name)
+
+    def wall(self, timeout_s: float | None) -> float | None:
+        return timeout_s if self.factor == 1.0 else (timeout_s or self.limit) * self.factor
+
+    def note(self, r: RunResult, timeout_s: float | None) -> RunResult:
+        base = timeout_s or self.limit
+        if r.status == "timeout" and (self.limit is None or r.cpu_s < STARVED_CPU_SHARE * r.wall_s):
+            self.starved_timeouts += 1  # without CPU accounting every time-out may be the machine's
+        if self.factor != 1.0 and r.status == "ok" and r.cpu_s > base:
+            return RunResult("timeout", r.exit_code, r.stdout, r.stderr, r.wall_s, r.cpu_s,
+                             f"CPU time {r.cpu_s:.1f} s passed the {base:g} s limit")
+        return r
+
+    def run(self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
+        return self.note(self._ex.run(code, stdin=stdin, timeout_s=self.wall(timeout_s), memory_mb=memory_mb), timeout_s)
+
+    def session(self, code: str):
+        opener = getattr(self._ex, "session", None)
+        return _CpuJudgedSession(self, opener(code)) if opener else DirectSession(self, code)
+
+
+class _CpuJudgedSession:
+    def __init__(self, outer: _CpuJudged, inner) -> None:
+        self.outer, self.inner = outer, inner
+
+    def run(self, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
+        r = self.inner.run(stdin, timeout_s=self.outer.wall(timeout_s), memory_mb=memory_mb)
+        return self.outer.note(r, timeout_s)
+
+    def __enter__(self):
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.inner.__exit__(*exc)
+
+
+def judge_rerunning_alone(problem: Problem, code: str | None, executor, gate: AloneGate, **kw) -> Verdict:
+    """judge_problem; a sandbox_error, or a time-out that the machine starved of CPU, is judged again
+    alone once (a time-out by CPU time, with RERUN_WALL_FACTOR x the wall limit), and the re-run counts.
+
+    A time-out that kept a core busy is the program's and is not re-run. A program SIGKILLed from
+    outside again when alone killed itself: its runtime_error.
     """
+    seen = _CpuJudged(executor)
     with gate.shared():
-        first = judge_problem(problem, code, executor, **kw)
-    if first.verdict not in LOAD_SENSITIVE:
+        first = judge_problem(problem, code, seen, **kw)
+    if first.verdict not in LOAD_SENSITIVE or (first.verdict == "timeout" and not seen.starved_timeouts):
         return first
     with gate.alone():
-        again = judge_problem(problem, code, executor, **kw)
+        again = judge_problem(problem, code, _CpuJudged(executor, RERUN_WALL_FACTOR), **kw)
     if again.verdict == "sandbox_error" and KILLED_FROM_OUTSIDE in again.detail:
         again.verdict = "runtime_error"
     again.detail = f"re-run alone after {first.verdict} ({first.detail[:120]}): {again.detail}"[:400]
@@ -207,8 +267,8 @@ class JudgePool:
     """Judge many problems concurrently; each worker runs one problem's tests in turn.
 
     workers=0 means one per CPU core. submit() returns a Future[Verdict] so callers can overlap
-    generation with execution. With rerun_alone (the default) a timeout or sandbox_error is judged
-    again alone before it counts (judge_rerunning_alone).
+    generation with execution. With rerun_alone (the default) a sandbox_error or a starved time-out
+    is judged again alone before it counts (judge_rerunning_alone).
     """
 
     def __init__(self, executor, workers: int = 0, *, compare: str = "codecontests",
