@@ -355,11 +355,13 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
               "runtime": plan.runtime, "limit": req.limit}
     atomic_write_json(out.metrics_json, {**common, "datasets": metrics})
     atomic_write_json(out.summary_json, {**common, "elapsed_s": timings["total_s"], "datasets": {
-        ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate", "n_prompt_too_long")}
+        ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate",
+                               "n_prompt_too_long")}
         for ds, m in metrics.items()}})
     atomic_write_json(out.eval_info_json, {
-        **common, "checkpoint_id": ckpt_id, "model": req.model, "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
-                                                   "n_problems": len(d.problems)} for d in plan.datasets},
+        **common, "checkpoint_id": ckpt_id, "model": req.model,
+        "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
+                              "n_problems": len(d.problems)} for d in plan.datasets},
         "eval_config": cfg.as_dict()})
     atomic_write_json(out.run_info_json, run_info(
         started=started, timings=timings, stats=ex.stats, workers=_workers(cfg), backend=req.backend,
