@@ -82,14 +82,16 @@ def test_eval_all_tiers_skips_and_resumes(tmp_path, tiny_model_dir, two_dataset_
     (root / "global_step_200" / "huggingface").symlink_to(tiny_model_dir)
     assert main(args) == 0  # a new final checkpoint: tier 3; earlier ones stay as they are
     assert [(r["step"], r["tier"]) for r in read_history(hist)] == [(10, 1), (100, 3), (200, 3)]
+    # --limit quick checks only: nothing is selected, and each row says why (the rule: test_selection_eval.py)
     best = json.loads((out / "phase1_sft" / "best_checkpoint.json").read_text())
-    assert best["step"] == 10 and best["regression_check"]["status"] == "not_checked"
+    assert best["step"] is None and best["regression_check"]["status"] == "not_checked"
+    assert sorted(e["step"] for e in best["excluded"] if "--limit 4 quick check" in e["reason"]) == [10, 100, 200]
 
     (out / "phase1_sft" / "best_checkpoint.json").unlink()
     capsys.readouterr()
-    assert main(["select", "--out-root", str(out), "--eval-config", str(two_dataset_config)]) == 0
-    assert "step 10 has the highest humaneval accepted_at_1 among them" in capsys.readouterr().out
-    assert json.loads((out / "phase1_sft" / "best_checkpoint.json").read_text())["step"] == 10
+    assert main(["select", "--out-root", str(out), "--eval-config", str(two_dataset_config)]) == 1
+    assert "no full evaluation" in capsys.readouterr().out
+    assert json.loads((out / "phase1_sft" / "best_checkpoint.json").read_text())["step"] is None
 
 
 @pytest.mark.slow

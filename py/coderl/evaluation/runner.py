@@ -175,7 +175,7 @@ class _Execution:
             rec = _record(problem, gen, extraction, prompt_hash, verdict)
             # infrastructure failures are retried on resume, never cached; nor is an empty answer (the
             # guard's business: a server fault, regenerated once the server is fixed)
-            if rec["verdict"] != "sandbox_error" and (gen.get("completion") or "").strip():
+            if rec["verdict"] != "sandbox_error" and gen.get("completion"):
                 self.caches[problem.dataset].add_record(problem.id, rec)
         except BaseException as e:  # a judge bug is an infrastructure failure, not the model's
             rec = _record(problem, gen, extraction, prompt_hash, {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"})
@@ -253,7 +253,7 @@ class _Execution:
                         else:
                             if g.finish_reason != PROMPT_TOO_LONG:
                                 guard.answer(f"{p.dataset}/{p.id}", g.completion)
-                            if g.completion.strip() or g.finish_reason == PROMPT_TOO_LONG:
+                            if g.completion or g.finish_reason == PROMPT_TOO_LONG:
                                 self.caches[p.dataset].add_generation(p.id, gen)  # empty ones: regenerated
                             self.generations[p.dataset][p.id] = gen
                             self.submit(pool, p, gen)
