@@ -81,7 +81,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "request_timeout_s": 900, "retries": 3,
     },
     "execution": {"workers": 0},
-    "guard": {"max_sandbox_error_rate": 0.02, "max_generation_failure_rate": 0.02, "max_empty_answer_rate": 0.5},
+    "guard": {"max_sandbox_error_rate": 0.02, "max_generation_failure_rate": 0.02, "max_empty_answer_rate": 0.9},
     "selection": {
         "primary": "exec_success_rate", "tiebreak": "accepted_at_1", "dataset": "codecontests_valid",
         "tie_margin": 0.005, "regression_dataset": "humaneval", "regression_threshold_pp": 2.0,

@@ -40,7 +40,7 @@ class Guard:
     planned: int                       # problems this run will generate/judge
     max_sandbox_error_rate: float
     max_generation_failure_rate: float
-    max_empty_answer_rate: float = 0.5
+    max_empty_answer_rate: float = 0.9
     sandbox_errors: list[str] = field(default_factory=list)
     generation_failures: list[str] = field(default_factory=list)
     answers: int = 0
@@ -49,7 +49,7 @@ class Guard:
     @classmethod
     def from_config(cls, guard_cfg: dict, planned: int) -> "Guard":
         return cls(planned, float(guard_cfg["max_sandbox_error_rate"]), float(guard_cfg["max_generation_failure_rate"]),
-                   float(guard_cfg.get("max_empty_answer_rate", 0.5)))
+                   float(guard_cfg.get("max_empty_answer_rate", 0.9)))
 
     def answer(self, where: str, completion: str) -> None:
         """Count one new answer; stop the run when too many have empty message content."""
