@@ -72,7 +72,7 @@ def test_eval_all_tiers_skips_and_resumes(tmp_path, tiny_model_dir, two_dataset_
     rows = read_history(hist)
     assert [(r["step"], r["tier"], sorted(r["scores"])) for r in rows] == [
         (10, 1, ["humaneval"]), (100, 3, ["humaneval", "mbpp_reg"])]
-    assert "best of phase1_sft: steps 10, 100 are within" in printed  # oracle everywhere: a tie, the earlier step wins
+    assert "best of phase1_sft: no full evaluation" in printed  # --limit quick checks are never selected
 
     assert main(args) == 0  # nothing new: both skipped, the history unchanged
     printed = capsys.readouterr().out
@@ -82,14 +82,16 @@ def test_eval_all_tiers_skips_and_resumes(tmp_path, tiny_model_dir, two_dataset_
     (root / "global_step_200" / "huggingface").symlink_to(tiny_model_dir)
     assert main(args) == 0  # a new final checkpoint: tier 3; earlier ones stay as they are
     assert [(r["step"], r["tier"]) for r in read_history(hist)] == [(10, 1), (100, 3), (200, 3)]
+    # --limit quick checks only: nothing is selected, and each row says why (the rule: test_selection_eval.py)
     best = json.loads((out / "phase1_sft" / "best_checkpoint.json").read_text())
-    assert best["step"] == 10 and best["regression_check"]["status"] == "not_checked"
+    assert best["step"] is None and best["regression_check"]["status"] == "not_checked"
+    assert sorted(e["step"] for e in best["excluded"] if "--limit 4 quick check" in e["reason"]) == [10, 100, 200]
 
     (out / "phase1_sft" / "best_checkpoint.json").unlink()
     capsys.readouterr()
-    assert main(["select", "--out-root", str(out), "--eval-config", str(two_dataset_config)]) == 0
-    assert "step 10 has the highest humaneval accepted_at_1 among them" in capsys.readouterr().out
-    assert json.loads((out / "phase1_sft" / "best_checkpoint.json").read_text())["step"] == 10
+    assert main(["select", "--out-root", str(out), "--eval-config", str(two_dataset_config)]) == 1
+    assert "no full evaluation" in capsys.readouterr().out
+    assert json.loads((out / "phase1_sft" / "best_checkpoint.json").read_text())["step"] is None
 
 
 @pytest.mark.slow
@@ -98,7 +100,7 @@ def test_oracle_on_shared_data_sets_scores_the_reference_solutions(tmp_path, raw
     assert main(["eval", "--model", "oracle", "--step", "0", "--backend", "oracle", "--phase", "phase0",
                  "--datasets", "mbpp_reg,codecontests_train300", "--limit", "25", "--raw-dir", str(raw_with_mbpp),
                  "--out-root", str(out)]) == 0
-    m = json.loads((out / "phase0" / "step_0" / "metrics.json").read_text())["datasets"]
+    m = json.loads((out / "phase0" / "step_0_limit25" / "metrics.json").read_text())["datasets"]
     assert m["mbpp_reg"]["accepted_at_1"] == 1.0
     # the re-packaged CodeContests solutions pass ~84% of problems with a bare runner (DESIGN.md: 251/300)
     assert m["codecontests_train300"]["accepted_at_1"] >= 0.6 and m["codecontests_train300"]["n"] == 25

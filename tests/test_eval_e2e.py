@@ -40,7 +40,7 @@ def lines(path: Path) -> list[dict]:
 def test_oracle_humaneval_writes_every_output_and_rerun_reuses_the_cache(raw_dir, tmp_path, capsys):
     out = tmp_path / "outputs"
     assert main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "12")) == 0
-    step = out / "phase0" / "step_0"
+    step = out / "phase0" / "step_0_limit12"   # a quick check's own folder: a full run's step_0/ is never touched
     m = json.loads((step / "metrics.json").read_text())["datasets"]["humaneval"]
     assert m["n"] == 12 and m["accepted_at_1"] == 1.0 and m["exec_success_rate"] == 1.0  # reference solutions
     recs = lines(step / "per_problem" / "humaneval.jsonl")
@@ -64,7 +64,10 @@ def test_oracle_humaneval_writes_every_output_and_rerun_reuses_the_cache(raw_dir
     assert len(read_history(out / "phase0" / "eval_history.jsonl")) == 1
     # a different subset is a different fingerprint: its own history line
     assert main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "5")) == 0
-    assert len({r["eval_fingerprint"] for r in read_history(out / "phase0" / "eval_history.jsonl")}) == 2
+    hist = read_history(out / "phase0" / "eval_history.jsonl")
+    assert len({r["eval_fingerprint"] for r in hist}) == 2 and sorted(r["limit"] for r in hist) == [5, 12]
+    assert (out / "phase0" / "step_0_limit5" / "metrics.json").is_file() and not (out / "phase0" / "step_0").exists()
+    assert hist[0]["runtime"]["sandbox"] == "embedded" and hist[0]["runtime"]["engine"] == "oracle"
 
 
 @pytest.mark.slow
@@ -72,7 +75,7 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(raw_dir, tmp_pa
     out = tmp_path / "outputs"
     run = ("--datasets", "humaneval", "--limit", "80")
     cmd = [str(REPO / ".venv" / "bin" / "coderl"), *eval_args(raw_dir, out, *run)]
-    rec_cache = out / "phase0" / "step_0" / "cache" / "records" / "humaneval.jsonl"
+    rec_cache = out / "phase0" / "step_0_limit80" / "cache" / "records" / "humaneval.jsonl"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -94,7 +97,7 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(raw_dir, tmp_pa
     assert judged_before <= generated_before <= 80
 
     assert main(eval_args(raw_dir, out, *run)) == 0
-    step = out / "phase0" / "step_0"
+    step = out / "phase0" / "step_0_limit80"
     stats = json.loads((step / "run_info.json").read_text())["resume"]
     # every cached answer reused, only the missing ones generated
     assert stats["cached_generations"] == generated_before and stats["generated"] == 80 - generated_before
@@ -106,13 +109,15 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(raw_dir, tmp_pa
 
 
 class _BrokenSandbox(BaseHTTPRequestHandler):
-    """A SandboxFusion endpoint that passes the health probe, then fails every execution."""
+    """A SandboxFusion endpoint that passes the health probe (and reports its Python), then fails every execution."""
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if body.get("code") == "print(1+1)":
+        probes = {"print(1+1)": "2\n"}
+        stdout = "3.10\n" if "sys.version_info" in body.get("code", "") else probes.get(body.get("code"))
+        if stdout is not None:
             resp = {"status": "Success", "message": "", "run_result": {"status": "Finished", "return_code": 0,
-                                                                       "stdout": "2\n", "stderr": "", "execution_time": 0.01}}
+                                                                       "stdout": stdout, "stderr": "", "execution_time": 0.01}}
         else:
             resp = {"status": "SandboxError", "message": "worker pool exhausted", "run_result": None}
         data = json.dumps(resp).encode()
@@ -138,8 +143,8 @@ def test_guard_stops_a_run_whose_sandbox_breaks_and_records_nothing(raw_dir, tmp
     err = capsys.readouterr().err
     assert rc != 0 and "sandbox failure(s)" in err and "worker pool exhausted" in err and "nothing recorded" in err
     assert not (out / "phase0" / "eval_history.jsonl").exists()
-    assert not (out / "phase0" / "step_0" / "metrics.json").exists()
-    rc_path = out / "phase0" / "step_0" / "cache" / "records" / "humaneval.jsonl"
+    assert not (out / "phase0" / "step_0_limit20" / "metrics.json").exists()
+    rc_path = out / "phase0" / "step_0_limit20" / "cache" / "records" / "humaneval.jsonl"
     assert not rc_path.exists() or lines(rc_path) == []  # infrastructure failures are never cached as verdicts
 
 
@@ -175,7 +180,7 @@ def test_tiny_model_through_the_hf_backend(raw_dir, tmp_path, tiny_model_dir, sh
     assert main(["eval", "--checkpoint", str(ckpt), "--backend", "hf", "--datasets", "humaneval", "--limit", "3",
                  "--phase", "phase1_sft", "--eval-config", str(short_eval_config), "--raw-dir", str(raw_dir),
                  "--out-root", str(out)]) == 0
-    recs = lines(out / "phase1_sft" / "step_40" / "per_problem" / "humaneval.jsonl")
+    recs = lines(out / "phase1_sft" / "step_40_limit3" / "per_problem" / "humaneval.jsonl")
     assert len(recs) == 3
     for r in recs:  # a random model: 12 tokens of noise, cut by max_new_tokens, no code to run
         assert r["completion_tokens"] == 12 and r["truncated"] and r["finish_reason"] == "length"
@@ -192,7 +197,7 @@ def test_kill_9_during_generation_resumes_without_regenerating(raw_dir, tmp_path
     args = ["eval", "--checkpoint", str(tiny_model_dir), "--step", "7", "--backend", "hf", "--datasets", "humaneval",
             "--limit", "6", "--phase", "p", "--eval-config", str(short_eval_config), "--raw-dir", str(raw_dir),
             "--out-root", str(out)]
-    gen_cache = out / "p" / "step_7" / "cache" / "generations" / "humaneval.jsonl"
+    gen_cache = out / "p" / "step_7_limit6" / "cache" / "generations" / "humaneval.jsonl"
     proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "coderl"), *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180
@@ -207,10 +212,10 @@ def test_kill_9_during_generation_resumes_without_regenerating(raw_dir, tmp_path
     assert 2 <= len(before) < 6
 
     assert main(args) == 0
-    stats = json.loads((out / "p" / "step_7" / "run_info.json").read_text())["resume"]
+    stats = json.loads((out / "p" / "step_7_limit6" / "run_info.json").read_text())["resume"]
     assert stats["cached_generations"] == len(before) and stats["generated"] == 6 - len(before)
     after = lines(gen_cache)
     assert len(after) == len({r["id"] for r in after}) == 6  # nothing generated twice
-    recs = {r["id"]: r for r in lines(out / "p" / "step_7" / "per_problem" / "humaneval.jsonl")}
+    recs = {r["id"]: r for r in lines(out / "p" / "step_7_limit6" / "per_problem" / "humaneval.jsonl")}
     assert len(recs) == 6 and all(recs[i]["completion"] == g["completion"] for i, g in before.items())
     assert len(read_history(out / "p" / "eval_history.jsonl")) == 1

@@ -58,7 +58,7 @@ def test_eval_against_a_running_server(tmp_path, tiny_model_dir):
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=60)
-    step = out / "phase0" / "step_0"
+    step = out / "phase0" / "step_0_limit4"
     recs = [json.loads(x) for x in (step / "per_problem" / "humaneval.jsonl").read_text().splitlines()]
     assert len(recs) == 4
     assert all(r["completion_tokens"] == 12 and r["prompt_tokens"] > 20 and r["truncated"] for r in recs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -251,13 +253,84 @@ def test_sandbox_errors_are_never_model_failures():
     assert judge_problem(functional(HE_TESTS, "sq"), "def sq(x): return x*x", BrokenExecutor()).verdict == "sandbox_error"
 
 
+class TimedExecutor:
+    """The real executor, recording each run's wall interval (and optionally shortening the first
+    run's time limit, as a loaded machine would make a program overrun it)."""
+
+    def __init__(self, executor, first_timeout_s: float | None = None):
+        self.executor, self.first_timeout_s = executor, first_timeout_s
+        self.intervals: list[tuple[float, float, str]] = []
+        self._lock = threading.Lock()
+
+    def run(self, code, stdin="", timeout_s=None, memory_mb=None):
+        with self._lock:
+            if self.first_timeout_s is not None:
+                timeout_s, self.first_timeout_s = self.first_timeout_s, None
+        t0 = time.monotonic()
+        r = self.executor.run(code, stdin=stdin, timeout_s=timeout_s, memory_mb=memory_mb)
+        with self._lock:
+            self.intervals.append((t0, time.monotonic(), code))
+        return r
+
+
 def test_judge_pool_runs_concurrently_and_keeps_order(ex):
+    """Proves the pool judges problems at the same time (all four executions' wall intervals overlap:
+    each starts before any ends) and returns verdicts in submission order."""
     p = functional("assert f() == 1")
-    codes = ["import time\ndef f():\n    time.sleep(0.5)\n    return 1", "def f(): return 2"] * 2
-    with JudgePool(ex, workers=4) as pool:
+    codes = ["import time\ndef f():\n    time.sleep(1.0)\n    return 1", "import time\ndef f():\n    time.sleep(1.0)\n    return 2"] * 2
+    timed = TimedExecutor(ex)
+    with JudgePool(timed, workers=4) as pool:
         futures = [pool.submit(p, c) for c in codes]
         verdicts = [f.result() for f in futures]
     assert [v.verdict for v in verdicts] == ["accepted", "wrong_answer"] * 2
+    starts, ends = [a for a, _, _ in timed.intervals], [b for _, b, _ in timed.intervals]
+    assert len(timed.intervals) == 4 and max(starts) < min(ends), timed.intervals
+
+
+def test_a_timeout_is_judged_again_alone_and_the_rerun_counts(ex):
+    """Proves a time-out caused by the machine (here: the first run's limit cut to 0.3 s) does not
+    become the verdict: the problem is judged again, with no other judgement running meanwhile."""
+    p = functional("assert f() == 1")
+    slow = "import time\ndef f():\n    time.sleep(0.6)\n    return 1"
+    timed = TimedExecutor(ex, first_timeout_s=0.3)
+    with JudgePool(timed, workers=2) as pool:
+        first = pool.submit(p, slow)
+        time.sleep(0.1)
+        other = pool.submit(p, "import time\ndef f():\n    time.sleep(0.8)\n    return 1")
+        v, w = first.result(), other.result()
+    assert v.verdict == "accepted" and "re-run alone after timeout" in v.detail, v
+    assert w.verdict == "accepted"
+    runs = sorted(timed.intervals)
+    rerun = [iv for iv in runs if iv[2] == runs[0][2]][-1]
+    others = [iv for iv in runs if iv[2] != runs[0][2]]
+    assert all(b <= rerun[0] or a >= rerun[1] for a, b, _ in others), runs   # nothing overlapped the re-run
+    # without the re-run, the machine's time-out is the verdict
+    with JudgePool(TimedExecutor(ex, first_timeout_s=0.3), workers=1, rerun_alone=False) as pool:
+        assert pool.submit(p, slow).result().verdict == "timeout"
+
+
+def test_a_starved_timeout_is_rerun_by_cpu_time_and_a_cpu_hog_stays_a_timeout(ex):
+    """Proves the re-run judges a time-out the machine caused by CPU time: a program that got no CPU
+    for longer than the 3 s limit (here it waits 4 s) is re-run alone with 3x the wall limit and
+    passes, while one that needs 4 s of CPU stays a timeout, re-run or not."""
+    p = functional("assert f() == 1")
+    with JudgePool(ex, workers=2) as pool:
+        starved = pool.submit(p, "import time\ntime.sleep(4)\ndef f():\n    return 1").result()
+        hog = pool.submit(p, "import time\nt = time.process_time()\nwhile time.process_time() - t < 4: pass\n"
+                             "def f():\n    return 1").result()
+    assert starved.verdict == "accepted" and "re-run alone after timeout" in starved.detail, starved
+    assert hog.verdict == "timeout", hog
+    with JudgePool(ex, workers=1, rerun_alone=False) as pool:
+        assert pool.submit(p, "import time\ntime.sleep(4)\ndef f():\n    return 1").result().verdict == "timeout"
+
+
+def test_a_self_kill_stays_the_programs_after_the_rerun(ex):
+    """Proves the re-run does not excuse a program: SIGKILLed again when alone (it kills itself), it
+    is its own runtime_error, not an infrastructure error."""
+    p = functional("assert f() == 1")
+    with JudgePool(ex, workers=2) as pool:
+        kill = pool.submit(p, "import os, signal\ndef f():\n    os.kill(os.getpid(), signal.SIGKILL)").result()
+    assert kill.verdict == "runtime_error" and "re-run alone after sandbox_error" in kill.detail, kill
 
 
 # --- CLI -------------------------------------------------------------------------------------------

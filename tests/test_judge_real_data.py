@@ -36,9 +36,16 @@ def fresh_ex() -> LocalExecutor:
     return _executor(pooled=False)
 
 
+def _pooled(ex: LocalExecutor) -> LocalExecutor:
+    if ex.pool is None:
+        pytest.skip(f"no sandbox pool at isolation level {ex.isolation_level!r} (pools need bubblewrap)")
+    return ex
+
+
 @pytest.fixture(scope="module", params=["pooled", "fresh"])
 def any_ex(request, ex, fresh_ex) -> LocalExecutor:
-    return ex if request.param == "pooled" else fresh_ex
+    assert fresh_ex.pool is None
+    return _pooled(ex) if request.param == "pooled" else fresh_ex
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +138,14 @@ def test_all_humaneval_canonical_solutions_accepted_and_broken_rejected(any_ex, 
 
 @pytest.mark.slow
 def test_pooled_and_fresh_sandboxes_agree_on_codecontests(ex, fresh_ex, shared_data):
+    """Proves pooled sessions (a fork per input) and fresh sandboxes give the same verdicts and test
+    counts on 25 CodeContests problems, and that the pool really ran every pooled test."""
+    ex = _pooled(ex)
     items = samples.codecontests_train300(shared_data / "codecontests_train300.jsonl")[:25]
-    pooled = [(v.verdict, v.tests_passed) for _, v in _judge_all(ex, items)]
+    before = ex.pool.served
+    pooled_v = [v for _, v in _judge_all(ex, items)]
+    assert ex.pool.served - before >= sum(len(v.test_statuses) for v in pooled_v), "tests ran outside the pool"
+    pooled = [(v.verdict, v.tests_passed) for v in pooled_v]
     fresh = [(v.verdict, v.tests_passed) for _, v in _judge_all(fresh_ex, items)]
     assert pooled == fresh
     assert sum(v == "accepted" for v, _ in pooled) >= 15

@@ -54,6 +54,20 @@ def test_report_compares_best_to_phase0_with_targets(outputs, tmp_path):
     assert (tmp_path / "rep" / "report.md").read_text() == md
 
 
+def test_a_limit_run_is_kept_apart(outputs, tmp_path):
+    """Proves a --limit quick check gets its own table: it is not a row of the evaluated checkpoints,
+    not the best (though it scores highest and is the latest), and raises no fingerprint warning."""
+    from coderl.report.build import build_report
+
+    quick = {**row(400, 1, (0.99, 0.99), 0.99, fp="Q"), "limit": 5, "timestamp": "2026-11-28T10:00:00"}
+    record_evaluation(outputs / "phase1_sft" / "eval_history.jsonl", quick)
+    rep = build_report(outputs, tmp_path / "rep", SEL)
+    checkpoints, quick_part = rep.markdown.split("## Quick checks (--limit runs)")
+    assert "| phase1_sft | 400 |" not in checkpoints and "| phase1_sft | 400 | 1 | 5 |" in quick_part
+    assert "step 200 has the highest codecontests_valid exec_success_rate" in rep.markdown
+    assert not rep.warnings
+
+
 def test_fingerprint_mismatch_and_missing_baseline_are_said(tmp_path):
     root = tmp_path / "outputs"
     h = root / "phase1_sft" / "eval_history.jsonl"

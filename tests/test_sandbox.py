@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,9 +18,10 @@ import pytest
 
 from coderl.config import load_eval_config
 from coderl.errors import SandboxUnavailable
-from coderl.sandbox import make_executor
+from coderl.sandbox import isolation, make_executor
 from coderl.sandbox.local import LocalExecutor, is_memory_error
 from coderl.sandbox.sandboxfusion import SandboxFusionExecutor, map_response
+from coderl.sandbox.types import KILLED_FROM_OUTSIDE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,7 +32,14 @@ def ex() -> LocalExecutor:
 
 
 def test_level_is_the_strongest_available_and_health_passes(ex):
-    assert ex.isolation_level == ("bwrap" if shutil.which("bwrap") else ex.isolation_level)
+    """Proves the executor picked the strongest level that works here: every stronger level is
+    missing its tool or fails its own probe, the chosen one passes, and health names it."""
+    if os.environ.get("CODERL_SANDBOX_LEVEL"):
+        pytest.skip("CODERL_SANDBOX_LEVEL forces the level")
+    chosen = isolation.LEVELS.index(ex.isolation_level)
+    for stronger in isolation.LEVELS[:chosen]:
+        assert not shutil.which(stronger) or not ex._probe(stronger)[0], f"{stronger} works but was not chosen"
+    assert ex._probe(ex.isolation_level)[0]
     ok, why = ex.health()
     assert ok, why
     assert ex.isolation_level in why
@@ -63,6 +73,37 @@ def test_memory_limit_gives_memory_exceeded_and_is_per_call(ex):
 def test_output_cap_stops_the_program(ex):
     r = ex.run("import sys\nwhile True: sys.stdout.write('y' * 4096)")
     assert r.status == "output_limit" and len(r.stdout) == 256 * 1024 and r.wall_s < 2.0
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_output_cap_boundary_is_the_same_fresh_and_pooled(ex, stream):
+    """Proves a fresh and a pooled sandbox flag the same size: exactly the cap is ok, one byte more
+    is output_limit (the pooled run's stdout is a file: its size limit must not flag the cap itself)."""
+    cap = 256 * 1024
+    fresh_ex = LocalExecutor(timeout_s=2.0, memory_mb=256, output_bytes=cap, pooled=False)
+    runners = {"fresh": fresh_ex.run}
+    if ex.pool is not None:
+        runners["pooled"] = ex.run
+    for how, run in runners.items():
+        before = ex.pool.served if ex.pool is not None else 0
+        at_cap = run(f"import sys\nsys.{stream}.write('y' * {cap})")
+        over = run(f"import sys\nsys.{stream}.write('y' * {cap + 1})")
+        assert at_cap.status == "ok", (how, at_cap.status, at_cap.message)
+        assert over.status == "output_limit", (how, over.status, over.message)
+        if stream == "stdout":
+            assert len(at_cap.stdout) == cap and len(over.stdout) == cap, how
+        if how == "pooled":
+            assert ex.pool.served == before + 2
+    if ex.pool is None:
+        pytest.skip("the pooled half needs bubblewrap (no sandbox pool here); the fresh half passed")
+
+
+def test_sigkill_below_the_time_limits_is_not_the_programs_runtime_error(ex):
+    """Proves a SIGKILL before the CPU and wall limits (the host's OOM killer) is an infrastructure
+    failure (sandbox_error), while a CPU-time overrun stays a timeout."""
+    r = ex.run("import os, signal\nprint('x', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)")
+    assert r.status == "sandbox_error" and KILLED_FROM_OUTSIDE in r.message, (r.status, r.message)
+    assert ex.run("while True: pass", timeout_s=1.0).status == "timeout"
 
 
 def test_stderr_keeps_only_the_tail(ex):
@@ -245,13 +286,25 @@ FINALIZATION_CASES = {
 }
 
 
+def _normalised(text: str) -> str:
+    """Temp paths differ between a fresh sandbox and a pooled one: compare them as <tmp>."""
+    return re.sub(r"/tmp/[\w./-]*", "<tmp>", text)
+
+
 def test_pooled_executions_and_sessions_match_fresh_sandboxes(ex):
+    """Proves pooled runs (a session's fork per input, and a single pooled execution) end exactly as
+    a fresh sandbox (status, exit code, stdout, stderr up to temp paths), and that a pool ran them."""
+    if ex.pool is None:
+        pytest.skip(f"no sandbox pool at isolation level {ex.isolation_level!r} (pools need bubblewrap)")
     fresh_ex = LocalExecutor(timeout_s=2.0, memory_mb=256, output_bytes=256 * 1024, pooled=False)
-    assert ex.pool is not None or ex.isolation_level != "bwrap"
+    assert fresh_ex.pool is None
     for name, code in {"streams": STREAMS_PROBE, **FINALIZATION_CASES}.items():
         fresh = fresh_ex.run(code, stdin="a\r\nb 1\n")
+        before = ex.pool.served
         with ex.session(code) as s:
             forked = [s.run("a\r\nb 1\n") for _ in range(2)] + [ex.run(code, stdin="a\r\nb 1\n")]
+        assert ex.pool.served == before + 3, f"{name}: not every run was served by the pool"
+        want = (fresh.status, fresh.exit_code, _normalised(fresh.stdout), _normalised(fresh.stderr))
         for r in forked:
-            assert (r.status, r.exit_code, r.stdout, r.stderr) == (fresh.status, fresh.exit_code, fresh.stdout, fresh.stderr), name
+            assert (r.status, r.exit_code, _normalised(r.stdout), _normalised(r.stderr)) == want, name
     assert "via finalizer" in ex.run(FINALIZATION_CASES["IOBase subclass flushed only when finalized"]).stdout

@@ -57,6 +57,7 @@ _EVAL_SCHEMA: dict[str, dict[str, tuple]] = {
     "guard": {
         "max_sandbox_error_rate": (_NUM, (0.0, 1.0), False),
         "max_generation_failure_rate": (_NUM, (0.0, 1.0), False),
+        "max_empty_answer_rate": (_NUM, (0.0, 1.0), False),
     },
     "selection": {
         "primary": (str, ("exec_success_rate", "accepted_at_1"), False),
@@ -80,7 +81,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "request_timeout_s": 900, "retries": 3,
     },
     "execution": {"workers": 0},
-    "guard": {"max_sandbox_error_rate": 0.02, "max_generation_failure_rate": 0.02},
+    "guard": {"max_sandbox_error_rate": 0.02, "max_generation_failure_rate": 0.02, "max_empty_answer_rate": 0.9},
     "selection": {
         "primary": "exec_success_rate", "tiebreak": "accepted_at_1", "dataset": "codecontests_valid",
         "tie_margin": 0.005, "regression_dataset": "humaneval", "regression_threshold_pp": 2.0,
@@ -156,11 +157,15 @@ class EvalConfig:
         d["profile"] = self.profile
         return d
 
-    def fingerprint(self, manifest_hashes: dict[str, str] | None = None) -> str:
-        """A stable 16-hex-digit id of fingerprinted() plus, if given, the dataset manifest hashes."""
+    def fingerprint(self, manifest_hashes: dict[str, str] | None = None, runtime: dict[str, Any] | None = None) -> str:
+        """A stable 16-hex-digit id of fingerprinted() plus, if given, the dataset manifest hashes and
+        the runtime that changes verdicts (evaluation/runtime.py: sandbox kind, answers' Python,
+        serving engine and dtype)."""
         payload = self.fingerprinted()
         if manifest_hashes:
             payload = {**payload, "manifests": dict(sorted(manifest_hashes.items()))}
+        if runtime:
+            payload = {**payload, "runtime": dict(sorted(runtime.items()))}
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 

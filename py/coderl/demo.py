@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
     report_dir = out_root / "report"
     report = build_report(out_root, report_dir, cfg.selection, phases=[PHASE], train_log=ckpt_root / "sft" / "metrics.jsonl",
+                          config_fingerprint=cfg.fingerprint(),
                           title="coderl DEMO report (toy profile: tiny random-init model, not comparable to real runs)")
     lap("report", t)
     print(report.text)

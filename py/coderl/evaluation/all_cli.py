@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from ..report import tables as T
     from .discovery import discover_checkpoints
     from .history import history_path, read_history
+    from ..sandbox import make_executor
+    from .guard import check_health
+    from .runtime import runtime_identity
     from .runner import EvalRequest, eval_fingerprint, run_evaluation
 
     cfg = load_eval_config(args.eval_config)
@@ -55,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"no global_step_N folder under {args.ckpt_root}; train first (make train) or fix CKPT_ROOT")
     final_step = max(c.step for c in usable) if usable else None
     hist = history_path(args.out_root, args.phase)
+    executor = make_executor(args.sandbox, cfg)
+    check_health(executor)
+    runtime = runtime_identity(args.sandbox, executor, kind, cfg)  # part of the fingerprints to skip by
     lines, failed = [], 0
     for c in ckpts:
         if c.hf_dir is None:
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         tier_wanted = args.tier_final if c.step == final_step else args.tier_intermediate
         tier, datasets = datasets_for(args, cfg, None if args.datasets else tier_wanted)
         done = None if args.force else covering_row(read_history(hist), c.step, {
-            d: eval_fingerprint(cfg, [d], args.manifests_dir, args.limit) for d in datasets})
+            d: eval_fingerprint(cfg, [d], args.manifests_dir, args.limit, runtime) for d in datasets})
         if done is not None:
             lines.append(f"step {c.step}: tier {tier} already in {hist} (as tier {done['tier']}, "
                          f"fingerprint {done['eval_fingerprint']}), skipped")
@@ -87,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
     phases = {ph: read_history(history_path(args.out_root, ph)) for ph in (args.baseline_phase, args.phase)}
     phases = {ph: rows for ph, rows in phases.items() if rows}
     if phases:
-        bests = T.best_per_phase(phases, args.baseline_phase, cfg.selection)
+        bests = T.best_per_phase(phases, args.baseline_phase, cfg.selection, cfg.fingerprint())
         print()
-        print(T.text_table(T.checkpoint_table(phases, {ph: b.get("step") for ph, b in bests.items()})))
+        print(T.text_table(T.checkpoint_table(T.full_only(phases), {ph: b.get("step") for ph, b in bests.items()})))
         for ph, b in bests.items():
             print(f"\nbest of {ph}: {b['explanation']}")
     return 1 if failed else 0

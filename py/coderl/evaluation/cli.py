@@ -25,7 +25,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifests-dir", default="data/manifests")
     p.add_argument("--out-root", default="outputs")
     p.add_argument("--limit", type=int, default=None,
-                   help="only the first N problems of each dataset (a quick check; its own fingerprint)")
+                   help="only the first N problems of each dataset (a quick check: its own fingerprint and "
+                        "step_<N>_limit<K>/ folder, never selected as the best checkpoint)")
     p.add_argument("--device", default="auto",
                    help="--backend hf: auto (a GPU when torch sees one, else CPU), cpu, cuda or cuda:N")
     p.add_argument("--batch-size", type=int, default=1,
@@ -102,4 +103,8 @@ def print_row(row: dict, out_root: Path) -> None:
         acc, ex = s.get("accepted_at_1"), s.get("exec_success_rate")
         fmt = lambda x: "n/a" if x is None else f"{100 * x:5.1f}%"  # noqa: E731
         print(f"  {ds:<24} accepted@1 {fmt(acc)}  exec_success {fmt(ex)}  n={s.get('n')}")
-    print(f"  outputs: {out_root / row['phase'] / ('step_' + str(row['step']))}")
+    from .outputs import StepOutputs
+
+    print(f"  outputs: {StepOutputs.for_step(out_root, row['phase'], row['step'], row.get('limit')).dir}")
+    if row.get("limit"):
+        print(f"  (a --limit {row['limit']} quick check: kept apart from full evaluations, never selected)")

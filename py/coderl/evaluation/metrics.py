@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 VERDICTS = ("accepted", "wrong_answer", "runtime_error", "timeout", "memory_exceeded",
-            "output_limit", "no_code", "sandbox_error", "generation_error")
+            "output_limit", "no_code", "prompt_too_long", "sandbox_error", "generation_error")
 # The program ran to completion on every test it was given (it may still have printed a wrong
 # answer). no_code ran nothing; output_limit was stopped mid-run, so neither is a success.
+# prompt_too_long: the server refused the prompt as longer than its context allows (a deterministic
+# HTTP 4xx): counted against the model, like no_code, and reported apart (n_prompt_too_long).
 EXEC_SUCCESS = frozenset({"accepted", "wrong_answer"})
 # Infrastructure failures (the sandbox, or the model server, failed): never the model's score.
 INFRASTRUCTURE = frozenset({"sandbox_error", "generation_error"})
@@ -52,6 +54,7 @@ def dataset_metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "exec_success": exec_ok,
         "exec_success_rate": _rate(exec_ok, n),
         "no_code_rate": _rate(breakdown["no_code"], n),
+        "n_prompt_too_long": breakdown["prompt_too_long"],
         "truncated_rate": _rate(truncated, n),
         "verdicts": breakdown,
         "mean_completion_tokens": _mean(tokens),
@@ -64,7 +67,7 @@ def dataset_metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 # What the history keeps per dataset (the full breakdown stays in metrics.json).
 HISTORY_KEYS = ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate",
-                "mean_completion_tokens", "n_excluded")
+                "mean_completion_tokens", "n_excluded", "n_prompt_too_long")
 
 
 def history_scores(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 outputs/<phase>/
   eval_history.jsonl            one line per finished evaluation (history.py)
   best_checkpoint.json          selection.py, after every evaluation
-  step_<N>/
+  step_<N>/                     a full evaluation (step_<N>_limit<K>/: a --limit K quick check, kept apart)
     metrics.json summary.json eval_info.json run_info.json
     per_problem/<dataset>.jsonl  the final per-problem records, in manifest order
     qa_logs/<dataset>.md         a sample of prompt / answer / verdict per dataset
@@ -33,8 +33,11 @@ class StepOutputs:
     dir: Path
 
     @classmethod
-    def for_step(cls, out_root: str | Path, phase: str, step: int) -> "StepOutputs":
-        return cls(Path(out_root) / phase / f"step_{int(step)}")
+    def for_step(cls, out_root: str | Path, phase: str, step: int, limit: int | None = None) -> "StepOutputs":
+        """step_<N>/ for a full evaluation; step_<N>_limit<K>/ for a --limit K run, so a quick check
+        never replaces a full run's files."""
+        name = f"step_{int(step)}" + (f"_limit{int(limit)}" if limit else "")
+        return cls(Path(out_root) / phase / name)
 
     @property
     def phase_dir(self) -> Path:

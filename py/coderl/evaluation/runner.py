@@ -5,7 +5,9 @@ generation and every judged problem is appended to the step's cache the moment i
 run killed at any point (kill -9 included) resumes with nothing completed lost: cached verdicts
 are reused, cached answers are only judged, the rest is generated. The history line is written
 last (the commit point), after every other file, and replaces any earlier line of the same
-(step, tier, fingerprint); best_checkpoint.json follows it.
+(step, tier, fingerprint); best_checkpoint.json follows it. A --limit run (a quick check) writes
+to its own step_<N>_limit<K>/ folder and its history line says `limit`: it never replaces a full
+run's files and is never selected.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import os
 import queue
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Any
 
 from ..config import EvalConfig
 from ..data.problem import Problem
-from ..errors import InfrastructureError
+from ..errors import ConfigError, InfrastructureError
 from ..io_utils import atomic_write_json
 from . import history as H
 from .guard import Guard, check_health
@@ -50,7 +53,7 @@ class EvalRequest:
     sandbox: str = "local"
     raw_dir: str | Path = "data/raw"
     manifests_dir: str | Path = "data/manifests"
-    limit: int | None = None  # first N problems of each dataset (a different fingerprint)
+    limit: int | None = None  # first N problems of each dataset (a different fingerprint, its own folder)
     served_model: str | None = None  # openai backend: the model id the server must be serving
     backend_opts: dict[str, Any] = field(default_factory=dict)
 
@@ -60,7 +63,7 @@ class DatasetPlan:
     name: str
     problems: list[Problem]
     manifest_hash: str       # of the problems evaluated (the manifest's, or of its first `limit`)
-    fingerprint: str         # cfg.fingerprint({name: manifest_hash}): this dataset's scores are comparable iff equal
+    fingerprint: str         # cfg.fingerprint({name: manifest_hash}, runtime): this dataset's scores are comparable iff equal
 
 
 @dataclass
@@ -68,11 +71,12 @@ class EvalPlan:
     request: EvalRequest
     datasets: list[DatasetPlan]
     eval_fingerprint: str
-    config_fingerprint: str
+    config_fingerprint: str  # of the eval config alone: selection compares only rows made under the current one
+    runtime: dict[str, Any] | None = None
 
     @property
     def out(self) -> StepOutputs:
-        return StepOutputs.for_step(self.request.out_root, self.request.phase, self.request.step)
+        return StepOutputs.for_step(self.request.out_root, self.request.phase, self.request.step, self.request.limit)
 
 
 def dataset_hash(name: str, manifests_dir, limit: int | None) -> str:
@@ -82,13 +86,15 @@ def dataset_hash(name: str, manifests_dir, limit: int | None) -> str:
     return h if not limit else hashlib.sha256(f"{h}:first{int(limit)}".encode()).hexdigest()
 
 
-def eval_fingerprint(cfg: EvalConfig, datasets: list[str], manifests_dir, limit: int | None = None) -> str:
+def eval_fingerprint(cfg: EvalConfig, datasets: list[str], manifests_dir, limit: int | None = None,
+                     runtime: dict[str, Any] | None = None) -> str:
     """The fingerprint of an evaluation before running it (eval-all uses it to skip finished ones)."""
-    return cfg.fingerprint({d: dataset_hash(d, manifests_dir, limit) for d in datasets})
+    return cfg.fingerprint({d: dataset_hash(d, manifests_dir, limit) for d in datasets}, runtime)
 
 
-def plan_evaluation(req: EvalRequest, cfg: EvalConfig) -> EvalPlan:
-    """Load and verify every dataset against its manifest (DataError on any mismatch) and fingerprint it."""
+def plan_evaluation(req: EvalRequest, cfg: EvalConfig, runtime: dict[str, Any] | None = None) -> EvalPlan:
+    """Load and verify every dataset against its manifest (DataError on any mismatch) and fingerprint it
+    with the runtime (evaluation/runtime.py)."""
     from ..data.registry import load_eval_problems
 
     plans = []
@@ -97,9 +103,9 @@ def plan_evaluation(req: EvalRequest, cfg: EvalConfig) -> EvalPlan:
         if req.limit:
             problems = problems[: int(req.limit)]
         h = dataset_hash(name, req.manifests_dir, req.limit)
-        plans.append(DatasetPlan(name, problems, h, cfg.fingerprint({name: h})))
-    fp = cfg.fingerprint({p.name: p.manifest_hash for p in plans})
-    return EvalPlan(req, plans, fp, cfg.fingerprint())
+        plans.append(DatasetPlan(name, problems, h, cfg.fingerprint({name: h}, runtime)))
+    fp = cfg.fingerprint({p.name: p.manifest_hash for p in plans}, runtime)
+    return EvalPlan(req, plans, fp, cfg.fingerprint(), runtime)
 
 
 def _progress(desc: str, total: int, initial: int, position: int):
@@ -167,17 +173,26 @@ class _Execution:
         try:
             verdict = fut.result()
             rec = _record(problem, gen, extraction, prompt_hash, verdict)
-            if rec["verdict"] != "sandbox_error":  # infrastructure failures are retried on resume, never cached
+            # infrastructure failures are retried on resume, never cached; nor is an empty answer (the
+            # guard's business: a server fault, regenerated once the server is fixed)
+            if rec["verdict"] != "sandbox_error" and gen.get("completion"):
                 self.caches[problem.dataset].add_record(problem.id, rec)
         except BaseException as e:  # a judge bug is an infrastructure failure, not the model's
             rec = _record(problem, gen, extraction, prompt_hash, {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"})
         self.results.put(rec)
 
     def submit(self, pool, problem: Problem, gen: dict) -> None:
+        from ..generation.client import PROMPT_TOO_LONG
         from ..generation.extract import extract_for_problem
 
-        extraction = extract_for_problem(gen.get("completion") or "", problem)
         prompt_hash = prompt_sha256(self.messages(problem))
+        if gen.get("finish_reason") == PROMPT_TOO_LONG:  # the server refused the prompt: nothing to judge
+            rec = _record(problem, gen, None, prompt_hash, {"verdict": PROMPT_TOO_LONG, "detail": gen.get("detail") or ""})
+            self.caches[problem.dataset].add_record(problem.id, rec)
+            self.outstanding += 1
+            self.results.put(rec)
+            return
+        extraction = extract_for_problem(gen.get("completion") or "", problem)
         fut = pool.submit(problem, extraction.code)
         self.outstanding += 1
         fut.add_done_callback(lambda f, p=problem, g=gen, e=extraction, h=prompt_hash: self._on_judged(p, g, e, h, f))
@@ -198,6 +213,7 @@ class _Execution:
                 guard.sandbox_error(f"{rec['dataset']}/{rec['id']}", rec.get("detail") or "sandbox_error")
 
     def run(self, make_backend_cm, workers: int) -> dict[str, float]:
+        from ..generation.client import PROMPT_TOO_LONG
         from ..sandbox.judge import JudgePool
 
         to_judge, to_generate = self.load_caches()
@@ -235,11 +251,15 @@ class _Execution:
                             bars[p.dataset][1].update(1)
                             guard.generation_failure(f"{p.dataset}/{p.id}", g.error)
                         else:
-                            self.caches[p.dataset].add_generation(p.id, gen)
+                            if g.finish_reason != PROMPT_TOO_LONG:
+                                guard.answer(f"{p.dataset}/{p.id}", g.completion)
+                            if g.completion or g.finish_reason == PROMPT_TOO_LONG:
+                                self.caches[p.dataset].add_generation(p.id, gen)  # empty ones: regenerated
                             self.generations[p.dataset][p.id] = gen
                             self.submit(pool, p, gen)
                         self.drain(guard, bars, block=False)
             t_gen = time.monotonic()
+            guard.check_empty()  # a run smaller than EMPTY_MIN_ANSWERS is judged here, on all its answers
             self.drain(guard, bars, block=True)
             finished = True
         finally:
@@ -260,32 +280,69 @@ def _workers(cfg: EvalConfig) -> int:
     return int(cfg.execution.get("workers") or 0) or (os.cpu_count() or 1)
 
 
-def _backend_cm(req: EvalRequest, cfg: EvalConfig):
+def _context_need(req: EvalRequest, cfg: EvalConfig, prompts):
+    """The longest planned prompt + max_new_tokens, counted with the model's tokenizer (served backends only).
+
+    vllm: required (the server is sized from it). openai: best effort (a hub id not on this machine
+    cannot be counted; a prompt the server then refuses is that problem's prompt_too_long).
+    """
+    from ..generation.context import load_tokenizer, longest_prompt
+    from ..generation.vllm_server import resolve_model_dir
+
+    if req.backend not in ("vllm", "openai"):
+        return None
+    source = req.model if req.backend == "vllm" else (req.served_model or req.model)
+    try:
+        tok = load_tokenizer(resolve_model_dir(source), local_only=req.backend != "vllm")
+    except Exception as e:  # noqa: BLE001 - any loader failure means: cannot count here
+        if req.backend == "vllm":
+            raise ConfigError(f"cannot load the tokenizer of {source} to size the server's context ({e}); "
+                              "give a model folder with its tokenizer files") from None
+        log.warning("cannot count prompt tokens with %s's tokenizer (%s): the server's context is not checked "
+                    "before generating", source, e)
+        return None
+    return longest_prompt(tok, prompts(), int(cfg.generation["max_new_tokens"]))
+
+
+def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
+    """prompts(): (dataset/id, messages) of every planned problem, to size or check the server's context."""
+    @contextmanager
     def make():
         from ..generation import make_backend
+        from ..generation.context import check_served_context, serving_max_model_len
+        from ..generation.vllm_server import resolve_model_dir
 
         kind = req.backend
         # openai: the server must serve the named model; a checkpoint folder is only checked when the
         # served name is given (coderl serve names it as typed), else the one model served is used and logged
         model = req.served_model if kind == "openai" else req.model
-        return make_backend(kind, cfg=cfg, model=model, url=req.vllm_url, **req.backend_opts)
+        need = _context_need(req, cfg, prompts)
+        opts = dict(req.backend_opts)
+        if kind == "vllm" and need is not None:
+            opts.setdefault("max_model_len", serving_max_model_len(cfg, resolve_model_dir(req.model), need))
+        with make_backend(kind, cfg=cfg, model=model, url=req.vllm_url, **opts) as backend:
+            if kind == "openai" and need is not None:
+                check_served_context(backend.client.served_max_model_len(), need, backend.client.base_url)
+            yield backend
     return make
 
 
 def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None) -> dict[str, Any]:
     """Evaluate; write the step folder, the history line and best_checkpoint.json; return the history row."""
     from ..sandbox import make_executor
+    from .runtime import runtime_identity
 
-    plan = plan or plan_evaluation(req, cfg)
-    out = plan.out
     started = datetime.now(timezone.utc)
     executor = make_executor(req.sandbox, cfg)
     check_health(executor)
+    plan = plan or plan_evaluation(req, cfg, runtime_identity(req.sandbox, executor, req.backend, cfg, req.backend_opts))
+    out = plan.out
     ckpt_id = checkpoint_id(req.model)
     ex = _Execution(plan, cfg, executor, ckpt_id)
     log.info("evaluating %s (step %s, tier %s) on %s -> %s", req.checkpoint, req.step, req.tier,
              ", ".join(d.name for d in plan.datasets), out.dir)
-    timings = ex.run(_backend_cm(req, cfg), _workers(cfg))
+    prompts = lambda: ((f"{d.name}/{p.id}", ex.messages(p)) for d in plan.datasets for p in d.problems)  # noqa: E731
+    timings = ex.run(_backend_cm(req, cfg, prompts), _workers(cfg))
 
     metrics: dict[str, Any] = {}
     for d in plan.datasets:
@@ -294,15 +351,17 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
         write_qa_log(out, d.name, recs, {p.id: ex.messages(p)[-1]["content"] for p in d.problems})
         metrics[d.name] = {**dataset_metrics(recs), "fingerprint": d.fingerprint}
     common = {"phase": req.phase, "step": req.step, "tier": req.tier, "checkpoint": req.checkpoint,
-              "eval_fingerprint": plan.eval_fingerprint}
+              "eval_fingerprint": plan.eval_fingerprint, "config_fingerprint": plan.config_fingerprint,
+              "runtime": plan.runtime, "limit": req.limit}
     atomic_write_json(out.metrics_json, {**common, "datasets": metrics})
     atomic_write_json(out.summary_json, {**common, "elapsed_s": timings["total_s"], "datasets": {
-        ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate")}
+        ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate",
+                               "n_prompt_too_long")}
         for ds, m in metrics.items()}})
     atomic_write_json(out.eval_info_json, {
-        **common, "config_fingerprint": plan.config_fingerprint, "checkpoint_id": ckpt_id, "model": req.model,
-        "limit": req.limit, "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
-                                                   "n_problems": len(d.problems)} for d in plan.datasets},
+        **common, "checkpoint_id": ckpt_id, "model": req.model,
+        "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
+                              "n_problems": len(d.problems)} for d in plan.datasets},
         "eval_config": cfg.as_dict()})
     atomic_write_json(out.run_info_json, run_info(
         started=started, timings=timings, stats=ex.stats, workers=_workers(cfg), backend=req.backend,
@@ -319,7 +378,7 @@ def write_best_checkpoint(out_root: str | Path, phase: str, cfg: EvalConfig,
                           baseline_phase: str = BASELINE_PHASE) -> dict[str, Any]:
     rows = H.read_history(H.history_path(out_root, phase))
     base = H.read_history(H.history_path(out_root, baseline_phase)) if phase != baseline_phase else rows
-    best = select_best(rows, cfg.selection, base)
+    best = select_best(rows, cfg.selection, base, config_fingerprint=cfg.fingerprint())
     best["phase"] = phase
     best["written_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     atomic_write_json(Path(out_root) / phase / "best_checkpoint.json", best)

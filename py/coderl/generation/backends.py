@@ -26,7 +26,8 @@ class ServedBackend(Backend):
 
     def __init__(self, model: str, cfg, *, python: str | None = None, port: int | None = None,
                  served_model_name: str | None = None, engine: str = "vllm", log_path=None,
-                 extra_args: tuple[str, ...] = (), dtype: str | None = None, env: dict | None = None):
+                 extra_args: tuple[str, ...] = (), dtype: str | None = None, env: dict | None = None,
+                 max_model_len: int | None = None):
         from .vllm_server import (ServerProcess, default_vllm_python, resolve_model_dir, transformers_serve_command,
                                   vllm_command)
 
@@ -37,7 +38,7 @@ class ServedBackend(Backend):
         if engine == "vllm":
             self.served_name = served_model_name or model
             cmd = vllm_command(self.model_dir, cfg, python=python or default_vllm_python(), port=port,
-                               served_model_name=self.served_name, extra_args=extra_args)
+                               served_model_name=self.served_name, extra_args=extra_args, max_model_len=max_model_len)
         elif engine == "transformers":
             import sys
 

@@ -3,6 +3,9 @@
 Requests run in a bounded thread pool (cfg.serving.concurrency) and are yielded as they finish.
 Transport failures (connection refused/reset, timeouts) and 5xx/429 answers are retried with
 exponential backoff (cfg.serving.retries); other 4xx answers are not (the request itself is wrong).
+A 4xx saying the prompt does not fit the server's context (max_model_len - max_tokens) is the
+problem's own, deterministic answer: a Generation with finish_reason "prompt_too_long" (counted
+against the model, never retried), not an error.
 A failure becomes a Generation with `error` set, never an empty answer. When a request has used up
 its retries and the server no longer answers /health, the server is taken for dead: generate()
 yields the records it has, then raises GenerationError, so the caller keeps what finished and a
@@ -12,6 +15,7 @@ re-run resumes from there.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -26,13 +30,18 @@ from .records import Generation
 log = logging.getLogger(__name__)
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
+# vLLM: "This model's maximum context length is N tokens. However, you requested ..." or
+# "'max_tokens' ... is too large: M. This model's maximum context length is N tokens and your request has ..."
+_CONTEXT_TOO_SMALL = re.compile(r"maximum context length|max_model_len|context length|prompt is too long", re.I)
+PROMPT_TOO_LONG = "prompt_too_long"
 _CONNECT_TIMEOUT_S = 10.0
 
 
 class RequestFailed(Exception):
-    def __init__(self, message: str, *, transport: bool):
+    def __init__(self, message: str, *, transport: bool, prompt_too_long: bool = False):
         super().__init__(message)
         self.transport = transport
+        self.prompt_too_long = prompt_too_long
 
 
 def normalize_base_url(url: str) -> str:
@@ -82,6 +91,18 @@ class OpenAIClient:
             raise GenerationError(f"{self.base_url}/v1/models: cannot list the served models ({e}); is an "
                                   "OpenAI-compatible server running there? (check --vllm-url / the server log)") from None
 
+    def served_max_model_len(self) -> int | None:
+        """The context the server serves self.model with, when it says (vLLM's /v1/models does)."""
+        try:
+            r = self._session.get(self.base_url + "/v1/models", timeout=_CONNECT_TIMEOUT_S + self.timeout_s / 10)
+            r.raise_for_status()
+            for m in r.json().get("data", []):
+                if m.get("id") == self.model and isinstance(m.get("max_model_len"), int):
+                    return m["max_model_len"]
+        except (requests.RequestException, ValueError, AttributeError, TypeError):
+            pass
+        return None
+
     def resolve_model(self) -> str:
         """Check the served model id: the one asked for, or the only one served when none was named."""
         served = self.served_models()
@@ -107,7 +128,8 @@ class OpenAIClient:
         if r.status_code != 200:
             body = r.text[:500].replace("\n", " ")
             raise RequestFailed(f"HTTP {r.status_code} from {self.base_url}/v1/chat/completions: {body}",
-                                transport=r.status_code in _RETRY_STATUS)
+                                transport=r.status_code in _RETRY_STATUS,
+                                prompt_too_long=400 <= r.status_code < 500 and bool(_CONTEXT_TOO_SMALL.search(body)))
         try:
             return r.json()
         except ValueError:
@@ -167,6 +189,10 @@ class OpenAIBackend(Backend):
         try:
             out = self.client.chat(messages)
         except RequestFailed as e:
+            if e.prompt_too_long:  # the problem's own answer: it does not fit this server's context
+                return Generation(id=problem.id, dataset=problem.dataset, completion="", finish_reason=PROMPT_TOO_LONG,
+                                  truncated=False, prompt_tokens=None, completion_tokens=None,
+                                  wall_s=time.monotonic() - t0, detail=str(e)[:400])
             g = Generation.failed(problem.id, problem.dataset, f"{self.client.base_url}: {e}", time.monotonic() - t0)
             g._transport = e.transport  # type: ignore[attr-defined]  # read by generate(), not serialized
             return g

@@ -66,13 +66,14 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def vllm_command(model: str, cfg, *, python: str, port: int, served_model_name: str, host: str = "127.0.0.1",
-                 extra_args: list[str] | tuple[str, ...] = ()) -> list[str]:
+                 extra_args: list[str] | tuple[str, ...] = (), max_model_len: int | None = None) -> list[str]:
+    """max_model_len: the context sized from the prompts (generation/context.py); default serving.max_model_len."""
     s = cfg.serving
     return [python, "-m", "vllm.entrypoints.openai.api_server", "--model", model,
             "--served-model-name", served_model_name, "--host", host, "--port", str(port),
             "--tensor-parallel-size", str(s["tensor_parallel_size"]),
             "--gpu-memory-utilization", str(s["gpu_memory_utilization"]),
-            "--max-model-len", str(s["max_model_len"]), "--dtype", str(s["dtype"]),
+            "--max-model-len", str(max_model_len or s["max_model_len"]), "--dtype", str(s["dtype"]),
             "--seed", str(cfg.generation.get("seed", 0)), *extra_args]
 
 

@@ -28,7 +28,9 @@ class Report:
 
 def build_report(outputs_root: str | Path, out_dir: str | Path, sel: dict[str, Any], *, phases: list[str] | None = None,
                  baseline_phase: str = "phase0", train_log: str | Path | None = None,
-                 title: str = "coderl evaluation report") -> Report:
+                 title: str = "coderl evaluation report", config_fingerprint: str | None = None) -> Report:
+    """config_fingerprint: the current eval config's; the best checkpoint is chosen among full
+    evaluations made under it. --limit quick checks get their own table and nothing else."""
     outputs_root, out_dir = Path(outputs_root), Path(out_dir)
     hist = T.load_histories(outputs_root)
     if phases:
@@ -41,8 +43,10 @@ def build_report(outputs_root: str | Path, out_dir: str | Path, sel: dict[str, A
     trained = [ph for ph in hist if ph != baseline_phase]
     if hist and not trained:
         missing.append("no trained checkpoint evaluated yet (only the baseline): run make eval-all")
-    bests = T.best_per_phase(hist, baseline_phase, sel)
+    bests = T.best_per_phase(hist, baseline_phase, sel, config_fingerprint)
     best_steps = {ph: b.get("step") for ph, b in bests.items()}
+    quick = T.quick_check_table(hist)
+    hist = T.full_only(hist)   # from here on: full evaluations only
     warnings = T.fingerprint_warnings(hist)
     threshold = float(sel["regression_threshold_pp"])
 
@@ -56,6 +60,10 @@ def build_report(outputs_root: str | Path, out_dir: str | Path, sel: dict[str, A
         table = T.checkpoint_table(hist, best_steps)
         md += ["## Evaluated checkpoints", "", T.md_table(table), ""]
         txt += ["Evaluated checkpoints (%):", T.text_table(table), ""]
+    if quick:
+        note = "first K problems per dataset only: never selected, not compared with the rows above"
+        md += ["## Quick checks (--limit runs)", "", note + ".", "", T.md_table(quick), ""]
+        txt += [f"Quick checks (--limit runs; {note}) (%):", T.text_table(quick), ""]
     base = T.baseline_row(hist.get(baseline_phase, []))
     for ph, best in bests.items():
         best_row = next((r for r in hist[ph] if best.get("step") is not None and int(r["step"]) == best["step"]

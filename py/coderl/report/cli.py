@@ -31,6 +31,6 @@ def run(args: argparse.Namespace) -> int:
     if train_log is None and args.ckpt_root and (Path(args.ckpt_root) / RUN_METRICS).is_file():
         train_log = Path(args.ckpt_root) / RUN_METRICS
     report = build_report(args.outputs_root, out, cfg.selection, phases=args.phase, baseline_phase=args.baseline_phase,
-                          train_log=train_log, title=args.title)
+                          train_log=train_log, title=args.title, config_fingerprint=cfg.fingerprint())
     print(report.text)
     return 0

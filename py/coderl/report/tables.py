@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..evaluation.history import HISTORY_NAME, read_history
-from ..evaluation.selection import score_fingerprint, select_best
+from ..evaluation.selection import is_full, score_fingerprint, select_best
 
 # The runbook's expectations for Phase 1 vs Phase 0 (gain: points of improvement expected;
 # no_regression: the drop must stay within selection.regression_threshold_pp).
@@ -31,6 +31,21 @@ def load_histories(outputs_root: str | Path) -> dict[str, list[dict[str, Any]]]:
     if not root.is_dir():
         return {}
     return {p.parent.name: read_history(p) for p in sorted(root.glob(f"*/{HISTORY_NAME}"))}
+
+
+def full_only(phases: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Full evaluations only: --limit quick checks are shown apart (quick_check_table), never compared."""
+    return {ph: [r for r in rows if is_full(r)] for ph, rows in phases.items()}
+
+
+def quick_check_table(phases: dict[str, list[dict[str, Any]]]) -> Table | None:
+    """The --limit runs (first K problems per dataset), or None when there are none."""
+    quick = {ph: [r for r in rows if not is_full(r)] for ph, rows in phases.items()}
+    if not any(quick.values()):
+        return None
+    headers, rows_ = checkpoint_table({ph: rs for ph, rs in quick.items() if rs}, {})
+    limits = [str(r["limit"]) for ph, rs in quick.items() for r in sorted(rs, key=lambda r: (int(r["step"]), int(r["tier"])))]
+    return headers[:3] + ["limit"] + headers[3:], [row[:3] + [k] + row[3:] for row, k in zip(rows_, limits)]
 
 
 def datasets_of(rows: list[dict[str, Any]]) -> list[str]:
@@ -63,7 +78,8 @@ def checkpoint_table(phases: dict[str, list[dict[str, Any]]], best_steps: dict[s
 
 
 def baseline_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The Phase 0 evaluation to compare against: the most complete (highest tier), then the latest."""
+    """The Phase 0 evaluation to compare against: a full one, the most complete (highest tier), then the latest."""
+    rows = [r for r in rows if is_full(r)]
     if not rows:
         return None
     return max(rows, key=lambda r: (int(r["tier"]), str(r.get("timestamp", ""))))
@@ -118,9 +134,11 @@ def fingerprint_warnings(phases: dict[str, list[dict[str, Any]]]) -> list[str]:
     return warnings
 
 
-def best_per_phase(phases: dict[str, list[dict[str, Any]]], baseline_phase: str, sel: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def best_per_phase(phases: dict[str, list[dict[str, Any]]], baseline_phase: str, sel: dict[str, Any],
+                   config_fingerprint: str | None = None) -> dict[str, dict[str, Any]]:
+    """select_best per trained phase; config_fingerprint: the current eval config's (cfg.fingerprint())."""
     base = phases.get(baseline_phase, [])
-    return {ph: select_best(rows, sel, base) for ph, rows in phases.items() if ph != baseline_phase}
+    return {ph: select_best(rows, sel, base, config_fingerprint) for ph, rows in phases.items() if ph != baseline_phase}
 
 
 def md_table(table: Table) -> str:

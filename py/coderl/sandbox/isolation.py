@@ -87,6 +87,12 @@ class Limits:
         # so the wall timeout is what normally fires; the CPU limit stops threads spinning.
         return int(math.ceil(self.timeout_s)) + 1
 
+    @property
+    def file_size_limit(self) -> int:
+        # RLIMIT_FSIZE: one byte past the cap, so a stream (a pooled run's stdout is a file) that
+        # passed the cap is told from one that met it exactly: both paths flag more than cap bytes.
+        return self.output_bytes + 1
+
 
 def find_python() -> str:
     """The interpreter sandboxed programs run with: the system python3, outside /tmp and /root.
@@ -114,7 +120,7 @@ def prlimit_prefix(limits: Limits, *, with_nproc: bool) -> list[str]:
     cpu = limits.cpu_soft_s
     args = [
         "prlimit", f"--as={mem}", "--core=0", f"--cpu={cpu}:{cpu + 1}",
-        f"--fsize={limits.output_bytes}",
+        f"--fsize={limits.file_size_limit}",
     ]
     if with_nproc:
         args.append(f"--nproc={NPROC_LIMIT}")
@@ -125,7 +131,7 @@ def wrap_command(level: str, python: str, prog_host: str, limits: Limits, status
     """The full command: prlimit [limits] -- <isolation> -- python -I prog."""
     pre = prlimit_prefix(limits, with_nproc=is_root())
     if level == "bwrap":
-        size = str(limits.output_bytes)
+        size = str(limits.output_bytes + 4096)  # a page more: a file meets the file limit (cap + 1) first
         cmd = [
             "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm",

@@ -13,7 +13,7 @@ import time
 
 from . import isolation
 from .isolation import Limits
-from .types import RunResult
+from .types import KILLED_FROM_OUTSIDE, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +291,10 @@ def _classify(rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, 
     sig = _signal_of(rc, level)
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_soft_s):
         return RunResult("timeout", rc, stdout, stderr, wall, cpu, f"CPU-time limit of {limits.cpu_soft_s} s reached")
+    if sig == signal.SIGKILL:  # below the CPU limit, before the deadline: the host (OOM killer) did it
+        return RunResult("sandbox_error", rc, stdout, stderr, wall, cpu,
+                         f"{KILLED_FROM_OUTSIDE} (CPU {cpu:.2f} s, wall {wall:.2f} s): the host's OOM killer or "
+                         "an operator; not the program's verdict")
     if sig == signal.SIGXFSZ:
         return RunResult("output_limit", rc, stdout, stderr, wall, cpu,
                          f"a file passed the size limit of {limits.output_bytes} bytes")

@@ -57,7 +57,7 @@ def zygote_command(python: str, limits: Limits, uid: int | None) -> list[str]:
         # /tmp also holds prog.py here (a read-only bind outside the tmpfs in a fresh run): a margin,
         # so the largest file still meets the file-size limit (output_limit) before a full disk
         "--size", str(limits.output_bytes + PROG_MARGIN_BYTES), "--tmpfs", "/tmp",
-        "--size", str(limits.output_bytes), "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue",
+        "--size", str(limits.output_bytes + 4096), "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue",
         "--die-with-parent", "--new-session", "--clearenv",
         "--setenv", "PATH", isolation.SANDBOX_PATH, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
         "--chdir", "/tmp",
@@ -135,9 +135,9 @@ class Zygote:
             log.warning("sandbox pool: retiring a zygote whose clean-up failed (%s)", head.get("why"))
             self.retire()
         reason = "timeout" if head["timeout"] else None
-        if reason is None and max(head["out_size"], head["err_size"]) >= limits.output_bytes:
-            reason = "output_limit"
-        return _classify(head["exit"], out, err.decode("utf-8", "replace"), head["wall_s"], head["cpu_s"],
+        if reason is None and max(head["out_size"], head["err_size"]) > limits.output_bytes:
+            reason = "output_limit"   # as a fresh run: more than the cap (the file limit is cap + 1)
+        return _classify(head["exit"], out[:limits.output_bytes], err.decode("utf-8", "replace"), head["wall_s"], head["cpu_s"],
                          reason, limits, "zygote")
 
     def retire(self) -> None:
@@ -224,6 +224,7 @@ class ZygotePool:
         self._lock = threading.Lock()
         self._failures = 0
         self.disabled_because: str | None = None
+        self.served = 0   # executions that ran in a pooled sandbox (tests check that the pool was used)
         # bwrap --die-with-parent signals the zygote when the THREAD that started it exits, and
         # judge worker threads come and go: zygotes are started from this one long-lived thread.
         self._spawner = cf.ThreadPoolExecutor(1, thread_name_prefix="coderl-zygote-start")
@@ -275,6 +276,9 @@ class ZygotePool:
         log.warning("sandbox pool: %s; this execution gets a fresh sandbox", why)
 
     def note_success(self) -> None:
+        """An execution ran in a pooled sandbox (single runs and session inputs alike)."""
+        with self._lock:
+            self.served += 1
         if self._failures:
             with self._lock:
                 self._failures = 0

@@ -12,6 +12,12 @@ VERDICTS = (
 )
 
 
+# RunResult.message of a program SIGKILLed from outside (the host's OOM killer, an operator) before it
+# reached its CPU-time or wall-clock limit: an infrastructure failure (sandbox_error), not the
+# program's runtime error. The judge re-runs it alone once; killed again, it is the program's own doing.
+KILLED_FROM_OUTSIDE = "killed by SIGKILL before reaching its time limits"
+
+
 @dataclass
 class RunResult:
     """One execution. `sandbox_error` means the infrastructure failed, never the program."""

@@ -242,10 +242,10 @@ def _child(src, req, fds, ready_w):
         except (OSError, ValueError):
             pass
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    out_cap = int(req["output_bytes"])
+    fsize = int(req["output_bytes"]) + 1   # Limits.file_size_limit: cap + 1 tells "passed" from "met"
     limits = ((resource.RLIMIT_CPU, int(req["cpu_s"]), int(req["cpu_s"]) + 1),
               (resource.RLIMIT_AS, int(req["memory_mb"]) << 20, int(req["memory_mb"]) << 20),
-              (resource.RLIMIT_FSIZE, out_cap, out_cap), (resource.RLIMIT_CORE, 0, 0))
+              (resource.RLIMIT_FSIZE, fsize, fsize), (resource.RLIMIT_CORE, 0, 0))
     if req.get("nproc"):
         limits += ((resource.RLIMIT_NPROC, int(req["nproc"]), int(req["nproc"])),)
     for what, soft, hard in limits:
