@@ -89,10 +89,11 @@ class Listener:
 
 
 def _levels() -> list[str]:
-    # "bwrap": the default (pooled sandboxes, a fork per execution); "bwrap-fresh": one sandbox
-    # set up per execution (the pool's fallback); "rlimits": the weakest level.
+    # Every level a machine may give: "bwrap" (the default: pooled sandboxes, a fork per execution),
+    # "bwrap-fresh" (one sandbox set up per execution: the pool's fallback), "unshare" (no bwrap)
+    # and "rlimits" (no user namespaces either). The weaker ones are forced here, as CI does.
     levels = ["bwrap", "bwrap-fresh"] if shutil.which("bwrap") else []
-    return levels + ["rlimits"]
+    return levels + (["unshare"] if shutil.which("unshare") else []) + ["rlimits"]
 
 
 @pytest.fixture(scope="module", params=_levels())
@@ -123,8 +124,6 @@ def victim_dir(executor):
 
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_hostile_program_is_contained(executor, victim_dir, monkeypatch, name):
-    if executor.isolation_level != "bwrap" and name not in WEAK_LEVEL_SUBSET:
-        pytest.skip("run at the bwrap level only")
     marker = "coderl-hostile-" + secrets.token_hex(8)
     secret_name, secret = "CODERL_FAKE_SECRET_TOKEN", "sk-" + secrets.token_hex(16)
     monkeypatch.setenv(secret_name, secret)
@@ -364,3 +363,36 @@ def test_a_forked_copy_of_the_judge_runs_fresh_instead_of_sharing_zygotes():
         assert ex.run("import os\nprint(os.getppid())").stdout == "2\n"   # the zygote is intact
     finally:
         ex.close()
+
+
+# --- close() (Ctrl-C of an evaluation) stops what is in flight, at every level --------------------
+
+@pytest.mark.parametrize("level", _levels())
+def test_close_kills_executions_in_flight_and_they_are_not_verdicts(level):
+    lvl, _, variant = level.partition("-")
+    ex = LocalExecutor(timeout_s=60.0, memory_mb=256, output_bytes=1 << 20, level=lvl, pooled=variant != "fresh")
+    marker = "coderl-inflight-" + secrets.token_hex(8)
+    # sleeps far past the test, with a child in a session of its own (as a daemon would)
+    code = (PROLOGUE + "import os, subprocess, sys, time\n"
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '__MARKER__'], start_new_session=True)\n"
+            "time.sleep(600)\n").replace("__MARKER__", marker)
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(ex.run(code))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 120   # a safety net: the wait ends when all six processes run
+        while len(_procs_with(marker)) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_procs_with(marker)) >= 6, _procs_with(marker)
+        t0 = time.monotonic()
+        ex.close()
+        for t in threads:
+            t.join(timeout=10)
+        took = time.monotonic() - t0
+    finally:
+        ex.close()
+    assert not any(t.is_alive() for t in threads) and took < 10, f"runs still going {took:.1f} s after close()"
+    assert [r.status for r in results] == ["sandbox_error"] * 3, results   # an interrupted run is no verdict
+    assert _wait_gone(marker) == [], "processes of interrupted runs survived close()"
+    assert ex.run("print(1)").status == "sandbox_error"   # a closed executor runs nothing
