@@ -50,6 +50,9 @@ class LocalExecutor:
                  isolation.GUARANTEES[self.isolation_level],
                  f"pooled sandboxes (recycled after {pool_max_executions} executions)" if self.pool is not None
                  else "one fresh sandbox per execution")
+        if isolation.NOT_HELD.get(self.isolation_level):
+            log.warning("sandbox: isolation %r does not hold what bwrap does: %s", self.isolation_level,
+                        isolation.NOT_HELD[self.isolation_level])
 
     # -- public --------------------------------------------------------------------------------
 
@@ -91,6 +94,10 @@ class LocalExecutor:
         if self.pool is not None:
             return PooledSession(self, code, self.pool)
         return DirectSession(self, code)
+
+    @property
+    def closed(self) -> bool:
+        return self._stopped.is_set()
 
     def close(self) -> None:
         """Stop everything this executor started: pooled sandboxes, and every execution still running
