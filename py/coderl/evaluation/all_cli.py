@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from ..errors import CoderlError, ConfigError, DataError, InfrastructureError
-from .cli import add_common_arguments, backend_kind, datasets_for
+from .cli import add_common_arguments, backend_kind, backend_opts, datasets_for
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         req = EvalRequest(model=str(c.hf_dir), checkpoint=str(c.path.resolve()), step=c.step, phase=args.phase,
                           tier=tier, datasets=datasets, out_root=Path(args.out_root), backend=kind,
                           vllm_url=args.vllm_url, sandbox=args.sandbox, raw_dir=args.raw_dir,
-                          manifests_dir=args.manifests_dir, limit=args.limit)
+                          manifests_dir=args.manifests_dir, limit=args.limit, backend_opts=backend_opts(args, kind))
         try:
             run_evaluation(req, cfg)
             lines.append(f"step {c.step}: evaluated at tier {tier}")

@@ -18,6 +18,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vllm-url", default=None, help="an already running OpenAI-compatible server")
     p.add_argument("--served-model-name", default=None,
                    help="with --vllm-url: the model id the server must serve (default: --model's hub id, else the one served)")
+    p.add_argument("--engine", choices=("vllm", "transformers"), default="vllm",
+                   help="server the vllm backend starts: vllm, or `transformers serve` on CPU (no vLLM; slow, tiny models)")
     p.add_argument("--sandbox", default="local", help="'local' (embedded) or a SandboxFusion URL")
     p.add_argument("--eval-config", default=None, help="eval config (default: configs/eval.yaml)")
     p.add_argument("--datasets", default=None, help="comma-separated datasets instead of the tier's (e.g. for the demo)")
@@ -43,6 +45,16 @@ def backend_kind(args: argparse.Namespace) -> str:
             raise ConfigError("--backend openai needs --vllm-url http://host:port")
         return args.backend
     return "openai" if args.vllm_url else "vllm"
+
+
+def backend_opts(args: argparse.Namespace, kind: str) -> dict:
+    """Options for the backend: the server engine when coderl starts one."""
+    if getattr(args, "engine", "vllm") != "vllm":
+        if kind != "vllm":
+            raise ConfigError(f"--engine {args.engine} chooses the server the vllm backend starts; "
+                              f"the {kind} backend starts none: drop --engine or use --backend vllm")
+        return {"engine": args.engine}
+    return {}
 
 
 def datasets_for(args: argparse.Namespace, cfg, tier: int | None) -> tuple[int, list[str]]:
@@ -78,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     req = EvalRequest(model=model, checkpoint=checkpoint, step=step, phase=args.phase, tier=tier, datasets=datasets,
                       out_root=Path(args.out_root), backend=kind, vllm_url=args.vllm_url, sandbox=args.sandbox,
                       raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, limit=args.limit,
-                      served_model=args.served_model_name or (args.model if args.model else None))
+                      served_model=args.served_model_name or (args.model if args.model else None),
+                      backend_opts=backend_opts(args, kind))
     row = run_evaluation(req, cfg)
     print_row(row, Path(args.out_root))
     return 0

@@ -285,7 +285,14 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
     ex = _Execution(plan, cfg, executor, ckpt_id)
     log.info("evaluating %s (step %s, tier %s) on %s -> %s", req.checkpoint, req.step, req.tier,
              ", ".join(d.name for d in plan.datasets), out.dir)
-    timings = ex.run(_backend_cm(req, cfg), _workers(cfg))
+    try:
+        timings = ex.run(_backend_cm(req, cfg), _workers(cfg))
+    finally:
+        # on Ctrl-C this kills the executions still running (at the unshare/rlimits levels they are in
+        # sessions of their own and would outlive us) and lets the judge threads end at once
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
 
     metrics: dict[str, Any] = {}
     for d in plan.datasets:
