@@ -61,16 +61,16 @@ class LocalExecutor:
         if self.pool is not None and limits.memory_mb <= self.defaults.memory_mb and not self._stopped.is_set():
             r = self.pool.run(code, stdin.encode("utf-8"), limits)
             if r is not None:
-                return self._unless_stopped(r)
+                return self.unless_closed(r)
         return self.run_fresh(code, stdin, limits)
 
     def run_fresh(self, code: str, stdin: str, limits: Limits) -> RunResult:
         """One execution in a sandbox set up for it alone (the fallback of the pooled path)."""
         if self._stopped.is_set():
-            return self._unless_stopped(None)
-        return self._unless_stopped(self._run(self.isolation_level, code, stdin, limits))
+            return self.unless_closed(None)
+        return self.unless_closed(self._run(self.isolation_level, code, stdin, limits))
 
-    def _unless_stopped(self, r: RunResult | None) -> RunResult:
+    def unless_closed(self, r: RunResult | None) -> RunResult:
         """An execution that close() cut short is an infrastructure failure, never the program's verdict."""
         if self._stopped.is_set():
             return RunResult("sandbox_error", message="the sandbox was stopped (interrupted, or closed) before this "
