@@ -28,6 +28,7 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
 fi
 echo "setup: installing coderl and its dependencies into $VENV"
 "$VENV/bin/python" -m pip install -q -e .
+bash scripts/install_bwrap.sh   # the sandbox's isolation layer; never fails the setup
 rm -f "$VENV"/.coderl-setup-*
 touch "$stamp"
 echo "setup: done ($("$VENV/bin/python" -c 'import torch, verl, transformers; print(f"torch {torch.__version__}, verl {verl.__version__}, transformers {transformers.__version__}")' 2>/dev/null | tail -1))"

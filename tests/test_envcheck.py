@@ -45,9 +45,23 @@ def test_unreachable_sandboxfusion_fails_with_the_url():
     assert row.status == FAIL and url in row.detail
 
 
-def test_embedded_sandbox_passes():
+def test_embedded_sandbox_passes_at_bwrap_and_warns_with_the_cost_below():
+    import shutil
+
     row = _rows()["sandbox"]
-    assert row.status == PASS, row.detail
+    if shutil.which("bwrap"):
+        assert row.status == PASS and "isolation: bwrap" in row.detail, row.detail
+    else:   # a machine without bubblewrap: the level in force, what it costs, the install command
+        assert row.status == WARN and "Not held at this level" in row.detail and "bubblewrap" in row.detail
+
+
+@pytest.mark.parametrize("level, gap", [("unshare", "no private /tmp"), ("rlimits", "no network namespace")])
+def test_a_weaker_isolation_level_is_named_with_what_it_does_not_hold(monkeypatch, level, gap):
+    monkeypatch.setenv("CODERL_SANDBOX_LEVEL", level)
+    row = _rows()["sandbox"]
+    assert row.status == WARN, row.detail
+    assert f"isolation: {level}, not bwrap: forced by CODERL_SANDBOX_LEVEL={level}" in row.detail
+    assert gap in row.detail and "no read-only /" in row.detail
 
 
 def test_cli_exit_code_and_json():

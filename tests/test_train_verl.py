@@ -8,8 +8,9 @@ once finished; the smoke checklist and prune-ckpt on the reference; a 2-process 
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,10 +26,12 @@ from coderl.training.prune import prune
 from coderl.training.run_record import RunRecord, read_metrics
 from coderl.training.smoke import check_run
 from coderl.training.toy_data import write_toy_sft
+from ctrl_c import start_in_foreground_group
 
 pytestmark = pytest.mark.slow
 
 STEPS, SAVE = 4, 2  # small: each CPU step of the tiny model costs seconds on 2 shared cores
+PAUSE_HOOK = Path(__file__).parent / "fixtures" / "pause_after_checkpoint"
 
 
 def _recipe(model: Path, data: tuple[Path, Path], batch: int = 2) -> dict:
@@ -49,9 +52,45 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference(tiny_model_dir, data, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("ref")
-    s = train(_recipe(tiny_model_dir, data), gpus=1, device="cpu", run_dir=run_dir, echo="none")
+    # launched from an empty folder: whatever verl writes into its cwd would show up there
+    cwd = tmp_path_factory.mktemp("launch_cwd")
+    old_cwd = os.getcwd()
+    os.chdir(cwd)
+    try:
+        s = train(_recipe(tiny_model_dir, data), gpus=1, device="cpu", run_dir=run_dir, echo="none")
+    finally:
+        os.chdir(old_cwd)
     assert s.status == "finished", s.log_path.read_text()[-3000:]
+    s.launch_cwd = cwd
     return s
+
+
+def test_verl_hydra_output_goes_into_the_run_dir(reference):
+    assert list(reference.launch_cwd.iterdir()) == []   # no outputs/<date>/<time>/ where it was launched
+    hydra = reference.run_dir / "logs" / "attempt_001_hydra"
+    assert (hydra / "sft_trainer.log").is_file() and (hydra / ".hydra" / "config.yaml").is_file()
+
+
+PROGRESS = re.compile(r"^\[progress\] step (\d+)/(\d+) \((\d+)%\)  (?:(-) s/step  - tokens/s/gpu  ETA -|"
+                      r"([\d.]+) s/step  ([\d,]+) tokens/s/gpu  ETA (\d+):(\d\d):(\d\d))$")
+
+
+def test_progress_lines_show_step_rate_tokens_and_eta(reference):
+    log = reference.log_path.read_text()
+    rows = [PROGRESS.match(ln) for ln in log.splitlines() if ln.startswith("[progress]")]
+    assert len(rows) == STEPS and all(rows), [ln for ln in log.splitlines() if ln.startswith("[progress]")]
+    assert [(int(m[1]), int(m[2])) for m in rows] == [(i, STEPS) for i in range(1, STEPS + 1)]
+    assert rows[0][4] == "-"                      # one step line gives no rate yet
+    tokens = {step: m["train/global_tokens"] for step, m in read_metrics(reference.run_dir).items()}
+    for m in rows[1:]:
+        step, sec, tok = int(m[1]), float(m[5]), int(m[6].replace(",", ""))
+        assert sec > 0
+        # tokens/s per GPU is the steps' tokens over their time (one process here), to the printed precision
+        window = range(2, step + 1)
+        assert abs(tok - sum(tokens[i] for i in window) / (sec * len(window))) <= 0.02 * tok + 1
+        eta = int(m[7]) * 3600 + int(m[8]) * 60 + int(m[9])
+        assert abs(eta - sec * (STEPS - step)) <= 1
+    assert rows[-1].group(7, 8, 9) == ("0", "00", "00")
 
 
 def test_reference_run_checkpoints_and_smoke_checklist(reference, tiny_model_dir, data):
@@ -71,20 +110,24 @@ def test_interrupt_refuse_resume_matches_reference(reference, tiny_model_dir, da
     recipe_file.write_text(yaml.safe_dump(_recipe(tiny_model_dir, data)))
     cmd = [sys.executable, "-m", "coderl", "train", "--recipe", str(recipe_file), "--device", "cpu", "--gpus", "1",
            "--run-dir", str(run_dir), "--quiet"]
-    launcher = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 600
-    tree: list[psutil.Process] = []
-    while (latest_step(run_dir) or 0) < SAVE and launcher.poll() is None and time.monotonic() < deadline:
-        tree = psutil.Process(launcher.pid).children(recursive=True) or tree
+    # the workers hold right after the step-SAVE checkpoint (tests/fixtures/pause_after_checkpoint), so
+    # Ctrl-C arrives on that event, mid-run, however loaded the machine is
+    paused = tmp_path / "paused"
+    env = {**os.environ, "CODERL_TEST_PAUSE_AFTER_STEP": str(SAVE), "CODERL_TEST_PAUSED_FILE": str(paused),
+           "PYTHONPATH": os.pathsep.join([str(PAUSE_HOOK), os.environ.get("PYTHONPATH", "")])}
+    launcher = start_in_foreground_group(cmd, env=env)
+    deadline = time.monotonic() + 600   # a safety net only: the wait ends on the event
+    while not paused.exists() and launcher.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert launcher.poll() is None, "run ended before it could be interrupted:\n" + launcher.stdout.read()
+    assert launcher.poll() is None and paused.exists(), "run ended before it could be interrupted:\n" + launcher.stdout.read()
+    tree = psutil.Process(launcher.pid).children(recursive=True)
     assert len(tree) >= 2  # torchrun and its worker
-    launcher.send_signal(signal.SIGINT)  # Ctrl-C
+    os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C, to the foreground process group as a terminal sends it
     out, _ = launcher.communicate(timeout=120)
     assert launcher.returncode == 130, out
     assert not [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], "workers survived"
     stopped_at = latest_step(run_dir)
-    assert SAVE <= stopped_at < STEPS
+    assert stopped_at == SAVE
     assert RunRecord.load(run_dir).attempts[0]["status"] == "interrupted"
 
     with pytest.raises(TrainingError, match=r"written by 1 processes, this launch has 2"):

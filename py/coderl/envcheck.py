@@ -10,6 +10,7 @@ import argparse
 import importlib.metadata as md
 import json
 import os
+import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -136,7 +137,26 @@ def check_sandbox(args: argparse.Namespace) -> Row:
     except Exception as e:  # noqa: BLE001 - report, don't crash the table
         return Row("sandbox", FAIL, f"{spec}: {e}")
     level = getattr(ex, "isolation_level", "?")
-    return Row("sandbox", PASS if ok else FAIL, f"{spec} (isolation: {level}): {msg}")
+    if not ok:
+        return Row("sandbox", FAIL, f"{spec} (isolation: {level}): {msg}")
+    return _isolation_row(spec, level, msg)
+
+
+def _isolation_row(spec: str, level: str, msg: str) -> Row:
+    """PASS at the strongest level; at a weaker one WARN, saying what the missing level costs and the fix."""
+    from .sandbox import isolation
+
+    if level not in isolation.NOT_HELD or level == "bwrap":
+        return Row("sandbox", PASS, f"{spec} (isolation: {level}): {msg}")
+    forced = os.environ.get("CODERL_SANDBOX_LEVEL")
+    if forced:
+        why = f"forced by CODERL_SANDBOX_LEVEL={forced}"
+    elif not shutil.which("bwrap"):
+        why = f"bubblewrap is not installed: {isolation.INSTALL_BWRAP} (make setup does it as root)"
+    else:
+        why = "bubblewrap is installed but does not run here (user namespaces off? see the warning above)"
+    return Row("sandbox", WARN, f"{spec} (isolation: {level}, not bwrap: {why}): {msg}. "
+                                f"Not held at this level: {isolation.NOT_HELD[level]}")
 
 
 def check_disk(args: argparse.Namespace) -> Row:

@@ -49,13 +49,16 @@ attempt("msgget", lambda: made(libc.msgget(0xC0DE, 0o1666)))
 attempt("semget", lambda: made(libc.semget(0xC0DE, 1, 0o1666)))
 attempt("mq_open", lambda: made(libc.mq_open(b"/trace___MARKER__", os.O_CREAT | os.O_RDWR, 0o666, None)))
 attempt("add_key", lambda: made(libc.syscall(248, b"user", b"trace___MARKER__", b"x", 1, ctypes.c_int(-4))))
-# the zygote: ptrace, its memory and descriptors, signals
-attempt("zygote ptrace", lambda: made(libc.ptrace(16, zygote, None, None)))
-attempt("zygote mem", lambda: open(f"/proc/{zygote}/mem", "rb").close())
-attempt("zygote fds", lambda: os.listdir(f"/proc/{zygote}/fd"))
-attempt("zygote fd 3", lambda: open(f"/proc/{zygote}/fd/3", "wb").close())
-for sig in (signal.SIGSTOP, signal.SIGTERM, signal.SIGUSR1):
-    attempt(f"zygote signal {sig.name}", lambda: os.kill(zygote, sig))
+# the zygote: ptrace, its memory and descriptors, signals. (A parent pid of 0: the program is the
+# init of its own PID namespace (the unshare level) and has no parent to reach; kill(0) would only
+# signal its own process group, which kill_parent.py covers.)
+if zygote > 0:
+    attempt("zygote ptrace", lambda: made(libc.ptrace(16, zygote, None, None)))
+    attempt("zygote mem", lambda: open(f"/proc/{zygote}/mem", "rb").close())
+    attempt("zygote fds", lambda: os.listdir(f"/proc/{zygote}/fd"))
+    attempt("zygote fd 3", lambda: open(f"/proc/{zygote}/fd/3", "wb").close())
+    for sig in (signal.SIGSTOP, signal.SIGTERM, signal.SIGUSR1):
+        attempt(f"zygote signal {sig.name}", lambda: os.kill(zygote, sig))
 # a detached sleeper that keeps writing
 if os.fork() == 0:
     os.setsid()

@@ -18,6 +18,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vllm-url", default=None, help="an already running OpenAI-compatible server")
     p.add_argument("--served-model-name", default=None,
                    help="with --vllm-url: the model id the server must serve (default: --model's hub id, else the one served)")
+    p.add_argument("--engine", choices=("vllm", "transformers"), default="vllm",
+                   help="server the vllm backend starts: vllm, or `transformers serve` on CPU (no vLLM; slow, tiny models)")
     p.add_argument("--sandbox", default="local", help="'local' (embedded) or a SandboxFusion URL")
     p.add_argument("--eval-config", default=None, help="eval config (default: configs/eval.yaml)")
     p.add_argument("--datasets", default=None, help="comma-separated datasets instead of the tier's (e.g. for the demo)")
@@ -51,10 +53,15 @@ def backend_kind(args: argparse.Namespace) -> str:
 
 
 def backend_opts(args: argparse.Namespace, kind: str) -> dict:
-    """Options only the in-process hf backend takes."""
-    if kind != "hf":
-        return {}
-    return {"device": getattr(args, "device", "auto"), "batch_size": getattr(args, "batch_size", 1)}
+    """Options for the backend: the hf backend's device and batch size; the server engine when coderl starts one."""
+    if kind == "hf":
+        return {"device": getattr(args, "device", "auto"), "batch_size": getattr(args, "batch_size", 1)}
+    if getattr(args, "engine", "vllm") != "vllm":
+        if kind != "vllm":
+            raise ConfigError(f"--engine {args.engine} chooses the server the vllm backend starts; "
+                              f"the {kind} backend starts none: drop --engine or use --backend vllm")
+        return {"engine": args.engine}
+    return {}
 
 
 def datasets_for(args: argparse.Namespace, cfg, tier: int | None) -> tuple[int, list[str]]:

@@ -342,7 +342,14 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
     log.info("evaluating %s (step %s, tier %s) on %s -> %s", req.checkpoint, req.step, req.tier,
              ", ".join(d.name for d in plan.datasets), out.dir)
     prompts = lambda: ((f"{d.name}/{p.id}", ex.messages(p)) for d in plan.datasets for p in d.problems)  # noqa: E731
-    timings = ex.run(_backend_cm(req, cfg, prompts), _workers(cfg))
+    try:
+        timings = ex.run(_backend_cm(req, cfg, prompts), _workers(cfg))
+    finally:
+        # on Ctrl-C this kills the executions still running (at the unshare/rlimits levels they are in
+        # sessions of their own and would outlive us) and lets the judge threads end at once
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
 
     metrics: dict[str, Any] = {}
     for d in plan.datasets:

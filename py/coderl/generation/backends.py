@@ -66,6 +66,8 @@ class ServedBackend(Backend):
         return self
 
     def close(self) -> None:
+        if self.client_backend is not None:
+            self.client_backend.close()   # requests in flight stop retrying before the server goes
         self.server.stop()
 
     @property

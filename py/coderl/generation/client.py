@@ -60,6 +60,8 @@ class OpenAIClient:
         self.params = greedy_params(cfg)
         self.timeout_s = float(cfg.serving["request_timeout_s"])
         self.retries = int(cfg.serving["retries"])
+        # set on Ctrl-C / close: requests still in flight give up instead of retrying with backoff
+        self.stopping = threading.Event()
         self._local = threading.local()
 
     # one requests.Session per thread: sessions are not thread-safe
@@ -146,10 +148,11 @@ class OpenAIClient:
                 data = self._post_once(payload)
                 break
             except RequestFailed as e:
-                if not e.transport or attempt == self.retries:
+                if not e.transport or attempt == self.retries or self.stopping.is_set():
                     raise
                 log.warning("request failed (%s); retry %d/%d in %.0f s", e, attempt + 1, self.retries, delay)
-                time.sleep(delay)
+                if self.stopping.wait(delay):
+                    raise
                 delay = min(delay * 2, 30.0)
         try:
             choice = data["choices"][0]
@@ -204,10 +207,13 @@ class OpenAIBackend(Backend):
     def generate(self, items: Iterable[Item]) -> Iterator[Generation]:
         if not self._resolved:
             self.__enter__()
+        self.client.stopping.clear()   # a new run of requests (an earlier one may have been cut short)
         it = iter(items)
         window = 2 * self.concurrency  # bounded: a huge item stream never floods memory or the server
         done_count = 0
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="coderl-gen") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="coderl-gen")
+        completed = False
+        try:
             pending: set[Future] = set()
             exhausted = False
             try:
@@ -236,3 +242,13 @@ class OpenAIBackend(Backend):
             finally:
                 for f in pending:
                     f.cancel()
+            completed = True
+        finally:
+            # Ctrl-C, an error or a consumer that stopped early: do not wait for the requests in flight
+            # (they can take minutes on a busy server; the server is being stopped anyway)
+            if not completed:
+                self.client.stopping.set()
+            pool.shutdown(wait=completed, cancel_futures=not completed)
+
+    def close(self) -> None:
+        self.client.stopping.set()

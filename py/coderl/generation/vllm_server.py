@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from ..paths import repo_root
 log = logging.getLogger(__name__)
 
 _LOG_TAIL_LINES = 40
+# SIGTERM first (vLLM frees its GPU memory and workers cleanly), SIGKILL after this: Ctrl-C must stop
+# the server and every child within 10 s, and a server that ignores SIGTERM for 5 s will not stop on it
+STOP_GRACE_S = 5.0
 _ERROR_LINE = re.compile(r"\b[A-Za-z_]*(Error|Exception): ")
 
 
@@ -181,32 +185,62 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, grace_s: float = 20.0) -> None:
-        """SIGTERM to the process group (and any descendant that left it), SIGKILL after grace_s."""
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """SIGTERM to the process group and every descendant (also those that left it), SIGKILL after grace_s.
+
+        Waits on the processes themselves (not a fixed pause), so it returns as soon as all are gone:
+        Ctrl-C must free the GPU and the port within seconds, also on a loaded machine.
+        """
         proc, self.proc = self.proc, None
         if proc is None:
             return
         atexit.unregister(self.stop)
-        pids = [proc.pid, *_descendants(proc.pid)]
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        # a second Ctrl-C while stopping must not abandon the server: hold SIGINT/SIGTERM until done
+        masked = threading.current_thread() is threading.main_thread()
+        if masked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            self._stop_tree(proc, grace_s)
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def _stop_tree(self, proc: subprocess.Popen, grace_s: float) -> None:
+        import psutil
+
+        tree = []
+        for pid in [proc.pid, *_descendants(proc.pid)]:
+            try:
+                tree.append(psutil.Process(pid))
+            except psutil.NoSuchProcess:
+                pass
+        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
             try:
                 os.killpg(proc.pid, sig)
             except (ProcessLookupError, PermissionError):
                 pass
-            for pid in pids[1:]:
+            for p in tree:
                 try:
-                    os.kill(pid, sig)
-                except (ProcessLookupError, PermissionError):
+                    p.send_signal(sig)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
-            try:
-                proc.wait(timeout=grace_s if sig == signal.SIGTERM else 10)
-                if sig == signal.SIGTERM:
-                    # the leader is gone; give its children a moment, then make sure
-                    time.sleep(0.5)
-                    if not [p for p in pids[1:] if _pid_alive(p)]:
-                        break
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop within %.0f s of SIGTERM; killing it", self.name, grace_s)
+            # reap the leader as soon as it exits (psutil cannot wait() on our own child for us)
+            deadline = time.monotonic() + wait_s
+            while True:
+                proc.poll()
+                alive = [p for p in tree if _pid_alive(p.pid)]
+                if not alive or time.monotonic() > deadline:
+                    break
+                psutil.wait_procs(alive, timeout=0.1)
+            if not alive:
+                break
+            if sig == signal.SIGTERM:
+                log.warning("%s: %d process(es) did not stop within %.0f s of SIGTERM; killing them", self.name,
+                            len(alive), grace_s)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log.error("%s (pid %d) survived SIGKILL", self.name, proc.pid)
         log.info("%s stopped", self.name)
 
     def __enter__(self) -> "ServerProcess":

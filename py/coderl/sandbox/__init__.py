@@ -7,6 +7,7 @@ and ``isolation_level``. Limits default to ``cfg.sandbox`` (configs/eval.yaml).
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Protocol
 
@@ -37,9 +38,11 @@ def make_executor(spec: str = "local", cfg=None) -> Executor:
     cfg = cfg or load_eval_config()
     sb = cfg.sandbox
     out_bytes = int(float(sb.get("max_output_mb", 64)) * 1024 * 1024)
-    key = (spec, sb["run_timeout_s"], sb["memory_limit_mb"], out_bytes)
+    # a forced level (CODERL_SANDBOX_LEVEL) is part of the key; a closed executor (an evaluation
+    # ended or was interrupted: close() is final) is replaced
+    key = (spec, sb["run_timeout_s"], sb["memory_limit_mb"], out_bytes, os.environ.get("CODERL_SANDBOX_LEVEL"))
     with _cache_lock:
-        if key in _cache:
+        if key in _cache and not getattr(_cache[key], "closed", False):
             return _cache[key]
         if spec == "local":
             from .local import executor_from_config

@@ -48,6 +48,23 @@ GUARANTEES = {
                "unprivileged uid per execution when root (else the program can signal the judge's processes)",
 }
 
+# What a weaker level does NOT hold that bwrap does (env-check and the start-up line say it; the
+# hostile corpus in tests/test_sandbox_hostile.py is contained at every level, these are the gaps).
+NOT_HELD = {
+    "bwrap": "",
+    "unshare": "no read-only /: the program can write wherever the host allows its uid (as root: a dedicated uid, "
+               "so world-writable places only); no private /tmp and /dev/shm: it writes into the host's /tmp, "
+               "/var/tmp and /dev/shm (deleted after the run), with no cap on the total beyond the per-file size "
+               "limit x the files it makes within the time limit; host files are readable where world-readable; "
+               "no pooled sandboxes (a fresh interpreter per execution: slower judging)",
+    "rlimits": "no network namespace (a seccomp filter refuses internet sockets on "
+               "x86_64/aarch64 only: elsewhere the network is reachable); no PID namespace (leftover processes are "
+               "found through the dedicated uid, which needs root: without root they can outlive the run and signal "
+               "the judge's processes); no IPC namespace (SysV IPC objects left by a program are not removed)",
+}
+NOT_HELD["rlimits"] += "; and as at unshare: " + NOT_HELD["unshare"]
+INSTALL_BWRAP = "apt-get install -y bubblewrap"
+
 # The rlimits level has no network namespace: this launcher (run by the sandbox's python, stdlib only)
 # installs a seccomp filter that makes socket() fail with EACCES for every family but AF_UNIX and
 # io_uring_setup() fail with ENOSYS (io_uring can open sockets too), then execs the program. Filters
@@ -270,7 +287,7 @@ def detect_level(probe) -> str:
         reasons = []
         for level in LEVELS:
             if level == "bwrap" and not shutil.which("bwrap"):
-                reasons.append("bwrap: not installed (apt-get install -y bubblewrap)")
+                reasons.append(f"bwrap: not installed ({INSTALL_BWRAP})")
                 continue
             if level == "unshare" and not shutil.which("unshare"):
                 reasons.append("unshare: not installed")

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 from . import isolation
@@ -32,6 +33,10 @@ class LocalExecutor:
         self.defaults = Limits(float(timeout_s), int(memory_mb), int(output_bytes))
         self._uids = isolation.UidPool(slots)
         self._base_tmp = tempfile.gettempdir()
+        # close() (Ctrl-C, the end of an evaluation) kills what is in flight and refuses new runs
+        self._stopped = threading.Event()
+        self._in_flight: dict[int, tuple[subprocess.Popen, int | None]] = {}
+        self._in_flight_lock = threading.Lock()
         self.isolation_level = level or isolation.detect_level(self._probe)
         if pooled is None:
             pooled = not (os.environ.get("CODERL_SANDBOX_NO_POOL") or os.environ.get("CODERL_SANDBOX_NO_ZYGOTE"))
@@ -45,20 +50,32 @@ class LocalExecutor:
                  isolation.GUARANTEES[self.isolation_level],
                  f"pooled sandboxes (recycled after {pool_max_executions} executions)" if self.pool is not None
                  else "one fresh sandbox per execution")
+        if isolation.NOT_HELD.get(self.isolation_level):
+            log.warning("sandbox: isolation %r does not hold what bwrap does: %s", self.isolation_level,
+                        isolation.NOT_HELD[self.isolation_level])
 
     # -- public --------------------------------------------------------------------------------
 
     def run(self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
         limits = self.limits_for(timeout_s, memory_mb)
-        if self.pool is not None and limits.memory_mb <= self.defaults.memory_mb:
+        if self.pool is not None and limits.memory_mb <= self.defaults.memory_mb and not self._stopped.is_set():
             r = self.pool.run(code, stdin.encode("utf-8"), limits)
             if r is not None:
-                return r
+                return self.unless_closed(r)
         return self.run_fresh(code, stdin, limits)
 
     def run_fresh(self, code: str, stdin: str, limits: Limits) -> RunResult:
         """One execution in a sandbox set up for it alone (the fallback of the pooled path)."""
-        return self._run(self.isolation_level, code, stdin, limits)
+        if self._stopped.is_set():
+            return self.unless_closed(None)
+        return self.unless_closed(self._run(self.isolation_level, code, stdin, limits))
+
+    def unless_closed(self, r: RunResult | None) -> RunResult:
+        """An execution that close() cut short is an infrastructure failure, never the program's verdict."""
+        if self._stopped.is_set():
+            return RunResult("sandbox_error", message="the sandbox was stopped (interrupted, or closed) before this "
+                                                      "execution finished; nothing was judged")
+        return r
 
     def limits_for(self, timeout_s: float | None, memory_mb: int | None) -> Limits:
         return Limits(
@@ -78,10 +95,21 @@ class LocalExecutor:
             return PooledSession(self, code, self.pool)
         return DirectSession(self, code)
 
+    @property
+    def closed(self) -> bool:
+        return self._stopped.is_set()
+
     def close(self) -> None:
-        """Stop the pooled sandboxes (they also stop with this process)."""
+        """Stop everything this executor started: pooled sandboxes, and every execution still running
+        (at the unshare/rlimits levels nothing else would: they run in sessions of their own and do
+        not die with this process). Runs cut short, and any run() after this, are `sandbox_error`."""
+        self._stopped.set()
         if self.pool is not None:
             self.pool.close()
+        with self._in_flight_lock:
+            running = list(self._in_flight.values())
+        for proc, uid in running:
+            _kill_tree(proc, uid)
 
     def health(self) -> tuple[bool, str]:
         r = self.run("print(1+1)", timeout_s=min(10.0, self.defaults.timeout_s))
@@ -154,10 +182,16 @@ class LocalExecutor:
             return RunResult("sandbox_error", message=f"could not start the sandbox ({cmd[0]}): {e}")
         if status_w is not None:
             os.close(status_w)
+        with self._in_flight_lock:
+            self._in_flight[proc.pid] = (proc, uid)
+        if self._stopped.is_set():   # close() ran while this one was starting
+            _kill_tree(proc, uid)
         try:
             out, err, reason = _communicate(proc, t0 + limits.timeout_s, limits.output_bytes)
         finally:
             _kill_tree(proc, uid)
+            with self._in_flight_lock:
+                self._in_flight.pop(proc.pid, None)
         _, wstatus, rusage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(wstatus)
         wall = time.monotonic() - t0

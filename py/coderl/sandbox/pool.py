@@ -144,6 +144,17 @@ class Zygote:
         self.retired = True
         self._kill()
 
+    def kill_processes(self) -> None:
+        """SIGKILL the sandbox and its program (from another thread): the owner then sees it exit."""
+        proc = self._proc
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self._uid is not None:
+            isolation.kill_uid(self._uid)
+
     def _kill(self) -> None:
         if self._proc is not None:
             try:
@@ -221,6 +232,8 @@ class ZygotePool:
         self.max_live = max(1, int(max_live))
         self._live = 0
         self._idle: list[Zygote] = []
+        self.closed = False                # after close(): no zygote is started or lent
+        self._busy: set[Zygote] = set()   # lent out (an execution or a session): close() kills these too
         self._lock = threading.Lock()
         self._failures = 0
         self.disabled_because: str | None = None
@@ -232,7 +245,7 @@ class ZygotePool:
 
     def acquire(self) -> Zygote | None:
         """An idle zygote, or a new one; None when the pool is off (run fresh instead)."""
-        if os.getpid() != self._owner_pid:
+        if os.getpid() != self._owner_pid or self.closed:
             return None
         with self._lock:
             stale = []
@@ -246,6 +259,8 @@ class ZygotePool:
         for old in stale:
             old.close()   # outside the lock: close() calls back into the pool
         if z is not None:
+            with self._lock:
+                self._busy.add(z)
             return z
         with self._lock:
             if self.disabled_because or self._live >= self.max_live:
@@ -259,6 +274,10 @@ class ZygotePool:
             self.note_failure(f"could not start a zygote: {e}")
             return None
         z.on_close = self._closed
+        with self._lock:
+            self._busy.add(z)
+            if self.closed:   # close() ran while it was starting
+                z.kill_processes()
         return z
 
     def _closed(self) -> None:
@@ -284,6 +303,8 @@ class ZygotePool:
                 self._failures = 0
 
     def release(self, z: Zygote) -> None:
+        with self._lock:
+            self._busy.discard(z)
         if z.usable and z.executions < self.max_executions:
             with self._lock:
                 self._idle.append(z)
@@ -306,7 +327,13 @@ class ZygotePool:
         return r
 
     def close(self) -> None:
+        """Stop every zygote: idle ones are closed; busy ones are killed (their process group and uid),
+        so the thread waiting on one sees it exit and retires it itself (no pipe closed under it)."""
         with self._lock:
+            self.closed = True
             idle, self._idle = self._idle, []
+            busy = list(self._busy)
         for z in idle:
             z.close()
+        for z in busy:
+            z.kill_processes()

@@ -61,7 +61,7 @@ class PooledSession(DirectSession):
             self._give_back()
             return self.executor.run_fresh(self.code, stdin, limits)
         self.pool.note_success()
-        return r
+        return self.executor.unless_closed(r)
 
     def _give_back(self) -> None:
         if self._zygote is not None:

@@ -30,6 +30,7 @@ from ..errors import ConfigError, DataError, TrainingError
 from . import process_tree
 from .checkpoints import latest_step, list_checkpoints
 from .console_metrics import parse_step_line, short
+from .progress import Progress
 from .recipe import batch_plan, describe, load_recipe, recipe_fingerprint, recipe_to_overrides, resolve_path
 from .run_record import RunRecord, append_metrics, check_resumable, read_metrics, require_run_dir
 
@@ -211,6 +212,10 @@ def train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, devic
         record = RunRecord.load(rdir)
         _check_record(record, world, recipe)
         attempt, log_path = record.next_log_path(node_rank)
+        # verl's hydra writes outputs/<date>/<time>/ (its config and sft_trainer.log) into the cwd:
+        # keep it beside this attempt's log instead of in whatever folder the launch was typed in
+        if not any(o.startswith("hydra.run.dir=") for o in overrides):
+            overrides.append(f"hydra.run.dir={hydra_dir(log_path)}")
         cmd = torchrun_command(overrides, gpus, nnodes, node_rank, master_addr, master_port)
         header = (f"{describe(recipe, gpus, nnodes, device)}\n"
                   f"steps         {steps} in total; this attempt starts after step {start_step} (attempt {attempt})\n"
@@ -224,7 +229,8 @@ def train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, devic
         run_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         if device == "cpu":
             run_env.update(CPU_ENV)
-        summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, node_rank)
+        summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, node_rank,
+                               Progress(steps, world))
         summary.start_step, summary.total_steps, summary.world_size = start_step, steps, world
         last_ckpt = latest_step(rdir)
         if summary.status == "exited":
@@ -250,8 +256,13 @@ def _check_record(record: RunRecord, world: int, recipe: dict) -> None:
                     record.run_dir, fp, recipe_fingerprint(recipe))
 
 
+def hydra_dir(log_path: Path) -> Path:
+    """Where verl's hydra output of one attempt goes: logs/attempt_NNN_hydra/ beside logs/attempt_NNN.log."""
+    return log_path.parent / f"{log_path.stem}_hydra"
+
+
 def _run_attempt(cmd: list[str], env: dict[str, str], log_path: Path, header: str, rdir: Path, attempt: int,
-                 echo: str, node_rank: int) -> RunSummary:
+                 echo: str, node_rank: int, progress: Progress) -> RunSummary:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     summary = RunSummary(run_dir=rdir, status="exited", returncode=-1, attempt=attempt, log_path=log_path,
                          metrics_path=rdir / "metrics.jsonl", start_step=0, last_step=None, total_steps=0,
@@ -263,7 +274,7 @@ def _run_attempt(cmd: list[str], env: dict[str, str], log_path: Path, header: st
         logf.flush()
         proc = process_tree.start(cmd, env)
         try:
-            _pump(proc, logf, summary, rdir, attempt, echo, node_rank)
+            _pump(proc, logf, summary, rdir, attempt, echo, node_rank, progress)
             summary.returncode = proc.wait()
         except KeyboardInterrupt:
             # stop the tree first: printing may fail (a closed terminal or pipe) and must not leave workers
@@ -279,8 +290,12 @@ def _run_attempt(cmd: list[str], env: dict[str, str], log_path: Path, header: st
 
 
 def _pump(proc: subprocess.Popen, logf, summary: RunSummary, rdir: Path, attempt: int, echo: str,
-          node_rank: int) -> None:
-    """Tee torchrun's output to the attempt log (and the console), recording verl's step lines."""
+          node_rank: int, progress: Progress) -> None:
+    """Tee torchrun's output to the attempt log (and the console), recording verl's step lines.
+
+    After each training step line a progress line (step/total, s/step, tokens/s/GPU, ETA) goes to
+    the log and, unless echo is "none", to the console.
+    """
     assert proc.stdout is not None
     for line in proc.stdout:
         logf.write(line)
@@ -299,8 +314,14 @@ def _pump(proc: subprocess.Popen, logf, summary: RunSummary, rdir: Path, attempt
             summary.losses[step] = metrics["train/loss"]
         if node_rank == 0:
             append_metrics(rdir, attempt, step, metrics)
+        where = progress.update(step, metrics)
+        if where is not None:
+            logf.write(where + "\n")
+            logf.flush()
         if echo == "metrics":
-            print(short(step, metrics), flush=True)
+            print(short(step, metrics) + (f"  | {where.removeprefix('[progress] ')}" if where else ""), flush=True)
+        elif echo == "full" and where is not None:
+            print(where, flush=True)
 
 
 def _outcome(s: RunSummary) -> str:
