@@ -272,8 +272,12 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig):
     return make
 
 
-def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None) -> dict[str, Any]:
-    """Evaluate; write the step folder, the history line and best_checkpoint.json; return the history row."""
+def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None, *,
+                   record: bool = True) -> dict[str, Any]:
+    """Evaluate; write the step folder, the history line and best_checkpoint.json; return the history row.
+
+    record=False leaves the history and best_checkpoint.json to the caller (eval-all running several
+    evaluations at once: its parent records every row and selects once, as a sequential run ends)."""
     from ..sandbox import make_executor
 
     plan = plan or plan_evaluation(req, cfg)
@@ -310,8 +314,9 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
 
     row = {**common, "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"), "backend": req.backend,
            "scores": {ds: {**history_scores(m), "fingerprint": m["fingerprint"]} for ds, m in metrics.items()}}
-    H.record_evaluation(H.history_path(req.out_root, req.phase), row)
-    write_best_checkpoint(req.out_root, req.phase, cfg)
+    if record:
+        H.record_evaluation(H.history_path(req.out_root, req.phase), row)
+        write_best_checkpoint(req.out_root, req.phase, cfg)
     return row
 
 
