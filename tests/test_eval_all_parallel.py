@@ -125,8 +125,8 @@ def _ray_worker_pid(task_name: str) -> int | None:
 
 @pytest.mark.slow
 def test_a_killed_evaluation_fails_alone_and_resumes_from_its_cache(ray_cluster, tmp_path, ckpt_root, config, raw, capsys):
-    out, limit, victim = tmp_path / "out", 24, 20
-    args = eval_all(ckpt_root, config, raw, out, "hf", limit, "--gpus", "4", "--datasets", "humaneval", "--tier-final", "1")
+    out, limit, victim = tmp_path / "out", 16, 20
+    args = eval_all(ckpt_root, config, raw, out, "hf", limit, "--gpus", "4", "--tier-final", "1")
     gen_cache = out / "phase1_sft" / f"step_{victim}" / "cache" / "generations" / "humaneval.jsonl"
     killed: dict[str, int] = {}
 
