@@ -3,6 +3,7 @@ the code through coderl's own local executor), one of them killed mid-run, then 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,7 +82,7 @@ def functional(i: int, ok: bool) -> tuple[Problem, str]:
     return p, f"def f():\n    return {i if ok else -1}\n"
 
 
-def test_executions_spread_respect_the_limit_and_move_off_a_dead_server(local):
+def test_executions_spread_respect_the_limit_and_move_off_a_dead_server(local, eval_config):
     servers = [FakeSandboxFusion(local) for _ in range(3)]
     multi = MultiSandboxExecutor([s.url for s in servers], per_server=2, timeout_s=10, memory_mb=512,
                                  output_bytes=1 << 20, backoff_s=0.01)
@@ -101,6 +102,10 @@ def test_executions_spread_respect_the_limit_and_move_off_a_dead_server(local):
     assert all(s.peak <= 2 for s in servers) and max(s.peak for s in servers) == 2  # the per-server limit
     assert all(s.done > 0 for s in servers)  # every server took work while alive
     assert servers[1].done + servers[2].done >= 24  # everything after the death went to the others
+
+    cfg = dataclasses.replace(eval_config, execution={**eval_config.execution, "sandbox_server_concurrency": 3})
+    configured = make_executor(",".join(s.url for s in servers), cfg)  # what SANDBOX=url1,url2,url3 builds
+    assert isinstance(configured, MultiSandboxExecutor) and configured.capacity == 9  # the judge pool's default size
 
     for s in servers[1:]:
         s.kill()

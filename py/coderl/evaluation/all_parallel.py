@@ -55,10 +55,10 @@ def run_jobs_in_parallel(args: argparse.Namespace, cfg, jobs: list) -> tuple[lis
     if requests:
         totals = problem_counts(requests)
         session = ray_eval.connect(args.ray_address, args.gpus)
+        recorded = 0
         try:
             ray_eval.check_shared_paths(requests[0].out_root, Path(args.ckpt_root).resolve(), Path(requests[0].raw_dir))
             print(f"eval-all: {len(requests)} evaluation(s) as Ray tasks, {args.tp} GPU(s) each", flush=True)
-            recorded = 0
             for o in ray_eval.run_parallel(requests, cfg, tp=args.tp, totals=totals,
                                            progress_every_s=args.progress_every, say=lambda s: print(s, flush=True)):
                 step = o.request.step
@@ -72,8 +72,8 @@ def run_jobs_in_parallel(args: argparse.Namespace, cfg, jobs: list) -> tuple[lis
                     by_step[step] = f"step {step}: FAILED, {kind}{o.error}"
                     log.error("step %s failed: %s", step, o.error)
                 print(f"[done] {by_step[step]}", flush=True)
-            if recorded:
-                write_best_checkpoint(args.out_root, args.phase, cfg)
         finally:
             session.close()
+            if recorded:  # also after Ctrl-C: the rows recorded so far, like a sequential run's last write
+                write_best_checkpoint(args.out_root, args.phase, cfg)
     return [by_step[s] for s in sorted(by_step)], failed

@@ -65,7 +65,8 @@ def connect(address: str | None, gpus: int | None) -> RaySession:
             raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {e}; start it with "
                               "`ray start --head` on the head node and `ray start --address=...` on the others") from None
         return RaySession(owned=False)
-    ray.init(num_cpus=os.cpu_count() or 1, num_gpus=int(gpus or 0), include_dashboard=False)
+    # address="local": a new instance even when $RAY_ADDRESS names a cluster (that is --ray-address's job)
+    ray.init(address="local", num_cpus=os.cpu_count() or 1, num_gpus=int(gpus or 0), include_dashboard=False)
     return RaySession(owned=True)
 
 
@@ -122,8 +123,17 @@ def _evaluate(req: EvalRequest, cfg, tp: int, jobs: int) -> dict[str, Any]:
     gpu_ids = [int(g) for g in ray.get_gpu_ids()]
     node_gpus = cluster_gpus().get(ray.get_runtime_context().get_node_id(), 0.0)
     at_once = max(1, min(jobs, int(node_gpus) // max(1, tp)))
-    workers = judge_workers(os.cpu_count() or 1, at_once)
-    cfg = dataclasses.replace(cfg, execution={**cfg.execution, "workers": workers})  # not fingerprinted
+    execution = {**cfg.execution}  # not fingerprinted: how fast, never what is scored
+    if req.sandbox == "local":
+        workers = judge_workers(os.cpu_count() or 1, at_once)
+    else:  # remote sandboxes judge on their own cores: each evaluation gets its share of every server's limit
+        from ..sandbox.multi_server import DEFAULT_PER_SERVER
+
+        share = judge_workers(int(execution.get("sandbox_server_concurrency") or DEFAULT_PER_SERVER), at_once)
+        execution["sandbox_server_concurrency"] = share
+        workers = share * len(req.sandbox.split(","))
+    execution["workers"] = workers
+    cfg = dataclasses.replace(cfg, execution=execution)
     req = dataclasses.replace(req, backend_opts={**req.backend_opts, **backend_options(
         req.backend, gpu_ids, tp, int(cfg.serving["port"]))})
     log.info("step %s on %s, GPUs %s, %d judge workers", req.step, socket.gethostname(), gpu_ids, workers)

@@ -256,8 +256,9 @@ class _Execution:
                 "execution_tail_s": round(t_end - t_gen, 3)}
 
 
-def _workers(cfg: EvalConfig) -> int:
-    return int(cfg.execution.get("workers") or 0) or (os.cpu_count() or 1)
+def _workers(cfg: EvalConfig, executor=None) -> int:
+    # unset: what the executor can take at once (remote sandboxes: servers x per-server limit), else the cores
+    return int(cfg.execution.get("workers") or 0) or getattr(executor, "capacity", 0) or (os.cpu_count() or 1)
 
 
 def _backend_cm(req: EvalRequest, cfg: EvalConfig):
@@ -289,7 +290,7 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
     ex = _Execution(plan, cfg, executor, ckpt_id)
     log.info("evaluating %s (step %s, tier %s) on %s -> %s", req.checkpoint, req.step, req.tier,
              ", ".join(d.name for d in plan.datasets), out.dir)
-    timings = ex.run(_backend_cm(req, cfg), _workers(cfg))
+    timings = ex.run(_backend_cm(req, cfg), _workers(cfg, executor))
 
     metrics: dict[str, Any] = {}
     for d in plan.datasets:
@@ -309,7 +310,7 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
                                                    "n_problems": len(d.problems)} for d in plan.datasets},
         "eval_config": cfg.as_dict()})
     atomic_write_json(out.run_info_json, run_info(
-        started=started, timings=timings, stats=ex.stats, workers=_workers(cfg), backend=req.backend,
+        started=started, timings=timings, stats=ex.stats, workers=_workers(cfg, executor), backend=req.backend,
         vllm_url=req.vllm_url, sandbox=req.sandbox, executor=executor))
 
     row = {**common, "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"), "backend": req.backend,

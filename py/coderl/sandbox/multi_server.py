@@ -99,6 +99,11 @@ class MultiSandboxExecutor:
         return RunResult("sandbox_error", wall_s=time.monotonic() - t0,
                          message=f"every SandboxFusion server failed this execution ({failed})"[:1000])
 
+    @property
+    def capacity(self) -> int:
+        """Executions it can hold at once: the judge pool's default size for it."""
+        return self.per_server * len(self.servers)
+
     def health(self) -> tuple[bool, str]:
         """Healthy when at least one server runs print(1+1); unhealthy ones are set aside and named."""
         bad = []
