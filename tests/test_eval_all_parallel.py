@@ -160,3 +160,49 @@ def test_a_killed_evaluation_fails_alone_and_resumes_from_its_cache(ray_cluster,
     stats = json.loads((out / "phase1_sft" / f"step_{victim}" / "run_info.json").read_text())["resume"]
     assert stats["cached_generations"] == len(set(before)) and stats["generated"] == limit - len(set(before))
     assert sorted(r["step"] for r in read_history(hist)) == list(STEPS)
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    found, stack = set(), [pid]
+    while stack:
+        for c in children.get(stack.pop(), []):
+            found.add(c)
+            stack.append(c)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_evaluation_and_the_ray_it_started(tmp_path, ckpt_root, config, raw):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "coderl", *eval_all(ckpt_root, config, raw, out, "hf", 16, "--gpus", "4")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"})
+    deadline = time.monotonic() + 300
+    while not any((out / "phase1_sft").glob("step_*/cache/generations/*.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no evaluation started"
+        time.sleep(0.1)
+    started = _descendants(proc.pid)  # Ray's own processes and the evaluation workers
+    assert any(b"ray::coderl_eval_step_" in Path(f"/proc/{p}/cmdline").read_bytes() for p in started if _alive(p))
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends to the foreground group
+    printed, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in printed
+    time.sleep(2)
+    assert not [p for p in started if _alive(p)], "processes of the interrupted run are still alive"
