@@ -87,8 +87,8 @@ def _rows(out: Path) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backends", default="hf,oracle")
-    ap.add_argument("--limit", type=int, default=20, help="problems per dataset (default 20)")
-    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--limit", type=int, default=8, help="problems per dataset (default 8)")
+    ap.add_argument("--max-new-tokens", type=int, default=16, help="tiny-model answers are noise: short (default 16)")
     ap.add_argument("--gpus", type=int, default=4)
     ap.add_argument("--out", default=None, help="JSON result (default docs/results/bench_eval_<date>.json)")
     args = ap.parse_args(argv)

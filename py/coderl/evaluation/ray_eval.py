@@ -170,8 +170,11 @@ def run_parallel(requests: list[EvalRequest], cfg, *, tp: int, totals: dict[str,
     if requests and max(cluster_gpus().values(), default=0) < tp:
         raise ConfigError(f"no Ray node has {tp} GPU(s) (TP={tp}); nodes: {sorted(cluster_gpus().values())}")
     task = ray.remote(_evaluate)
+    # the biggest first (the final checkpoint's tier 3): it then runs beside the small ones instead of
+    # alone at the end; Ray starts queued tasks in submission order
+    ordered = sorted(requests, key=lambda r: (-r.tier, -len(r.datasets), r.step))
     pending = {task.options(num_gpus=tp, num_cpus=0, max_retries=0, name=f"coderl_eval_step_{r.step}").remote(
-        r, cfg, tp, len(requests)): r for r in requests}
+        r, cfg, tp, len(requests)): r for r in ordered}
     last_shown: dict[int, str] = {}
     try:
         while pending:
