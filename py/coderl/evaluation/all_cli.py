@@ -54,7 +54,7 @@ def covering_row(rows: list[dict], step: int, wanted: dict[str, str]) -> dict | 
     return None
 
 
-def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> tuple[list[tuple[int, str | EvalRequest]], Path]:
+def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> list[tuple[int, str | EvalRequest]]:
     """Per checkpoint in step order: (step, a line saying why it is skipped) or (step, the EvalRequest to run)."""
     from .discovery import discover_checkpoints
     from .history import history_path, read_history
@@ -84,13 +84,14 @@ def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> tuple[list[tuple[int,
             model=str(c.hf_dir), checkpoint=str(c.path.resolve()), step=c.step, phase=args.phase, tier=tier,
             datasets=datasets, out_root=Path(args.out_root), backend=kind, vllm_url=args.vllm_url,
             sandbox=args.sandbox, raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, limit=args.limit)))
-    return jobs, hist
+    return jobs
 
 
 def run(args: argparse.Namespace) -> int:
     from ..config import load_eval_config
     from ..report import tables as T
     from .history import history_path, read_history
+    from .parallel import concurrent_evaluations
     from .runner import run_evaluation
 
     cfg = load_eval_config(args.eval_config)
@@ -98,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     if kind == "openai":
         raise ConfigError("eval-all evaluates many checkpoints and starts a vLLM server for each; a server at "
                           "--vllm-url serves one model. Drop --vllm-url, or run coderl eval --checkpoint ... --vllm-url per checkpoint")
-    jobs, hist = plan_jobs(args, cfg, kind)
+    if args.tp < 1 or (args.gpus is not None and not args.ray_address):
+        concurrent_evaluations(args.gpus if args.gpus is not None else args.tp, args.tp)  # GPUS=3 TP=2: refused
+    jobs = plan_jobs(args, cfg, kind)
     if use_ray(args):
         from .all_parallel import run_jobs_in_parallel
 
@@ -109,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(job, str):
                 lines.append(job)
                 continue
+            if kind == "vllm" and args.tp > 1:  # one evaluation on TP GPUs (GPUS=TP): the server spans them
+                job.backend_opts = {"extra_args": ("--tensor-parallel-size", str(args.tp))}
             try:
                 run_evaluation(job, cfg)
                 lines.append(f"step {step}: evaluated at tier {job.tier}")

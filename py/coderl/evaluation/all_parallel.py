@@ -47,8 +47,6 @@ def run_jobs_in_parallel(args: argparse.Namespace, cfg, jobs: list) -> tuple[lis
 
     if not args.ray_address:
         concurrent_evaluations(args.gpus, args.tp)  # a clear error for GPUS=3 TP=2 before Ray starts
-    else:
-        concurrent_evaluations(max(args.tp, args.gpus or args.tp), args.tp)
     by_step: dict[int, str] = {s: j for s, j in jobs if isinstance(j, str)}
     requests = [_absolute(j) for _, j in jobs if not isinstance(j, str)]
     failed = 0
