@@ -1,5 +1,5 @@
 # coderl: one target per stage. Every target bootstraps .venv through `setup` first.
-# Variables (override on the command line): GPUS, CKPT, CKPT_ROOT, TIER, MODEL, SANDBOX, PHASE, ARGS...
+# Variables (override on the command line): GPUS, TP, RAY_ADDRESS, CKPT, CKPT_ROOT, TIER, MODEL, SANDBOX, PHASE, ARGS...
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -12,18 +12,20 @@ PHASE ?= phase1_sft
 MODEL ?= Qwen/Qwen2.5-Coder-7B-Instruct
 CKPT_ROOT ?= checkpoints/rlvr_coding_model/phase1_sft_qwen7b_coder
 SANDBOX ?= local
+TP ?=
+RAY_ADDRESS ?=
 GPU_MEM_GB ?= 80
 KEEP ?= 2
 ARGS ?=
 
 .PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
         eval eval-all eval-baseline report demo test test-fast test-vllm vllm-cpu-env \
-        bench-sandbox bench-train bench-reward docs-figures wheelhouse clean
+        bench-sandbox bench-train bench-reward bench-eval docs-figures wheelhouse clean
 
 help:
 	@echo "First time: make demo (whole pipeline at toy scale, CPU), make test (the test suite)."
 	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline report"
-	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train bench-reward docs-figures clean"
+	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train bench-reward bench-eval docs-figures clean"
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml scripts/setup.sh
@@ -62,8 +64,11 @@ prune-ckpt: setup
 eval: setup
 	$(CODERL) eval --checkpoint $(CKPT) --tier $(TIER) --phase $(PHASE) --sandbox $(SANDBOX) $(ARGS)
 
+# GPUS only when given (its default 1 is train's): GPUS=N [TP=k] runs N/k evaluations at once
 eval-all: setup
-	@CKPT_ROOT=$(CKPT_ROOT) SANDBOX=$(SANDBOX) PHASE=$(PHASE) bash scripts/run_eval_all.sh $(ARGS)
+	@CKPT_ROOT=$(CKPT_ROOT) SANDBOX=$(SANDBOX) PHASE=$(PHASE) \
+	  EVAL_GPUS=$(if $(filter command line environment,$(origin GPUS)),$(GPUS)) TP=$(TP) RAY_ADDRESS=$(RAY_ADDRESS) \
+	  bash scripts/run_eval_all.sh $(ARGS)
 
 eval-baseline: setup
 	$(CODERL) eval --model $(MODEL) --phase phase0 --step 0 --tier 3 --sandbox $(SANDBOX) $(ARGS)
@@ -98,6 +103,9 @@ docs-figures: setup
 
 bench-reward: setup
 	$(VENV)/bin/python -m coderl.reward.bench $(ARGS)
+
+bench-eval: setup
+	$(VENV)/bin/python -m coderl.evaluation.bench_eval $(ARGS)
 
 wheelhouse: setup
 	@bash scripts/make_wheelhouse.sh $(ARGS)

@@ -53,6 +53,7 @@ _EVAL_SCHEMA: dict[str, dict[str, tuple]] = {
         # pre-started bwrap sandboxes reused across executions (a fork each); unset = on where bwrap works
         "sandbox_pool": (bool, None, False),
         "sandbox_pool_max_executions": (int, (1, 1 << 20), False),
+        "sandbox_server_concurrency": (int, (1, 4096), False),  # SANDBOX=url1,url2: at once per server
     },
     "guard": {
         "max_sandbox_error_rate": (_NUM, (0.0, 1.0), False),

@@ -276,8 +276,9 @@ class _Execution:
                 "execution_tail_s": round(t_end - t_gen, 3)}
 
 
-def _workers(cfg: EvalConfig) -> int:
-    return int(cfg.execution.get("workers") or 0) or (os.cpu_count() or 1)
+def _workers(cfg: EvalConfig, executor=None) -> int:
+    # unset: what the executor can take at once (remote sandboxes: servers x per-server limit), else the cores
+    return int(cfg.execution.get("workers") or 0) or getattr(executor, "capacity", 0) or (os.cpu_count() or 1)
 
 
 def _context_need(req: EvalRequest, cfg: EvalConfig, prompts):
@@ -327,8 +328,12 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
     return make
 
 
-def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None) -> dict[str, Any]:
-    """Evaluate; write the step folder, the history line and best_checkpoint.json; return the history row."""
+def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None, *,
+                   record: bool = True) -> dict[str, Any]:
+    """Evaluate; write the step folder, the history line and best_checkpoint.json; return the history row.
+
+    record=False leaves the history and best_checkpoint.json to the caller (eval-all running several
+    evaluations at once: its parent records every row and selects once, as a sequential run ends)."""
     from ..sandbox import make_executor
     from .runtime import runtime_identity
 
@@ -343,7 +348,7 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
              ", ".join(d.name for d in plan.datasets), out.dir)
     prompts = lambda: ((f"{d.name}/{p.id}", ex.messages(p)) for d in plan.datasets for p in d.problems)  # noqa: E731
     try:
-        timings = ex.run(_backend_cm(req, cfg, prompts), _workers(cfg))
+        timings = ex.run(_backend_cm(req, cfg, prompts), _workers(cfg, executor))
     finally:
         # on Ctrl-C this kills the executions still running (at the unshare/rlimits levels they are in
         # sessions of their own and would outlive us) and lets the judge threads end at once
@@ -371,13 +376,14 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
                               "n_problems": len(d.problems)} for d in plan.datasets},
         "eval_config": cfg.as_dict()})
     atomic_write_json(out.run_info_json, run_info(
-        started=started, timings=timings, stats=ex.stats, workers=_workers(cfg), backend=req.backend,
+        started=started, timings=timings, stats=ex.stats, workers=_workers(cfg, executor), backend=req.backend,
         vllm_url=req.vllm_url, sandbox=req.sandbox, executor=executor))
 
     row = {**common, "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"), "backend": req.backend,
            "scores": {ds: {**history_scores(m), "fingerprint": m["fingerprint"]} for ds, m in metrics.items()}}
-    H.record_evaluation(H.history_path(req.out_root, req.phase), row)
-    write_best_checkpoint(req.out_root, req.phase, cfg)
+    if record:
+        H.record_evaluation(H.history_path(req.out_root, req.phase), row)
+        write_best_checkpoint(req.out_root, req.phase, cfg)
     return row
 
 

@@ -1,6 +1,6 @@
 """Executing untrusted code and judging it.
 
-``make_executor("local" | "http(s)://host:port", cfg)`` returns an Executor with
+``make_executor("local" | "http(s)://host:port" | "url1,url2,...", cfg)`` returns an Executor with
 ``run(code, stdin="", timeout_s=None, memory_mb=None) -> RunResult``, ``health() -> (ok, why)``
 and ``isolation_level``. Limits default to ``cfg.sandbox`` (configs/eval.yaml).
 """
@@ -48,13 +48,18 @@ def make_executor(spec: str = "local", cfg=None) -> Executor:
             from .local import executor_from_config
 
             ex: Executor = executor_from_config(cfg)
+        elif "," in spec:
+            from .multi_server import multi_executor_from_config
+
+            ex = multi_executor_from_config(spec, cfg, out_bytes)
         elif spec.startswith(("http://", "https://")):
             from .sandboxfusion import SandboxFusionExecutor
 
             ex = SandboxFusionExecutor(spec, timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
                                        output_bytes=out_bytes, retries=int(cfg.serving.get("retries", 3)))
         else:
-            raise SandboxUnavailable(f"unknown sandbox {spec!r}: use 'local' or a SandboxFusion URL like http://localhost:8080")
+            raise SandboxUnavailable(f"unknown sandbox {spec!r}: use 'local', a SandboxFusion URL like http://localhost:8080, "
+                                     "or several separated by commas")
         _cache[key] = ex
         return ex
 

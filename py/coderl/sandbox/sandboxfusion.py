@@ -41,16 +41,23 @@ class SandboxFusionExecutor:
         self.http_margin_s = http_margin_s
 
     def run(self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
+        t0 = time.monotonic()
+        try:
+            return self.request(code, stdin, timeout_s, memory_mb)
+        except ServerUnreachable as e:
+            return RunResult("sandbox_error", wall_s=time.monotonic() - t0, message=str(e))
+
+    def request(self, code: str, stdin: str = "", timeout_s: float | None = None,
+                memory_mb: int | None = None) -> RunResult:
+        """Like run(), but a server that cannot be reached raises ServerUnreachable (so that a caller
+        holding several servers can send the execution to another one)."""
         timeout = float(timeout_s if timeout_s is not None else self.timeout_s)
         body = {
             "code": code, "language": "python", "run_timeout": timeout,
             "memory_limit_MB": int(memory_mb if memory_mb is not None else self.memory_mb), "stdin": stdin,
         }
         t0 = time.monotonic()
-        try:
-            resp = self._post(body, timeout + self.http_margin_s)
-        except _Unreachable as e:
-            return RunResult("sandbox_error", wall_s=time.monotonic() - t0, message=str(e))
+        resp = self._post(body, timeout + self.http_margin_s)
         return map_response(resp, time.monotonic() - t0, timeout, self.output_bytes)
 
     def health(self) -> tuple[bool, str]:
@@ -83,12 +90,12 @@ class SandboxFusionExecutor:
             except json.JSONDecodeError as e:
                 last = f"response is not JSON ({e})"
             log.warning("SandboxFusion %s: attempt %d/%d failed: %s", self.endpoint, attempt + 1, self.retries + 1, last)
-        raise _Unreachable(f"SandboxFusion at {self.endpoint} failed after {self.retries + 1} attempts ({last}); "
+        raise ServerUnreachable(f"SandboxFusion at {self.endpoint} failed after {self.retries + 1} attempts ({last}); "
                            "start it with `make sandbox`, check the URL, or use --sandbox local")
 
 
-class _Unreachable(Exception):
-    pass
+class ServerUnreachable(Exception):
+    """The server did not answer (refused, reset, timed out, 5xx) after every retry."""
 
 
 def map_response(resp: dict, wall: float, timeout: float, output_bytes: int) -> RunResult:
