@@ -17,7 +17,7 @@ KEEP ?= 2
 ARGS ?=
 
 .PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
-        eval eval-all eval-baseline report demo test test-fast test-vllm vllm-cpu-env \
+        eval eval-all eval-baseline report demo prepare-rl rl test test-fast test-vllm vllm-cpu-env \
         bench-sandbox bench-train wheelhouse clean
 
 help:
@@ -43,6 +43,12 @@ INPUT ?= data/sft_validated.jsonl
 prepare-sft: setup
 	@[ -f "$(INPUT)" ] || { echo "prepare-sft: $(INPUT) not found; run: make prepare-sft INPUT=path/to/sft_validated.jsonl" >&2; exit 2; }
 	$(CODERL) prepare-sft --input $(INPUT) --out-dir data/sft $(ARGS)
+
+# Phase 2 data: RL_INPUT=<local jsonl> (codecontests_train300 format or Problem records), or RL_INPUT=hf
+# for deepmind/code_contests train (ARGS="--source DIR" for a local parquet snapshot)
+RL_INPUT ?= hf
+prepare-rl: setup
+	$(CODERL) prepare-rl $(if $(filter hf,$(RL_INPUT)),--hf,--input $(RL_INPUT)) --out-dir data/rl --sandbox $(SANDBOX) $(ARGS)
 
 sandbox: setup
 	@bash scripts/start_sandbox.sh

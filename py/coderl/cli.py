@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("coderl.data.cli", "build data/raw/<dataset>_raw.jsonl for every reachable eval dataset"),
     "validate-data": ("coderl.data.validate_cli", "judge every dataset's reference solution; report broken problems"),
     "prepare-sft": ("coderl.data.sft_cli", "check and split SFT data into verl parquet files"),
+    "prepare-rl": ("coderl.rl.prepare_cli", "check and split problems with tests into verl RL parquet files"),
     "sandbox": ("coderl.sandbox.cli", "run one program in the sandbox, or report the isolation level"),
     "judge": ("coderl.sandbox.judge_cli", "judge completions against problems' tests"),
     "serve": ("coderl.generation.serve_cli", "start vLLM's OpenAI server for a checkpoint and keep it up"),
