@@ -140,7 +140,12 @@ class PlatformCPU(PlatformBase):
         return None
 
     def ray_resource_name(self) -> str:
-        return "CPU"
+        # verl's RL trainer (Ray) counts and reserves one "GPU" per worker; on CPU those are logical
+        # slots that coderl.rl.launch declares with ray.init(num_gpus=N). SFT (torchrun) never asks.
+        return "GPU"
+
+    def ray_resource_options(self, num_gpus: float) -> dict[str, Any]:
+        return {"num_gpus": num_gpus}
 
     def ray_noset_envvars(self) -> list[str]:
         return []
@@ -169,6 +174,14 @@ def _install() -> None:
     import verl.utils.distributed as dist_utils
 
     dist_utils.initialize_global_process_group = initialize_gloo_process_group
+    # the RL trainer's Ray workers ask for "cpu:gloo,cpu:gloo", which torch refuses (duplicate device);
+    # engine_workers imports the function by name later, so replacing the attribute now is enough
+    ray_init = dist_utils.initialize_global_process_group_ray
+
+    def initialize_gloo_process_group_ray(timeout_second=None, backend=None):
+        return ray_init(timeout_second=timeout_second, backend="gloo" if backend in (None, "cpu:gloo") else backend)
+
+    dist_utils.initialize_global_process_group_ray = initialize_gloo_process_group_ray
 
 
 if os.environ.get("VERL_PLATFORM", "").strip().lower() == PLATFORM_NAME:
