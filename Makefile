@@ -18,12 +18,12 @@ ARGS ?=
 
 .PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
         eval eval-all eval-baseline report demo prepare-rl rl test test-fast test-vllm vllm-cpu-env \
-        bench-sandbox bench-train wheelhouse clean
+        bench-sandbox bench-train bench-reward wheelhouse clean
 
 help:
 	@echo "First time: make demo (whole pipeline at toy scale, CPU), make test (the test suite)."
-	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline report"
-	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train clean"
+	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline prepare-rl rl report"
+	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train bench-reward clean"
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml scripts/setup.sh
@@ -97,6 +97,9 @@ bench-sandbox: setup
 
 bench-train: setup
 	$(VENV)/bin/python -m coderl.training.bench $(ARGS)
+
+bench-reward: setup
+	$(VENV)/bin/python -m coderl.reward.bench $(ARGS)
 
 wheelhouse: setup
 	@bash scripts/make_wheelhouse.sh $(ARGS)
