@@ -57,10 +57,13 @@ smoke: setup
 	@bash scripts/run_smoke_test.sh $(ARGS)
 
 plan: setup
-	$(CODERL) plan --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) --model $(MODEL) $(ARGS)
+	$(CODERL) plan --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) --model $(MODEL) $(if $(RL),--rl) $(ARGS)
 
 train: setup
 	@GPUS=$(GPUS) bash scripts/run_sft.sh $(ARGS)
+
+rl: setup
+	@GPUS=$(GPUS) GPU_MEM_GB=$(GPU_MEM_GB) bash scripts/run_rl.sh $(ARGS)
 
 prune-ckpt: setup
 	$(CODERL) prune-ckpt --root $(CKPT_ROOT) --keep $(KEEP) $(ARGS)

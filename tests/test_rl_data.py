@@ -14,6 +14,7 @@ from coderl.config import load_eval_config
 from coderl.data.problem import Problem
 from coderl.errors import DataError
 from coderl.generation.prompts import build_messages
+from coderl.reward.ground_truth import parse_ground_truth
 from coderl.rl.data import prepare_rl
 from coderl.rl.sources import read_jsonl_problems
 
@@ -98,7 +99,7 @@ def test_rows_are_what_verl_and_the_reward_need(prepared, train_rows):
         assert row["data_source"] == "coderl" and row["ability"] == "code"
         assert row["extra_info"]["index"] == k and row["extra_info"]["split"] == "train"
         src = by_id[row["extra_info"]["id"]]
-        p = Problem.from_dict(json.loads(row["reward_model"]["ground_truth"]))
+        p = parse_ground_truth(row["reward_model"]["ground_truth"])
         assert p.tests == [{"input": t["input"], "output": t["output"]} for t in src["tests"]]
         assert p.reference_code is None  # the reward never sees (or leaks) the solution
         assert row["prompt"] == build_messages(p, cfg)  # exactly what evaluation sends

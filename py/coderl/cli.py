@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "select": ("coderl.evaluation.select_cli", "write best_checkpoint.json from the history"),
     "report": ("coderl.report.cli", "comparison tables and plots from the eval histories"),
     "train": ("coderl.training.cli", "launch verl SFT (torchrun) with the recipe in configs/sft.yaml"),
+    "rl": ("coderl.rl.cli", "launch verl GRPO (Phase 2) with the recipe in configs/rl.yaml"),
     "smoke": ("coderl.training.smoke_cli", "10-step training run plus the runbook checklist"),
     "plan": ("coderl.training.plan_cli", "memory and disk plan for a training run"),
     "prune-ckpt": ("coderl.training.prune_cli", "delete optimizer state of checkpoints not needed to resume"),

@@ -18,8 +18,8 @@ Output (verl 0.9.1 RLHFDataset + its reward managers):
                                      reward_model {style: rule, ground_truth}, extra_info {index, id, split}
   split_mapping.json                 id -> split, seed, input sha256, dropped ids and why
   rl_report.json                     every check's findings (also written when the data is refused)
-ground_truth is the JSON of the coderl Problem record without its reference solution: exactly what
-the judge needs (`Problem.from_dict(json.loads(ground_truth))`), so the reward judges as `make eval`.
+ground_truth is coderl.reward's format (coderl.problem/1: the Problem without its reference
+solution, docs/judging.md), so the reward judges each answer exactly as `make eval` does.
 The split orders ids by sha256("<seed>:<id>"): the same problems land in the same split whatever
 the input order. Same input + options = byte-identical files.
 """
@@ -39,6 +39,7 @@ from ..data.problem import Problem
 from ..data.sft_rows import Issue
 from ..errors import DataError, InfrastructureError
 from ..io_utils import atomic_write_bytes, atomic_write_json
+from ..reward.ground_truth import to_ground_truth
 from .sources import Item
 
 log = logging.getLogger(__name__)
@@ -96,14 +97,6 @@ class RLReport:
         return "\n".join(lines)
 
 
-def ground_truth(p: Problem) -> str:
-    """What the reward needs to judge an answer: the problem without its reference solution."""
-    d = p.to_dict()
-    d.pop("reference_code", None)
-    d.pop("sha256", None)
-    return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def split_order(ids: Iterable[str], seed: int) -> list[str]:
     return sorted(ids, key=lambda i: hashlib.sha256(f"{seed}:{i}".encode("utf-8")).hexdigest())
 
@@ -155,7 +148,7 @@ def _eval_problems(eval_sets: list[str] | None, raw_dir, manifests_dir, report: 
 
 def verl_row(p: Problem, messages: list[dict], index: int, split: str) -> dict[str, Any]:
     return {"data_source": DATA_SOURCE, "prompt": messages, "ability": ABILITY,
-            "reward_model": {"style": "rule", "ground_truth": ground_truth(p)},
+            "reward_model": {"style": "rule", "ground_truth": to_ground_truth(p)},
             "extra_info": {"index": index, "id": p.id, "split": split, "dataset": p.dataset}}
 
 

@@ -45,7 +45,7 @@ class HFRolloutServer:
         self.replica_rank = replica_rank
         path = getattr(model_config, "local_path", None) or model_config.path
         torch.set_num_threads(max(1, int(os.environ.get("CODERL_ROLLOUT_THREADS", "1"))))
-        self.model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
         gen = self.model.generation_config
         eos = gen.eos_token_id if gen.eos_token_id is not None else self.model.config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
@@ -94,6 +94,7 @@ class HFRolloutServer:
             if "lm_head.weight" not in named and getattr(self.model.config, "tie_word_embeddings", False):
                 self.model.tie_weights()
             self.weight_version += 1
+        print(f"{NAME} rollout: loaded {len(named)} tensors from the trainer (weights version {self.weight_version})", flush=True)
         if global_steps is not None:
             self.global_steps = global_steps
         return {"loaded": len(named), "version": self.weight_version}
