@@ -131,3 +131,42 @@ def test_overlong_masked_grpo_zeroes_truncated_answers_only():
     ref, _ = core_algos.compute_grpo_outcome_advantage(rewards, mask, index)
     assert torch.all(adv[[0, 2]] == 0)  # no gradient from truncated answers
     assert torch.equal(adv[[1, 3, 4, 5]], ref[[1, 3, 4, 5]]) and adv[1].abs().sum() > 0
+
+
+def test_resume_bookkeeping_reads_rl_checkpoints(tmp_path):
+    """verl's RL layout (global_step_N/actor/...) drives the same refusals as SFT, before anything is launched."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from coderl.errors import TrainingError
+    from coderl.rl.launch import rl_total_steps, rl_train
+
+    data = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"x": list(range(5))}), data)
+    recipe = {"base": "default", "model": {"path": "Qwen/Qwen2.5-Coder-7B-Instruct"},
+              "data": {"train_files": str(data), "val_files": None},
+              "batch": {"prompts_per_step": 2, "mini_batch_prompts": 2}, "training": {"epochs": 2}}
+    assert rl_total_steps(load_rl_recipe(recipe)) == 4  # 5 prompts -> 2 full steps per epoch
+    assert rl_total_steps(load_rl_recipe({**recipe, "training": {"epochs": 2, "max_steps": 9}})) == 4
+    run = tmp_path / "run"
+    (run / "global_step_2" / "actor").mkdir(parents=True)
+    (run / "global_step_2" / "actor" / "model_world_size_1_rank_0.pt").write_bytes(b"")
+    (run / "latest_checkpointed_iteration.txt").write_text("2")
+    with pytest.raises(TrainingError, match="written by 1 processes, this launch has 2"):
+        rl_train(recipe, gpus=2, device="cpu", run_dir=run, echo="none", disk_check=False)
+    (run / "global_step_4" / "actor").mkdir(parents=True)
+    (run / "global_step_4" / "actor" / "model_world_size_1_rank_0.pt").write_bytes(b"")
+    (run / "latest_checkpointed_iteration.txt").write_text("4")
+    with pytest.raises(TrainingError, match="already finished"):
+        rl_train(recipe, gpus=1, device="cpu", run_dir=run, echo="none", disk_check=False)
+    with pytest.raises(TrainingError, match="'disable'"):
+        rl_train({**recipe, "checkpoint": {"resume": "disable"}}, gpus=1, device="cpu", run_dir=run, echo="none")
+
+
+def test_rl_step_lines_with_numpy_values_are_parsed():
+    from coderl.training.console_metrics import parse_step_line
+
+    line = ("\x1b[36m(TaskRunner pid=7)\x1b[0m step:3 - actor/pg_loss:np.float64(-0.25) - critic/score/mean:0.5 - "
+            "timing_s/agent_loop/num_preempted/min:np.int64(-1) - perf/total_num_tokens:4808\n")
+    assert parse_step_line(line) == (3, {"actor/pg_loss": -0.25, "critic/score/mean": 0.5,
+                                         "timing_s/agent_loop/num_preempted/min": -1.0, "perf/total_num_tokens": 4808.0})

@@ -44,7 +44,11 @@ def rl_total_steps(recipe: dict, extra_overrides: Sequence[str] = ()) -> int:
         raise DataError(f"{recipe['data']['train_files']}: {n} problems make no full step of "
                         f"{recipe['batch']['prompts_per_step']} prompts; add data or lower batch.prompts_per_step")
     by_epochs = per_epoch * recipe["training"]["epochs"]
-    return by_epochs if max_steps is None else max_steps
+    if max_steps is not None and max_steps > by_epochs:
+        # verl's loop ends after the last epoch even when total_training_steps asks for more
+        log.warning("max_steps %d > %d epochs x %d steps: verl stops at step %d", max_steps,
+                    recipe["training"]["epochs"], per_epoch, by_epochs)
+    return by_epochs if max_steps is None else min(max_steps, by_epochs)
 
 
 def ray_overrides(gpus: int, device: str) -> list[str]:
