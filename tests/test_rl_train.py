@@ -139,5 +139,7 @@ def test_grpo_on_cpu_with_coderl_reward_then_resume(coder_model, rl_data, tmp_pa
 
     with pytest.raises(TrainingError, match="already finished"):
         rl_train(_recipe(coder_model, rl_data, 2), gpus=1, device="cpu", run_dir=run_dir, echo="none")
+    longer = _recipe(coder_model, rl_data, 3)
+    longer["training"]["epochs"] = 3
     with pytest.raises(TrainingError, match="written by 1 processes, this launch has 2"):
-        rl_train(_recipe(coder_model, rl_data, 3), gpus=2, device="cpu", run_dir=run_dir, echo="none")
+        rl_train(longer, gpus=2, device="cpu", run_dir=run_dir, echo="none")
