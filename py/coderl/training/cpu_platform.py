@@ -10,7 +10,9 @@ so when the launcher sets
 this module registers `PlatformCPU` under the name "cpu" and replaces verl's global
 process-group initializer (which asks for "cpu:gloo,<device>:<nccl>" and sets a CUDA device) by
 a plain gloo one. The trainer is then run with trainer.device=cpu, sdpa attention and FSDP2
-(FSDP1 fails on CPU); the launcher adds those overrides (recipe.cpu_overrides).
+(FSDP1 fails on CPU); the launcher adds those overrides (recipe.cpu_overrides). verl's RL trainer
+(Ray) works the same way (coderl.rl.launch): it reserves one logical Ray "GPU" per worker and its
+workers get a plain gloo group too.
 
 Importing this module has effects only inside verl: it is meant to be imported by verl itself.
 """
