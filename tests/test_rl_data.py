@@ -176,3 +176,25 @@ def test_verl_rlhf_dataset_reads_the_output(prepared, tiny_model_dir):
     assert item["data_source"] == "coderl"
     assert json.loads(item["reward_model"]["ground_truth"])["kind"] == "stdio"
     assert item["raw_prompt"][-1]["role"] == "user"
+
+
+def test_codecontests_train_snapshot_through_make_data_row_sources(tmp_path, tok):
+    """--hf with a local snapshot in deepmind/code_contests' exact schema (the hub path reads the same rows)."""
+    from coderl.rl.sources import codecontests_train
+    from fixtures.codecontests_parquet import row, write_split
+
+    tests = [(f"{a} {b}\n", f"{a + b}\n") for a, b in ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (0, 0))]
+    write_split(tmp_path / "snap", "train", [
+        row("1_A. Sum", public=tests[:1], private=tests[1:4], generated=tests[4:]),
+        row("2_B. Few", public=tests[:2]),
+        row("3_C. File io", public=tests, input_file="input.txt"),
+        row("4_D. Sum again", public=tests, generated=tests),
+    ])
+    items = list(codecontests_train(tmp_path / "snap", tmp_path / "cache"))
+    assert [pos for pos, _, _ in items] == [1, 2, 3, 4]
+    rep = prepare_rl(items, tmp_path / "out", input_name="snap", input_sha256="", val_size=1, tokenizer=tok,
+                     decontaminate=False)
+    assert rep.dropped == {"2_B. Few": "too_few_tests: 2 test(s) < 5",
+                           "3_C. File io": "file_io: reads/writes files instead of stdin/stdout"}
+    assert rep.validation == {"checked": 2, "failed": 0, "sandbox": "local"}  # both references pass in the sandbox
+    assert rep.counts["train"] + rep.counts["val"] == 2
