@@ -11,7 +11,6 @@ assemble_rm_scores; the slow test runs the whole RewardLoopManager with a Ray ac
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -147,3 +146,27 @@ def test_verl_reward_loop_manager_with_a_ray_actor(qwen_tokenizer, tokenizer_dir
         assert "tests_passed" in out.meta_info["reward_extra_keys"]
     finally:
         ray.shutdown()
+
+
+def test_sandbox_failure_stops_verls_reward_loop_instead_of_a_zero(qwen_tokenizer, tokenizer_dir, rows, eval_config):
+    """The default `naive` reward manager lets the reward's InfrastructureError through: the step fails."""
+    from verl.experimental.reward_loop import RewardLoopWorker
+
+    from coderl.errors import InfrastructureError
+    from coderl.reward import get_scorer
+    from coderl.sandbox import make_executor
+    from test_reward import FlakySandboxFusion
+
+    srv = FlakySandboxFusion(make_executor("local", eval_config))
+    try:
+        config = _config(tokenizer_dir, "compute_score_async")
+        config.reward.custom_reward_function.reward_kwargs.update({"sandbox": srv.url, "retries": 1})
+        data, _ = _dataproto(qwen_tokenizer, rows[1:2])   # a wrong answer: 0 would look plausible
+        worker = RewardLoopWorker(config)
+        get_scorer(sandbox=srv.url, retries=1)   # the scorer the calls use, started while the sandbox is healthy
+        srv.fail_next = 10**6
+        with pytest.raises(InfrastructureError, match="failed 2 times in a row"):
+            worker.loop.run_until_complete(worker.compute_score_batch(data))
+        assert srv.failed == 2
+    finally:
+        srv.close()

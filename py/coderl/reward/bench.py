@@ -88,15 +88,16 @@ def _timed_map(fn, items: list, workers: int) -> tuple[list, list[float], float]
     return results, lat, time.monotonic() - t0
 
 
-def _bare_stdio(python: str, code: str | None, tests: list[dict], timeout: float, same) -> tuple[bool, float]:
+def _bare_stdio(python: str, code: str | None, tests: list[dict], timeout: float, same) -> tuple[bool, float, int]:
     """The floor: run the program bare on each test in turn, stop at the first failure.
 
     Returns (accepted, the program's own CPU seconds: user + system of each run, or the time
-    limit for a run that reached it).
+    limit for a run that reached it, the number of runs).
     """
     if code is None:
-        return False, 0.0
+        return False, 0.0, 0
     cpu = 0.0
+    runs = 0
     with tempfile.TemporaryDirectory(prefix="coderl-bare-") as d:
         prog = Path(d, "prog.py")
         prog.write_text(code)
@@ -114,12 +115,24 @@ def _bare_stdio(python: str, code: str | None, tests: list[dict], timeout: float
             _, status, usage = os.wait4(proc.pid, 0)   # reaped here: its own rusage, not the threads' sum
             timer.cancel()
             proc.returncode = os.waitstatus_to_exitcode(status)
+            runs += 1
             if killed.is_set():
-                return False, cpu + timeout
+                return False, cpu + timeout, runs
             cpu += usage.ru_utime + usage.ru_stime
             if proc.returncode != 0 or not same(out.decode("utf-8", "replace"), t["output"]):
-                return False, cpu
-    return True, cpu
+                return False, cpu, runs
+    return True, cpu, runs
+
+
+def _interpreter_start_cpu(python: str, n: int = 20) -> float:
+    """Median CPU seconds of `python3 -I -c pass`: what every bare run pays before the answer's code."""
+    times = []
+    for _ in range(n):
+        proc = subprocess.Popen([python, "-I", "-c", "pass"])
+        _, _, usage = os.wait4(proc.pid, 0)
+        proc.returncode = 0
+        times.append(usage.ru_utime + usage.ru_stime)
+    return sorted(times)[n // 2]
 
 
 def _prime_code(item) -> bool:
@@ -193,12 +206,16 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
     meter = CpuMeter()
     results, lat, wall = _timed_map(lambda it: _bare_stdio(scorer.executor.python, it[1], it[0].tests, args.timeout_s, same),
                                     [(p, c) for (p, _, _), c in zip(batch, extracted)], workers)
-    cpu = [c for _, c in results]
+    cpu = [c for _, c, _ in results]
+    runs = sum(r for _, _, r in results)
     # No scorer can finish before every answer's own CPU time is spent on `workers` cores, nor
     # before the longest single answer (a time-out) has run.
     floor_s = max(sum(cpu) / workers, max(cpu, default=0.0))
-    rows.append(_row("bare runner (python3 -I per test, no isolation)", wall, lat, [ok for ok, _ in results], reference,
-                     workers, answers_cpu_s=round(sum(cpu), 2), floor_s=round(floor_s, 2),
+    start_s = _interpreter_start_cpu(scorer.executor.python)
+    rows.append(_row("bare runner (python3 -I per test, no isolation)", wall, lat, [ok for ok, _, _ in results], reference,
+                     workers, answers_cpu_s=round(sum(cpu), 2), floor_s=round(floor_s, 2), runs=runs,
+                     interpreter_start_cpu_s=round(start_s, 4),
+                     answers_cpu_without_starts_s=round(max(0.0, sum(cpu) - runs * start_s), 2),
                      cpu_s=round(meter.seconds(), 2)))
 
     meter = CpuMeter()
@@ -291,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dataclasses.replace(base, sandbox={**base.sandbox, "run_timeout_s": args.timeout_s})
     items = samples.codecontests_train300(data / "codecontests_train300.jsonl")
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    head = {"machine": _machine(), "date": date, "versions": _versions(), "command": " ".join(sys.argv),
+    head = {"machine": _machine(), "date": date, "versions": _versions(), "command": " ".join(["python -m coderl.reward.bench", *sys.argv[1:]]),
             "workers": workers, "timeout_s": args.timeout_s, "memory_limit_mb": cfg.sandbox["memory_limit_mb"],
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
             "sandboxfusion_published_solutions_per_s_64_cores": list(SANDBOXFUSION_64_CORES)}
@@ -307,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         ours, bare = rows["coderl.reward"], rows["bare"]
         out["summary"] = {"floor_s": bare["floor_s"], "coderl_vs_floor": round(ours["wall_s"] / bare["floor_s"], 2),
                           "coderl_cpu_vs_answers_cpu": round(ours["cpu_s"] / bare["answers_cpu_s"], 2),
+                          "coderl_cpu_vs_answers_cpu_without_starts": round(
+                              ours["cpu_s"] / max(bare["answers_cpu_without_starts_s"], 1e-9), 2),
                           "coderl_vs_bare_runner": round(ours["wall_s"] / bare["wall_s"], 2),
                           "sandboxfusion_per_core": [round(x / 64, 3) for x in SANDBOXFUSION_64_CORES]}
         if "verl" in rows:
