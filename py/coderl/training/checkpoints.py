@@ -5,6 +5,7 @@
     <dir>/global_step_N/optim_world_size_W_rank_R.pt  AdamW state
     <dir>/global_step_N/extra_state_world_size_W_rank_R.pt, data_R.pt, fsdp_config.json
     <dir>/global_step_N/huggingface/                  config.json + full weights (with hf_model)
+    RL (verl.trainer.main_ppo): the same files under global_step_N/actor/, plus global_step_N/data.pt
 """
 
 from __future__ import annotations
@@ -26,15 +27,21 @@ class Checkpoint:
     path: Path
 
     @property
+    def shard_dir(self) -> Path:
+        """Where the FSDP shards are: the step folder (SFT) or its actor/ folder (verl's RL trainer)."""
+        actor = self.path / "actor"
+        return actor if actor.is_dir() else self.path
+
+    @property
     def hf_dir(self) -> Path:
-        return self.path / "huggingface"
+        return self.shard_dir / "huggingface"
 
     def shard_files(self, kind: str) -> list[Path]:
-        return sorted(p for p in self.path.glob(f"{kind}_world_size_*_rank_*.pt"))
+        return sorted(p for p in self.shard_dir.glob(f"{kind}_world_size_*_rank_*.pt"))
 
     def world_size(self) -> int | None:
         """The number of processes that wrote this checkpoint (from the shard file names)."""
-        sizes = {int(m.group(2)) for p in self.path.iterdir() if (m := _SHARD.match(p.name))}
+        sizes = {int(m.group(2)) for p in self.shard_dir.iterdir() if (m := _SHARD.match(p.name))}
         if len(sizes) > 1:
             raise DataError(f"{self.path}: shards from several world sizes {sorted(sizes)}; the checkpoint is mixed up")
         return sizes.pop() if sizes else None

@@ -9,6 +9,8 @@ import re
 _STEP = re.compile(r"(?<![\w/])step:(\d+) - ")
 # the metrics the launcher shows and the smoke checklist relies on
 KEY_METRICS = ("train/loss", "train/grad_norm", "train/lr", "val/loss")
+# verl's RL trainer prints some values as their numpy repr: np.float64(0.25), np.int64(3)
+_NUMPY_REPR = re.compile(r"^np\.\w+\((.*)\)$")
 
 
 def parse_step_line(line: str) -> tuple[int, dict[str, float]] | None:
@@ -23,7 +25,7 @@ def parse_step_line(line: str) -> tuple[int, dict[str, float]] | None:
         if not sep or not key:
             continue
         try:
-            metrics[key.strip()] = float(value)
+            metrics[key.strip()] = float(_NUMPY_REPR.sub(r"\1", value.strip()))
         except ValueError:
             continue
     return (int(m.group(1)), metrics) if metrics else None

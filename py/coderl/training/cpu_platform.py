@@ -10,7 +10,9 @@ so when the launcher sets
 this module registers `PlatformCPU` under the name "cpu" and replaces verl's global
 process-group initializer (which asks for "cpu:gloo,<device>:<nccl>" and sets a CUDA device) by
 a plain gloo one. The trainer is then run with trainer.device=cpu, sdpa attention and FSDP2
-(FSDP1 fails on CPU); the launcher adds those overrides (recipe.cpu_overrides).
+(FSDP1 fails on CPU); the launcher adds those overrides (recipe.cpu_overrides). verl's RL trainer
+(Ray) works the same way (coderl.rl.launch): it reserves one logical Ray "GPU" per worker and its
+workers get a plain gloo group too.
 
 Importing this module has effects only inside verl: it is meant to be imported by verl itself.
 """
@@ -140,7 +142,12 @@ class PlatformCPU(PlatformBase):
         return None
 
     def ray_resource_name(self) -> str:
-        return "CPU"
+        # verl's RL trainer (Ray) counts and reserves one "GPU" per worker; on CPU those are logical
+        # slots that coderl.rl.launch declares with ray.init(num_gpus=N). SFT (torchrun) never asks.
+        return "GPU"
+
+    def ray_resource_options(self, num_gpus: float) -> dict[str, Any]:
+        return {"num_gpus": num_gpus}
 
     def ray_noset_envvars(self) -> list[str]:
         return []
@@ -169,6 +176,14 @@ def _install() -> None:
     import verl.utils.distributed as dist_utils
 
     dist_utils.initialize_global_process_group = initialize_gloo_process_group
+    # the RL trainer's Ray workers ask for "cpu:gloo,cpu:gloo", which torch refuses (duplicate device);
+    # engine_workers imports the function by name later, so replacing the attribute now is enough
+    ray_init = dist_utils.initialize_global_process_group_ray
+
+    def initialize_gloo_process_group_ray(timeout_second=None, backend=None):
+        return ray_init(timeout_second=timeout_second, backend="gloo" if backend in (None, "cpu:gloo") else backend)
+
+    dist_utils.initialize_global_process_group_ray = initialize_gloo_process_group_ray
 
 
 if os.environ.get("VERL_PLATFORM", "").strip().lower() == PLATFORM_NAME:

@@ -22,12 +22,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="total training steps (default: from the recipe's data "
                                                            "when present, else the runbook's 378)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--rl", action="store_true", help="plan the Phase 2 GRPO run (configs/rl.yaml) instead: actor, "
+                                                     "reference, vLLM memory per GPU, rollout vs reward time per step")
+    p.add_argument("--rl-recipe", default="default", help="with --rl: RL profile or YAML")
+    p.add_argument("--gen-tok-s", type=float, default=None, help="with --rl: generated tokens/s per GPU (assumed 2500)")
+    p.add_argument("--answer-tokens", type=int, default=None, help="with --rl: mean tokens per answer (assumed 600)")
+    p.add_argument("--host-cores", type=int, default=None, help="with --rl: CPU cores judging answers (default: this machine's)")
 
 
 RUNBOOK_STEPS = 378  # 2,020 samples / 16 per step = 126 steps x 3 epochs
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rl:
+        from ..rl.plan_cli import run_rl_plan
+        return run_rl_plan(args)
     from dataclasses import replace
 
     from ..errors import CoderlError

@@ -1,0 +1,1 @@
+"""Phase 2: RL with verifiable rewards in verl (data preparation, recipe, launcher)."""

@@ -1,0 +1,64 @@
+"""`coderl prepare-rl`: verified problems with tests -> verl RL parquet (see coderl.rl.data); `make prepare-rl`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import ConfigError, DataError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", help="local JSONL: codecontests_train300 format (id, statement, solution, tests) "
+                                     "or coderl Problem records")
+    src.add_argument("--hf", action="store_true", help="deepmind/code_contests train (local parquet in --source, else the hub)")
+    p.add_argument("--source", default=None, help="with --hf: a folder holding a train-*.parquet snapshot")
+    p.add_argument("--cache-dir", default="data/cache")
+    p.add_argument("--limit", type=int, default=None, help="with --hf: only the first N train rows")
+    p.add_argument("--out-dir", default="data/rl")
+    p.add_argument("--val-size", type=int, default=64, help="held-out problems for verl's validation reward")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-tests", type=int, default=5, help="fewer tests -> dropped (DeepCoder, Skywork-OR1)")
+    p.add_argument("--max-prompt-length", type=int, default=2048, help="prompt tokens with the chat template")
+    p.add_argument("--no-validate", dest="validate", action="store_false",
+                   help="skip judging each reference against its own tests (not for real runs)")
+    p.add_argument("--sandbox", default="local", help="'local' or a SandboxFusion URL")
+    p.add_argument("--no-decontaminate", dest="decontaminate", action="store_false")
+    p.add_argument("--eval-sets", default=None, help="comma-separated eval sets (default: every non-stand-in set)")
+    p.add_argument("--ngram", type=int, default=13)
+    p.add_argument("--min-overlap", type=float, default=0.5)
+    p.add_argument("--raw-dir", default="data/raw")
+    p.add_argument("--manifests-dir", default="data/manifests")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data.build import file_sha256
+    from .data import prepare_rl
+    from .sources import codecontests_train, read_jsonl_problems
+
+    if args.min_tests < 1:
+        raise ConfigError(f"--min-tests {args.min_tests}: must be at least 1")
+    if args.input:
+        path = Path(args.input)
+        items = read_jsonl_problems(path)
+        name, sha = path.name, (file_sha256(path) if path.is_file() else "")
+    else:
+        items = codecontests_train(Path(args.source) if args.source else None, Path(args.cache_dir), args.limit)
+        name, sha = f"deepmind/code_contests train{f' (first {args.limit})' if args.limit else ''}", ""
+    try:
+        report = prepare_rl(items, args.out_dir, input_name=name, input_sha256=sha, val_size=args.val_size,
+                            seed=args.seed, min_tests=args.min_tests, max_prompt_length=args.max_prompt_length,
+                            decontaminate=args.decontaminate,
+                            eval_sets=[s for s in args.eval_sets.split(",") if s] if args.eval_sets else None,
+                            ngram=args.ngram, min_overlap=args.min_overlap, raw_dir=args.raw_dir,
+                            manifests_dir=args.manifests_dir, validate=args.validate, sandbox=args.sandbox)
+    except DataError as e:
+        if getattr(e, "report", None) is None:
+            raise
+        print(e)
+        print(f"report: {args.out_dir}/rl_report.json; no train/val files were written")
+        return 1
+    print(report.summary())
+    print(f"wrote {', '.join(f'{args.out_dir}/{f}' for f in report.files)}")
+    return 0
