@@ -15,6 +15,7 @@ import pytest
 
 from coderl.cli import main
 from coderl.evaluation.history import read_history
+from coderl.evaluation.outputs import StepOutputs
 from coderl.evaluation.parallel import backend_options, concurrent_evaluations, judge_workers
 from coderl.errors import ConfigError
 
@@ -82,8 +83,13 @@ def without_time(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "timestamp"} for r in rows]
 
 
-def per_problem(out: Path, step: int) -> dict[str, dict[str, tuple]]:
-    d = out / "phase1_sft" / f"step_{step}" / "per_problem"
+def step_dir(out: Path, step: int, limit: int | None) -> Path:
+    """Where eval-all wrote a step: step_<N>_limit<K>/ for these --limit runs (evaluation/outputs.py)."""
+    return StepOutputs.for_step(out, "phase1_sft", step, limit).dir
+
+
+def per_problem(out: Path, step: int, limit: int = 3) -> dict[str, dict[str, tuple]]:
+    d = step_dir(out, step, limit) / "per_problem"
     return {f.stem: {r["id"]: (r["verdict"], r["completion"], r["tests_passed"])
                      for r in map(json.loads, f.read_text().splitlines())} for f in sorted(d.glob("*.jsonl"))}
 
@@ -105,10 +111,11 @@ def test_parallel_eval_all_matches_the_sequential_run(ray_cluster, tmp_path, ckp
     for s in STEPS:
         assert per_problem(par, s) == per_problem(seq, s) and per_problem(par, s)
         # 4 evaluations at once on 2 cores: one judge worker each instead of one per core
-        assert json.loads((par / "phase1_sft" / f"step_{s}" / "run_info.json").read_text())["judge_workers"] == 1
+        assert json.loads((step_dir(par, s, 3) / "run_info.json").read_text())["judge_workers"] == 1
     best_s, best_p = (json.loads((o / "phase1_sft" / "best_checkpoint.json").read_text()) for o in (seq, par))
     best_s.pop("written_at"), best_p.pop("written_at")
-    assert best_p == best_s and best_p["step"] == 10
+    # --limit quick checks are never selected: both runs say so alike, row by row
+    assert best_p == best_s and best_p["step"] is None and len(best_p["excluded"]) == len(STEPS)
     assert not list(par.glob(".coderl_shared_check_*"))  # the shared-path marker is cleaned up
 
 
@@ -127,7 +134,7 @@ def _ray_worker_pid(task_name: str) -> int | None:
 def test_a_killed_evaluation_fails_alone_and_resumes_from_its_cache(ray_cluster, tmp_path, ckpt_root, config, raw, capsys):
     out, limit, victim = tmp_path / "out", 16, 20
     args = eval_all(ckpt_root, config, raw, out, "hf", limit, "--gpus", "4", "--tier-final", "1")
-    gen_cache = out / "phase1_sft" / f"step_{victim}" / "cache" / "generations" / "humaneval.jsonl"
+    gen_cache = step_dir(out, victim, limit) / "cache" / "generations" / "humaneval.jsonl"
     killed: dict[str, int] = {}
 
     def kill_mid_generation():
@@ -157,7 +164,7 @@ def test_a_killed_evaluation_fails_alone_and_resumes_from_its_cache(ray_cluster,
     assert main(args) == 0  # the next run evaluates only the victim, from its cache
     printed = capsys.readouterr().out
     assert "1 evaluation(s) as Ray tasks" in printed and printed.count("already in") == 3
-    stats = json.loads((out / "phase1_sft" / f"step_{victim}" / "run_info.json").read_text())["resume"]
+    stats = json.loads((step_dir(out, victim, limit) / "run_info.json").read_text())["resume"]
     assert stats["cached_generations"] == len(set(before)) and stats["generated"] == limit - len(set(before))
     assert sorted(r["step"] for r in read_history(hist)) == list(STEPS)
 
