@@ -126,7 +126,7 @@ def raw_dir(tmp_path_factory) -> Path:
 def test_eval_guard_stops_when_every_server_dies_mid_run(local, raw_dir, tmp_path, capsys):
     servers = [FakeSandboxFusion(local) for _ in range(2)]
     out = tmp_path / "outputs"
-    rec_cache = out / "phase0" / "step_0" / "cache" / "records" / "humaneval.jsonl"
+    rec_cache = out / "phase0" / "step_0_limit60" / "cache" / "records" / "humaneval.jsonl"
 
     def kill_both_once_judging():
         while not (rec_cache.exists() and len(rec_cache.read_text().splitlines()) >= 3):
