@@ -109,6 +109,24 @@ def _truncate_torn_tail(path: Path) -> None:
         f.truncate(cut)
 
 
+def jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict | None, str | None, str | None]]:
+    """(line number, object, None, None) per non-blank line, lazily; a bad line comes as
+    (line number, None, "not_json" | "not_object", why) so the caller reports it in its own terms, never skips it."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield n, None, "not_json", f"{e.msg} at column {e.colno}"
+                continue
+            if not isinstance(obj, dict):
+                yield n, None, "not_object", f"expected a JSON object, got {type(obj).__name__}"
+                continue
+            yield n, obj, None, None
+
+
 def read_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> list[dict]:
     """Read a JSONL file. A malformed line raises DataError naming file and line number.
 
