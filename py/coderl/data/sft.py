@@ -21,6 +21,7 @@ from ..errors import DataError
 from ..io_utils import atomic_write_json, atomic_write_parquet
 from .dedup import exact_duplicates, near_duplicates
 from .decontam import EvalIndex, load_eval_sets
+from .prepare_report import RefusableReport
 from .sft_rows import Issue, SFTRow, parse_rows
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ FATAL_ALWAYS = ("malformed_json", "bad_row", "duplicate_id")
 
 
 @dataclass
-class SFTReport:
+class SFTReport(RefusableReport):
     input: str
     input_sha256: str
     seed: int
@@ -43,15 +44,6 @@ class SFTReport:
     counts: dict[str, int] = field(default_factory=dict)
     fatal: list[str] = field(default_factory=list)                   # why the data was refused
     files: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.fatal
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ok"] = self.ok
-        return d
 
     def summary(self, max_issues: int = 20) -> str:
         lines = [f"{self.input}: {self.input_rows} rows, " + ", ".join(f"{k} {v}" for k, v in self.counts.items())]
@@ -156,7 +148,7 @@ def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200
 
     if report.fatal:
         _finish(report, out_dir)
-        _refuse(report)
+        report.refuse()
 
     kept = [r for r in rows if r.id not in report.dropped]
     if validate:
@@ -173,7 +165,7 @@ def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200
     if val_size < 0 or val_size >= len(kept):
         report.fatal.append(f"--val-size {val_size} leaves no training rows out of {len(kept)} usable rows")
         _finish(report, out_dir)
-        _refuse(report)
+        report.refuse()
     order = list(range(len(kept)))
     random.Random(seed).shuffle(order)
     val_idx = set(order[:val_size])
@@ -197,8 +189,3 @@ def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200
 def _finish(report: SFTReport, out_dir: Path) -> None:
     atomic_write_json(out_dir / "sft_report.json", report.to_dict())
 
-
-def _refuse(report: SFTReport):
-    err = DataError(report.summary())
-    err.report = report
-    raise err

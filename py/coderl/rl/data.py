@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..data.decontam import EvalIndex, load_eval_sets
+from ..data.prepare_report import RefusableReport
 from ..data.problem import Problem
 from ..data.sandbox_check import judge_or_abort
 from ..data.sft_rows import Issue
-from ..errors import DataError
 from ..io_utils import atomic_write_json, atomic_write_parquet
 from ..reward.ground_truth import to_ground_truth
 from .sources import Item
@@ -49,7 +49,7 @@ ABILITY = "code"
 
 
 @dataclass
-class RLReport:
+class RLReport(RefusableReport):
     input: str
     input_sha256: str
     seed: int
@@ -64,15 +64,6 @@ class RLReport:
     counts: dict[str, int] = field(default_factory=dict)
     fatal: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.fatal
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ok"] = self.ok
-        return d
 
     def drop(self, p: Problem, line: int, check: str, message: str) -> None:
         self.dropped.setdefault(p.id, check if not message else f"{check}: {message}")
@@ -236,6 +227,4 @@ def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, i
 
 def _refuse(report: RLReport, out_dir: Path):
     atomic_write_json(Path(out_dir) / "rl_report.json", report.to_dict())
-    err = DataError(report.summary())
-    err.report = report
-    raise err
+    report.refuse()
