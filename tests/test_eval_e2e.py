@@ -17,6 +17,7 @@ import pytest
 
 from coderl.cli import main
 from coderl.evaluation.history import read_history
+from http_json import send_json
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -120,12 +121,7 @@ class _BrokenSandbox(BaseHTTPRequestHandler):
                                                                        "stdout": stdout, "stderr": "", "execution_time": 0.01}}
         else:
             resp = {"status": "SandboxError", "message": "worker pool exhausted", "run_result": None}
-        data = json.dumps(resp).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, resp)
 
     def log_message(self, *a):
         pass

@@ -20,6 +20,7 @@ from coderl.reward import (FORMAT, RewardScorer, compute_score, compute_score_as
 from coderl.reward.scorer import RESULT_KEYS
 from coderl.sandbox import samples
 from coderl.sandbox.compare import get_comparator
+from http_json import send_json
 
 QUEEN = "cluster0/1143_c_queen_2410"   # a train300 problem whose known solution passes all 10 tests
 
@@ -179,12 +180,7 @@ class FlakySandboxFusion:
                     resp = {"status": "Success" if r.ok else "Failed",
                             "run_result": {"status": status, "return_code": r.exit_code, "stdout": r.stdout,
                                            "stderr": r.stderr, "execution_time": r.wall_s}}
-                data = json.dumps(resp).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, resp)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -17,6 +17,7 @@ from coderl.evaluation.history import read_history
 from coderl.sandbox import make_executor
 from coderl.sandbox.judge import JudgePool
 from coderl.sandbox.multi_server import MultiSandboxExecutor
+from http_json import send_json
 
 _SF_STATUS = {"ok": "Finished", "runtime_error": "Finished", "memory_exceeded": "Finished", "output_limit": "Finished",
               "timeout": "TimeLimitExceeded"}
@@ -49,12 +50,7 @@ class FakeSandboxFusion:
                         else {"status": "Success" if r.status == "ok" else "Failed", "message": "",
                               "run_result": {"status": _SF_STATUS[r.status], "return_code": r.exit_code,
                                              "stdout": r.stdout, "stderr": r.stderr, "execution_time": r.wall_s}})
-                data = json.dumps(resp).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, resp)
                 with lock:
                     me.done += 1
 

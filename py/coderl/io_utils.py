@@ -46,6 +46,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def atomic_write_parquet(path: str | Path, table) -> None:
+    """A pyarrow table as parquet, byte-identical for the same table (zstd, no statistics)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", write_statistics=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
@@ -96,6 +107,24 @@ def _truncate_torn_tail(path: Path) -> None:
     cut = data.rfind(b"\n") + 1  # 0 when no complete line exists
     with open(path, "r+b") as f:
         f.truncate(cut)
+
+
+def jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict | None, str | None, str | None]]:
+    """(line number, object, None, None) per non-blank line, lazily; a bad line comes as
+    (line number, None, "not_json" | "not_object", why) so the caller reports it in its own terms, never skips it."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield n, None, "not_json", f"{e.msg} at column {e.colno}"
+                continue
+            if not isinstance(obj, dict):
+                yield n, None, "not_object", f"expected a JSON object, got {type(obj).__name__}"
+                continue
+            yield n, obj, None, None
 
 
 def read_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> list[dict]:

@@ -1,4 +1,4 @@
-"""N-gram decontamination of SFT rows against the eval sets' prompts.
+"""N-gram decontamination of SFT and RL data against the eval sets' prompts.
 
 A row is contaminated by an eval problem when it contains at least `min_overlap` of that problem's
 word n-grams. Prompts shorter than n words count as one n-gram if they have at least MIN_WORDS
@@ -67,3 +67,27 @@ class EvalIndex:
                 p = self.problems[k]
                 out.append(Hit(row_id, p.dataset, p.id, round(frac, 3)))
         return out
+
+
+def load_eval_sets(eval_sets: list[str] | None, raw_dir, manifests_dir, contamination: dict, cfg=None) -> list[Problem]:
+    """The eval problems to decontaminate against (prepare-sft and prepare-rl alike).
+
+    None = every eval set of the config that is not a stand-in. Each set is recorded in
+    `contamination` as checked or not (with why): a set that cannot be loaded is reported, not fatal.
+    """
+    from ..config import load_eval_config
+    from ..errors import DataError
+    from .registry import load_eval_problems
+
+    cfg = cfg or load_eval_config()
+    names = eval_sets if eval_sets is not None else [n for n, s in cfg.datasets.items() if not (s or {}).get("standin")]
+    problems: list[Problem] = []
+    for name in names:
+        try:
+            ps = load_eval_problems(name, raw_dir, manifests_dir)
+        except DataError as e:
+            contamination[name] = {"checked": False, "reason": str(e), "rows": []}
+            continue
+        contamination[name] = {"checked": True, "problems": len(ps), "rows": []}
+        problems += ps
+    return problems

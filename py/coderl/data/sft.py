@@ -11,7 +11,6 @@ Unusable data raises DataError (with .report) and writes no train/val files.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import random
 from dataclasses import asdict, dataclass, field
@@ -19,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from ..io_utils import atomic_write_bytes, atomic_write_json
+from ..io_utils import atomic_write_json, atomic_write_parquet
 from .dedup import exact_duplicates, near_duplicates
-from .decontam import EvalIndex
+from .decontam import EvalIndex, load_eval_sets
+from .prepare_report import RefusableReport
 from .sft_rows import Issue, SFTRow, parse_rows
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ FATAL_ALWAYS = ("malformed_json", "bad_row", "duplicate_id")
 
 
 @dataclass
-class SFTReport:
+class SFTReport(RefusableReport):
     input: str
     input_sha256: str
     seed: int
@@ -44,15 +44,6 @@ class SFTReport:
     counts: dict[str, int] = field(default_factory=dict)
     fatal: list[str] = field(default_factory=list)                   # why the data was refused
     files: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.fatal
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ok"] = self.ok
-        return d
 
     def summary(self, max_issues: int = 20) -> str:
         lines = [f"{self.input}: {self.input_rows} rows, " + ", ".join(f"{k} {v}" for k, v in self.counts.items())]
@@ -78,34 +69,13 @@ def templated_lengths(rows: list[SFTRow], tokenizer) -> list[int]:
     return [len(ids) for ids in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
 
 
-def _eval_problems(eval_sets: list[str] | None, raw_dir, manifests_dir, report: SFTReport):
-    from ..config import load_eval_config
-    from .registry import load_eval_problems
-
-    cfg = load_eval_config()
-    names = eval_sets if eval_sets is not None else [n for n, s in cfg.datasets.items() if not (s or {}).get("standin")]
-    problems = []
-    for name in names:
-        try:
-            ps = load_eval_problems(name, raw_dir, manifests_dir)
-        except DataError as e:
-            report.contamination[name] = {"checked": False, "reason": str(e), "rows": []}
-            continue
-        report.contamination[name] = {"checked": True, "problems": len(ps), "rows": []}
-        problems += ps
-    return problems
-
-
 def write_parquet(path: Path, rows: list[SFTRow]) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     msg_type = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
     table = pa.table({"id": pa.array([r.id for r in rows], pa.string()),
                       "messages": pa.array([r.messages for r in rows], msg_type)})
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", write_statistics=False)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_parquet(path, table)
 
 
 def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200, seed: int = 0,
@@ -161,7 +131,7 @@ def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200
 
     # overlap with the eval sets
     if decontaminate:
-        problems = _eval_problems(eval_sets, raw_dir, manifests_dir, report)
+        problems = load_eval_sets(eval_sets, raw_dir, manifests_dir, report.contamination)
         if problems:
             index = EvalIndex(problems, ngram)
             for r in rows:
@@ -178,7 +148,7 @@ def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200
 
     if report.fatal:
         _finish(report, out_dir)
-        _refuse(report)
+        report.refuse()
 
     kept = [r for r in rows if r.id not in report.dropped]
     if validate:
@@ -195,7 +165,7 @@ def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200
     if val_size < 0 or val_size >= len(kept):
         report.fatal.append(f"--val-size {val_size} leaves no training rows out of {len(kept)} usable rows")
         _finish(report, out_dir)
-        _refuse(report)
+        report.refuse()
     order = list(range(len(kept)))
     random.Random(seed).shuffle(order)
     val_idx = set(order[:val_size])
@@ -219,8 +189,3 @@ def prepare_sft(input_path: str | Path, out_dir: str | Path, val_size: int = 200
 def _finish(report: SFTReport, out_dir: Path) -> None:
     atomic_write_json(out_dir / "sft_report.json", report.to_dict())
 
-
-def _refuse(report: SFTReport):
-    err = DataError(report.summary())
-    err.report = report
-    raise err

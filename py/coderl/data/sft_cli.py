@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any, Callable
 
 from ..errors import DataError
 from .sft import prepare_sft
@@ -33,22 +34,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifests-dir", default="data/manifests")
 
 
-def run(args: argparse.Namespace) -> int:
+def eval_set_list(arg: str | None) -> list[str] | None:
+    """--eval-sets a,b -> [a, b]; not given -> None (every non-stand-in eval set)."""
+    return [s for s in arg.split(",") if s] if arg else None
+
+
+def report_outcome(prepare: Callable[[], Any], out_dir: str, report_file: str) -> int:
+    """Run a prepare-* step and print its report: exit 0 with the files written, 1 if the data was refused."""
     try:
-        report = prepare_sft(
-            args.input, args.out_dir, val_size=args.val_size, seed=args.seed, max_length=args.max_length,
-            near_dup_threshold=args.near_dup_threshold, drop_duplicates=args.drop_duplicates,
-            drop_too_long=args.drop_too_long, decontaminate=args.decontaminate,
-            drop_contaminated=args.drop_contaminated, allow_contaminated=args.allow_contaminated,
-            eval_sets=[s for s in args.eval_sets.split(",") if s] if args.eval_sets else None,
-            ngram=args.ngram, min_overlap=args.min_overlap, raw_dir=args.raw_dir,
-            manifests_dir=args.manifests_dir, validate=args.validate, sandbox=args.sandbox)
+        report = prepare()
     except DataError as e:
         if getattr(e, "report", None) is None:
             raise
         print(e)
-        print(f"report: {args.out_dir}/sft_report.json; no train/val files were written")
+        print(f"report: {out_dir}/{report_file}; no train/val files were written")
         return 1
     print(report.summary())
-    print(f"wrote {', '.join(f'{args.out_dir}/{f}' for f in report.files)}")
+    print(f"wrote {', '.join(f'{out_dir}/{f}' for f in report.files)}")
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return report_outcome(lambda: prepare_sft(
+        args.input, args.out_dir, val_size=args.val_size, seed=args.seed, max_length=args.max_length,
+        near_dup_threshold=args.near_dup_threshold, drop_duplicates=args.drop_duplicates,
+        drop_too_long=args.drop_too_long, decontaminate=args.decontaminate,
+        drop_contaminated=args.drop_contaminated, allow_contaminated=args.allow_contaminated,
+        eval_sets=eval_set_list(args.eval_sets), ngram=args.ngram, min_overlap=args.min_overlap,
+        raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, validate=args.validate, sandbox=args.sandbox),
+        args.out_dir, "sft_report.json")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..io_utils import jsonl_objects
+
 ROLES = ("system", "user", "assistant")
 
 
@@ -111,34 +113,26 @@ def parse_rows(path: Path) -> tuple[list[SFTRow], list[Issue]]:
     rows: list[SFTRow] = []
     issues: list[Issue] = []
     seen_ids: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                issues.append(Issue("malformed_json", n, None, f"{e.msg} at column {e.colno}"))
-                continue
-            if not isinstance(obj, dict):
-                issues.append(Issue("bad_row", n, None, f"expected a JSON object, got {type(obj).__name__}"))
-                continue
-            rid = obj.get("id")
-            if rid is not None and not (isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip()):
-                issues.append(Issue("bad_row", n, None, f"'id' must be a non-empty string or integer, got {rid!r}"))
-                continue
-            msgs, err = _messages_of(obj)
-            if err is None:
-                err = _role_order_problem(msgs)
-            tests, terr = _tests_of(obj)
-            if err or terr:
-                issues.append(Issue("bad_row", n, str(rid) if rid is not None else None, err or terr))
-                continue
-            row = SFTRow(line=n, id="", messages=msgs, tests=tests)
-            row.id = str(rid) if rid is not None else "sha256:" + row.content_key()[:16]
-            if row.id in seen_ids:
-                issues.append(Issue("duplicate_id", n, row.id, f"id already used on line {seen_ids[row.id]}"))
-                continue
-            seen_ids[row.id] = n
-            rows.append(row)
+    for n, obj, bad, why in jsonl_objects(path):
+        if bad:
+            issues.append(Issue("malformed_json" if bad == "not_json" else "bad_row", n, None, why))
+            continue
+        rid = obj.get("id")
+        if rid is not None and not (isinstance(rid, (str, int)) and not isinstance(rid, bool) and str(rid).strip()):
+            issues.append(Issue("bad_row", n, None, f"'id' must be a non-empty string or integer, got {rid!r}"))
+            continue
+        msgs, err = _messages_of(obj)
+        if err is None:
+            err = _role_order_problem(msgs)
+        tests, terr = _tests_of(obj)
+        if err or terr:
+            issues.append(Issue("bad_row", n, str(rid) if rid is not None else None, err or terr))
+            continue
+        row = SFTRow(line=n, id="", messages=msgs, tests=tests)
+        row.id = str(rid) if rid is not None else "sha256:" + row.content_key()[:16]
+        if row.id in seen_ids:
+            issues.append(Issue("duplicate_id", n, row.id, f"id already used on line {seen_ids[row.id]}"))
+            continue
+        seen_ids[row.id] = n
+        rows.append(row)
     return rows, issues

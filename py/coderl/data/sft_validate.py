@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import InfrastructureError
 from .problem import Problem
+from .sandbox_check import judge_or_abort
 from .sft_rows import SFTRow
 
 log = logging.getLogger(__name__)
@@ -31,26 +31,12 @@ def validate_rows(rows: list[SFTRow], sandbox: str = "local", cfg=None) -> dict[
     """
     from ..config import load_eval_config
     from ..generation.extract import extract_code
-    from ..sandbox import make_executor
-    from ..sandbox.judge import JudgePool
 
     cfg = cfg or load_eval_config()
-    executor = make_executor(sandbox, cfg)
-    ok, why = executor.health()
-    if not ok:
-        raise InfrastructureError(f"sandbox '{sandbox}' is not usable for --validate: {why}; see: coderl sandbox --help")
-    failed: dict[str, str] = {}
     todo = [(r, row_problem(r)) for r in rows]
     todo = [(r, p) for r, p in todo if p is not None]
-    with JudgePool(executor, cfg.execution.get("workers", 0), compare=cfg.judge["stdio_compare"],
-                   stop_at_first_failure=True) as pool:
-        futures = [(r, pool.submit(p, extract_code(r.response()).code)) for r, p in todo]
-        for r, fut in futures:
-            v = fut.result()
-            if v.verdict == "sandbox_error":
-                raise InfrastructureError(f"the sandbox failed while validating row {r.id} (line {r.line}): {v.detail}; "
-                                          f"nothing was written; fix the sandbox and re-run")
-            if not v.accepted:
-                failed[r.id] = f"{v.verdict}: {v.detail}".strip(": ")
+    verdicts = judge_or_abort([(f"validating row {r.id} (line {r.line})", p, extract_code(r.response()).code)
+                               for r, p in todo], sandbox, cfg, "for --validate")
+    failed = {r.id: f"{v.verdict}: {v.detail}".strip(": ") for (r, _), v in zip(todo, verdicts) if not v.accepted}
     log.info("validated %d rows with tests: %d failed", len(todo), len(failed))
     return failed

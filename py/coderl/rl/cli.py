@@ -26,12 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..training.cli import exit_status, split_overrides
     from .launch import ray_overrides, rl_command, rl_train
     from .recipe import describe_rl, load_rl_recipe, rl_overrides
 
-    extra: list[str] = []
-    for o in args.overrides:
-        extra += shlex.split(o)
+    extra = split_overrides(args.overrides)
     if args.dry_run:
         recipe = load_rl_recipe(args.recipe)
         if args.run_dir:
@@ -45,4 +44,4 @@ def run(args: argparse.Namespace) -> int:
     summary = rl_train(args.recipe, gpus=args.gpus, device=args.device, run_dir=args.run_dir, extra_overrides=extra,
                        model_path=args.model, echo="metrics" if args.quiet else "full",
                        disk_check=not args.no_disk_check, gpu_mem_gb=args.gpu_mem_gb or None)
-    return {"finished": 0, "interrupted": 130}.get(summary.status, 1)
+    return exit_status(summary)

@@ -27,18 +27,18 @@ the input order. Same input + options = byte-identical files.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..data.decontam import EvalIndex
+from ..data.decontam import EvalIndex, load_eval_sets
+from ..data.prepare_report import RefusableReport
 from ..data.problem import Problem
+from ..data.sandbox_check import judge_or_abort
 from ..data.sft_rows import Issue
-from ..errors import DataError, InfrastructureError
-from ..io_utils import atomic_write_bytes, atomic_write_json
+from ..io_utils import atomic_write_json, atomic_write_parquet
 from ..reward.ground_truth import to_ground_truth
 from .sources import Item
 
@@ -49,7 +49,7 @@ ABILITY = "code"
 
 
 @dataclass
-class RLReport:
+class RLReport(RefusableReport):
     input: str
     input_sha256: str
     seed: int
@@ -64,15 +64,6 @@ class RLReport:
     counts: dict[str, int] = field(default_factory=dict)
     fatal: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.fatal
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ok"] = self.ok
-        return d
 
     def drop(self, p: Problem, line: int, check: str, message: str) -> None:
         self.dropped.setdefault(p.id, check if not message else f"{check}: {message}")
@@ -109,41 +100,10 @@ def prompt_lengths(messages: list[list[dict]], tokenizer) -> list[int]:
 
 def check_references(problems: list[Problem], sandbox: str, cfg) -> dict[str, str]:
     """id -> why its reference failed its own tests (judged like evaluation). A sandbox failure raises."""
-    from ..sandbox import make_executor
-    from ..sandbox.judge import JudgePool
-
-    executor = make_executor(sandbox, cfg)
-    ok, why = executor.health()
-    if not ok:
-        raise InfrastructureError(f"sandbox '{sandbox}' is not usable to check references: {why}; see: coderl sandbox --help")
-    failed: dict[str, str] = {}
-    with JudgePool(executor, cfg.execution.get("workers", 0), compare=cfg.judge["stdio_compare"],
-                   stop_at_first_failure=True) as pool:
-        futures = [(p, pool.submit(p, p.reference_code)) for p in problems]
-        for p, fut in futures:
-            v = fut.result()
-            if v.verdict == "sandbox_error":
-                raise InfrastructureError(f"the sandbox failed while judging the reference of {p.id}: {v.detail}; "
-                                          f"nothing was written; fix the sandbox and re-run")
-            if not v.accepted:
-                failed[p.id] = f"{v.verdict} on test {v.first_failed_test} ({v.tests_passed}/{v.tests_total} passed)"
-    return failed
-
-
-def _eval_problems(eval_sets: list[str] | None, raw_dir, manifests_dir, report: RLReport, cfg) -> list[Problem]:
-    from ..data.registry import load_eval_problems
-
-    names = eval_sets if eval_sets is not None else [n for n, s in cfg.datasets.items() if not (s or {}).get("standin")]
-    out = []
-    for name in names:
-        try:
-            ps = load_eval_problems(name, raw_dir, manifests_dir)
-        except DataError as e:
-            report.contamination[name] = {"checked": False, "reason": str(e), "rows": []}
-            continue
-        report.contamination[name] = {"checked": True, "problems": len(ps), "rows": []}
-        out += ps
-    return out
+    verdicts = judge_or_abort([(f"judging the reference of {p.id}", p, p.reference_code) for p in problems],
+                              sandbox, cfg, "to check references")
+    return {p.id: f"{v.verdict} on test {v.first_failed_test} ({v.tests_passed}/{v.tests_total} passed)"
+            for p, v in zip(problems, verdicts) if not v.accepted}
 
 
 def verl_row(p: Problem, messages: list[dict], index: int, split: str) -> dict[str, Any]:
@@ -154,7 +114,6 @@ def verl_row(p: Problem, messages: list[dict], index: int, split: str) -> dict[s
 
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = pa.schema([
         ("data_source", pa.string()),
@@ -165,9 +124,7 @@ def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
                                   ("dataset", pa.string())])),
     ])
     table = pa.Table.from_pylist(rows, schema=schema)
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", write_statistics=False)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_parquet(path, table)
 
 
 def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, input_sha256: str,
@@ -213,7 +170,7 @@ def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, i
             report.drop(p, line, "no_reference", "no reference solution to prove the tests solvable")
 
     if decontaminate:
-        eval_problems = _eval_problems(eval_sets, raw_dir, manifests_dir, report, cfg)
+        eval_problems = load_eval_sets(eval_sets, raw_dir, manifests_dir, report.contamination, cfg)
         if eval_problems:
             index = EvalIndex(eval_problems, ngram)
             for line, p in problems:
@@ -270,6 +227,4 @@ def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, i
 
 def _refuse(report: RLReport, out_dir: Path):
     atomic_write_json(Path(out_dir) / "rl_report.json", report.to_dict())
-    err = DataError(report.summary())
-    err.report = report
-    raise err
+    report.refuse()

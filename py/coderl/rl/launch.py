@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ConfigError, DataError, TrainingError
-from ..training.checkpoints import latest_step, list_checkpoints
-from ..training.launch import RunSummary, _outcome, _run_attempt, _run_lock, count_rows, detect_device
+from ..training.checkpoints import list_checkpoints
+from ..training.launch import RunSummary, _outcome, _run_attempt, _run_lock, count_rows, detect_device, settle_attempt
 from ..training.recipe import resolve_path
 from ..training.run_record import RunRecord, check_resumable, read_metrics, require_run_dir
 from .recipe import describe_rl, load_rl_recipe, resolve_start_model, rl_fingerprint, rl_overrides
@@ -120,11 +120,7 @@ def rl_train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, de
         att = record.start_attempt(attempt, log_path, start_step, cmd, world_size=world)
         run_env = {**os.environ, **(env or {}), **plugin_env(device)}
         summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, 0)
-        summary.start_step, summary.total_steps, summary.world_size = start_step, steps, world
-        last_ckpt = latest_step(rdir)
-        if summary.status == "exited":
-            summary.status = "finished" if summary.returncode == 0 and (last_ckpt or 0) >= steps else "failed"
-        summary.checkpoints = [c.step for c in list_checkpoints(rdir)]
+        last_ckpt = settle_attempt(summary, rdir, start_step, steps, world)
         record.end_attempt(att, status=summary.status, returncode=summary.returncode, last_step=summary.last_step,
                            last_checkpoint=last_ckpt, wall_s=round(summary.wall_s, 1))
     if echo != "none":

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from ..errors import ConfigError, TrainingError
 from ..paths import repo_root
-from ..training.plan import GB, RUNTIME_OVERHEAD_GB, USABLE_FRACTION, Workload, disk_plan, free_bytes_at, memory_plan, model_shape
+from ..training.plan import (GB, RUNTIME_OVERHEAD_GB, USABLE_FRACTION, Workload, disk_plan, memory_plan, model_shape,
+                              recipe_disk_plan)
 from .recipe import world_plan
 
 log = logging.getLogger(__name__)
@@ -158,9 +159,7 @@ def rl_disk_check(recipe: dict, model: str, run_dir: Path, total_steps: int, sta
     except ConfigError as e:
         log.warning("disk check skipped: %s", e)
         return
-    c = recipe["checkpoint"]
-    d = disk_plan(shape, total_steps, c["save_freq"], save_optimizer=c["save_optimizer"], save_hf=c["save_hf"],
-                  max_to_keep=c["max_to_keep"], free_bytes=free_bytes_at(run_dir), start_step=start_step)
+    d = recipe_disk_plan(recipe, shape, run_dir, total_steps, start_step)
     if d.fits is False:
         raise TrainingError(
             f"RL checkpoints will not fit on the disk under {run_dir}: {d.saves} more save(s) x {d.per_checkpoint_gb:.1f} GB, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..data.build import file_sha256
+    from ..data.sft_cli import eval_set_list, report_outcome
     from .data import prepare_rl
     from .sources import codecontests_train, read_jsonl_problems
 
@@ -46,19 +47,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         items = codecontests_train(Path(args.source) if args.source else None, Path(args.cache_dir), args.limit)
         name, sha = f"deepmind/code_contests train{f' (first {args.limit})' if args.limit else ''}", ""
-    try:
-        report = prepare_rl(items, args.out_dir, input_name=name, input_sha256=sha, val_size=args.val_size,
-                            seed=args.seed, min_tests=args.min_tests, max_prompt_length=args.max_prompt_length,
-                            decontaminate=args.decontaminate,
-                            eval_sets=[s for s in args.eval_sets.split(",") if s] if args.eval_sets else None,
-                            ngram=args.ngram, min_overlap=args.min_overlap, raw_dir=args.raw_dir,
-                            manifests_dir=args.manifests_dir, validate=args.validate, sandbox=args.sandbox)
-    except DataError as e:
-        if getattr(e, "report", None) is None:
-            raise
-        print(e)
-        print(f"report: {args.out_dir}/rl_report.json; no train/val files were written")
-        return 1
-    print(report.summary())
-    print(f"wrote {', '.join(f'{args.out_dir}/{f}' for f in report.files)}")
-    return 0
+    return report_outcome(lambda: prepare_rl(
+        items, args.out_dir, input_name=name, input_sha256=sha, val_size=args.val_size, seed=args.seed,
+        min_tests=args.min_tests, max_prompt_length=args.max_prompt_length, decontaminate=args.decontaminate,
+        eval_sets=eval_set_list(args.eval_sets), ngram=args.ngram, min_overlap=args.min_overlap,
+        raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, validate=args.validate, sandbox=args.sandbox),
+        args.out_dir, "rl_report.json")

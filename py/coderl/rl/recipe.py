@@ -16,8 +16,8 @@ from typing import Any
 
 from ..errors import ConfigError, DataError
 from ..paths import configs_dir, repo_root
-from ..training.recipe import _deep_merge, _model_path, _read_raw, hydra_value, resolve_path
-from ..validation import check_value
+from ..training.recipe import _model_path, hydra_value, resolve_path
+from ..training.recipe_files import CHECKPOINT_SCHEMA, LOGGING_SCHEMA, check_sections, read_recipe, verl_overrides
 
 NoneType = type(None)
 _NUM = (int, float)
@@ -82,22 +82,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "param_offload": (bool, None),
         "optimizer_offload": (bool, None),
     },
-    "checkpoint": {
-        "dir": (str, None),
-        "save_freq": (int, (1, 1 << 30)),
-        "test_freq": (int, (-1, 1 << 30)),
-        "resume": (str, ("auto", "disable")),
-        "save_hf": (bool, None),
-        "save_optimizer": (bool, None),
-        "max_to_keep": ((int, NoneType), (1, 1 << 20)),
-    },
-    "logging": {
-        "project": (str, None),
-        "experiment": (str, None),
-        "backends": (list, None),
-    },
+    "checkpoint": CHECKPOINT_SCHEMA,
+    "logging": LOGGING_SCHEMA,
 }
-_TOP_KEYS = {"name", "base", "verl_overrides", *SCHEMA}
 
 
 def rl_profile_path(profile: str) -> Path:
@@ -117,54 +104,16 @@ def _source(p: str | Path) -> Path:
     return rl_profile_path(s)
 
 
-def _expand(raw: dict, source: str, seen: tuple[str, ...] = ()) -> dict:
-    base = raw.get("base")
-    if base is None:
-        return dict(raw)
-    path = _source(base)
-    if str(path.resolve()) in seen:
-        raise ConfigError(f"{source}: base chain loops through {path}")
-    merged = _deep_merge(_expand(_read_raw(path), str(path), (*seen, str(path.resolve()))),
-                         {k: v for k, v in raw.items() if k != "base"})
-    merged.pop("base", None)
-    return merged
-
-
 def load_rl_recipe(path_or_profile: str | Path | dict = "default") -> dict:
     """Read and validate an RL recipe (a profile name, a YAML path, or a dict that may use `base:`)."""
-    if isinstance(path_or_profile, dict):
-        source, raw = "<rl recipe dict>", _expand(path_or_profile, "<rl recipe dict>")
-    else:
-        path = _source(path_or_profile)
-        source, raw = str(path), _expand(_read_raw(path), str(path), (str(path.resolve()),))
+    source, raw = read_recipe(path_or_profile, _source, "<rl recipe dict>")
     recipe = validate_rl_recipe(raw, source)
     recipe["source"] = source
     return recipe
 
 
 def validate_rl_recipe(raw: dict, source: str) -> dict:
-    unknown = sorted(set(raw) - _TOP_KEYS - {"source"})
-    if unknown:
-        raise ConfigError(f"{source}: unknown key '{unknown[0]}'; allowed: {', '.join(sorted(_TOP_KEYS))}")
-    name = raw.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
-        raise ConfigError(f"{source}: name: expected a run name of letters, digits, '_', '.', '-', got {name!r}")
-    out: dict[str, Any] = {"name": name}
-    for section, schema in SCHEMA.items():
-        given = raw.get(section)
-        if not isinstance(given, dict):
-            raise ConfigError(f"{source}: missing section '{section}' (keys: {', '.join(schema)})")
-        bad = sorted(set(given) - set(schema))
-        if bad:
-            raise ConfigError(f"{source}: unknown key '{section}.{bad[0]}'; allowed: {', '.join(schema)}")
-        sec = {}
-        for key, (types, rule) in schema.items():
-            where = f"{source}: {section}.{key}"
-            if key not in given:
-                raise ConfigError(f"{where}: missing required key")
-            check_value(where, given[key], types, rule)
-            sec[key] = given[key]
-        out[section] = sec
+    out = check_sections(raw, source, SCHEMA)
     b, r = out["batch"], out["rollout"]
     if b["prompts_per_step"] % b["mini_batch_prompts"]:
         raise ConfigError(f"{source}: batch.prompts_per_step={b['prompts_per_step']} must be a multiple of "
@@ -173,10 +122,7 @@ def validate_rl_recipe(raw: dict, source: str) -> dict:
         raise ConfigError(f"{source}: rollout.n={r['n']}: GRPO needs at least 2 answers per prompt to compare")
     if out["algorithm"]["clip_high"] < out["algorithm"]["clip_low"]:
         raise ConfigError(f"{source}: algorithm.clip_high must be >= clip_low (clip-higher widens the upper bound)")
-    vo = raw.get("verl_overrides") or []
-    if not isinstance(vo, list) or not all(isinstance(x, str) and "=" in x for x in vo):
-        raise ConfigError(f"{source}: verl_overrides must be a list of hydra overrides like 'trainer.val_before_train=false'")
-    out["verl_overrides"] = list(vo)
+    out["verl_overrides"] = verl_overrides(raw, source, "trainer.val_before_train=false")
     return out
 
 

@@ -11,7 +11,6 @@ A line that cannot become a Problem yields (line, None, Issue("malformed", ...))
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +18,7 @@ from ..data.loaders import codecontests
 from ..data.problem import Problem
 from ..data.sft_rows import Issue
 from ..errors import DataError
+from ..io_utils import jsonl_objects
 
 Item = tuple[int, Problem | None, Issue | None]
 TRAIN300_KEYS = ("id", "statement", "tests")
@@ -42,25 +42,17 @@ def read_jsonl_problems(path: str | Path, dataset: str = "codecontests_train") -
     if not path.is_file():
         raise DataError(f"RL input not found: {path}; pass --input FILE.jsonl (e.g. ../shared/data/codecontests_train300.jsonl) "
                         f"or --hf for deepmind/code_contests train")
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield line_no, None, Issue("malformed", line_no, None, f"not valid JSON ({e.msg} at column {e.colno})")
-                continue
-            if not isinstance(obj, dict):
-                yield line_no, None, Issue("malformed", line_no, None, f"expected a JSON object, got {type(obj).__name__}")
-                continue
-            try:
-                p = Problem.from_dict(obj, where=f"{path.name}:{line_no}") if "kind" in obj \
-                    else _from_train300(obj, dataset, path.name)
-            except (DataError, TypeError) as e:
-                yield line_no, None, Issue("malformed", line_no, str(obj.get("id") or "") or None, str(e))
-                continue
-            yield line_no, p, None
+    for line_no, obj, bad, why in jsonl_objects(path):
+        if bad:
+            yield line_no, None, Issue("malformed", line_no, None, f"not valid JSON ({why})" if bad == "not_json" else why)
+            continue
+        try:
+            p = Problem.from_dict(obj, where=f"{path.name}:{line_no}") if "kind" in obj \
+                else _from_train300(obj, dataset, path.name)
+        except (DataError, TypeError) as e:
+            yield line_no, None, Issue("malformed", line_no, str(obj.get("id") or "") or None, str(e))
+            continue
+        yield line_no, p, None
 
 
 def codecontests_train(source_dir: Path | None, cache_dir: Path, limit: int | None = None,

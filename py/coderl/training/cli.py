@@ -31,9 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from .launch import torchrun_command, train
     from .recipe import describe, load_recipe, recipe_to_overrides
 
-    extra: list[str] = []
-    for o in args.overrides:  # ARGS may arrive as one quoted string
-        extra += shlex.split(o)
+    extra = split_overrides(args.overrides)
     if args.dry_run:
         recipe = load_recipe(args.recipe)
         if args.run_dir:
@@ -47,4 +45,17 @@ def run(args: argparse.Namespace) -> int:
                     nnodes=args.nnodes, node_rank=args.node_rank, master_addr=args.master_addr,
                     master_port=args.master_port, echo="metrics" if args.quiet else "full",
                     disk_check=not args.no_disk_check)
+    return exit_status(summary)
+
+
+def split_overrides(overrides: list[str]) -> list[str]:
+    """The extra hydra overrides, one each: ARGS may arrive as one quoted string."""
+    extra: list[str] = []
+    for o in overrides:
+        extra += shlex.split(o)
+    return extra
+
+
+def exit_status(summary) -> int:
+    """A launch's exit code: 0 finished, 130 interrupted (as Ctrl-C), 1 otherwise."""
     return {"finished": 0, "interrupted": 130}.get(summary.status, 1)

@@ -231,17 +231,26 @@ def train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, devic
             run_env.update(CPU_ENV)
         summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, node_rank,
                                Progress(steps, world))
-        summary.start_step, summary.total_steps, summary.world_size = start_step, steps, world
-        last_ckpt = latest_step(rdir)
-        if summary.status == "exited":
-            summary.status = "finished" if summary.returncode == 0 and (last_ckpt or 0) >= steps else "failed"
-        summary.checkpoints = [c.step for c in list_checkpoints(rdir)]
+        last_ckpt = settle_attempt(summary, rdir, start_step, steps, world)
         if node_rank == 0:
             record.end_attempt(att, status=summary.status, returncode=summary.returncode,
                                last_step=summary.last_step, last_checkpoint=last_ckpt, wall_s=round(summary.wall_s, 1))
     if echo != "none":
         print(_outcome(summary), flush=True)
     return summary
+
+
+def settle_attempt(summary: RunSummary, rdir: Path, start_step: int, steps: int, world: int) -> int | None:
+    """Fill in the ended attempt's summary; return the latest checkpoint step (None if none).
+
+    An attempt that exited on its own finished only if it returned 0 and the last step is saved.
+    """
+    summary.start_step, summary.total_steps, summary.world_size = start_step, steps, world
+    last_ckpt = latest_step(rdir)
+    if summary.status == "exited":
+        summary.status = "finished" if summary.returncode == 0 and (last_ckpt or 0) >= steps else "failed"
+    summary.checkpoints = [c.step for c in list_checkpoints(rdir)]
+    return last_ckpt
 
 
 def _check_record(record: RunRecord, world: int, recipe: dict) -> None:

@@ -341,6 +341,13 @@ def workload_from_recipe(recipe: dict, gpus: int, nnodes: int = 1, gpu_mem_gb: f
                     fused_logits=recipe["training"]["use_liger"])
 
 
+def recipe_disk_plan(recipe: dict, shape, run_dir: Path, total_steps: int, start_step: int) -> DiskPlan:
+    """The disk the recipe's remaining checkpoints need (its checkpoint section) vs what is free under run_dir."""
+    c = recipe["checkpoint"]
+    return disk_plan(shape, total_steps, c["save_freq"], save_optimizer=c["save_optimizer"], save_hf=c["save_hf"],
+                     max_to_keep=c["max_to_keep"], free_bytes=free_bytes_at(run_dir), start_step=start_step)
+
+
 def checkpoint_disk_check(recipe: dict, run_dir: Path, world_size: int, total_steps: int, start_step: int) -> DiskPlan | None:
     """Raise TrainingError when the checkpoints this launch will still write cannot fit on the disk."""
     from .recipe import resolve_path
@@ -352,9 +359,7 @@ def checkpoint_disk_check(recipe: dict, run_dir: Path, world_size: int, total_st
     except ConfigError as e:
         log.warning("disk check skipped: %s", e)
         return None
-    c = recipe["checkpoint"]
-    d = disk_plan(shape, total_steps, c["save_freq"], save_optimizer=c["save_optimizer"], save_hf=c["save_hf"],
-                  max_to_keep=c["max_to_keep"], free_bytes=free_bytes_at(run_dir), start_step=start_step)
+    d = recipe_disk_plan(recipe, shape, run_dir, total_steps, start_step)
     if d.fits is False:
         raise TrainingError(
             f"checkpoints will not fit on the disk under {run_dir}: {d.saves} more save(s) x {d.per_checkpoint_gb:.1f} GB "

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
 from ..paths import configs_dir, repo_root
-from ..validation import check_value
+from .recipe_files import CHECKPOINT_SCHEMA, LOGGING_SCHEMA, check_sections, read_recipe, verl_overrides
 
 NoneType = type(None)
 _NUM = (int, float)
@@ -75,23 +73,10 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "loss_token_logits": (bool, None),
         "torch_compile": (bool, None),
     },
-    "checkpoint": {
-        "dir": (str, None),
-        "save_freq": (int, (1, 1 << 30)),
-        "test_freq": (int, (-1, 1 << 30)),
-        "resume": (str, ("auto", "disable")),
-        "save_hf": (bool, None),
-        "save_optimizer": (bool, None),
-        "max_to_keep": ((int, NoneType), (1, 1 << 20)),
-    },
-    "logging": {
-        "project": (str, None),
-        "experiment": (str, None),
-        "backends": (list, None),
-    },
+    "checkpoint": CHECKPOINT_SCHEMA,
+    "logging": LOGGING_SCHEMA,
 }
 LOG_BACKENDS = ("console", "wandb", "tensorboard", "file", "mlflow", "swanlab", "clearml", "trackio")
-_TOP_KEYS = {"name", "base", "verl_overrides", *SCHEMA}
 
 
 @dataclass(frozen=True)
@@ -137,52 +122,9 @@ def available_profiles() -> list[str]:
     return out
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
-def _read_raw(path: Path) -> dict:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e}); fix the syntax") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
-    return raw
-
-
-def _expand(raw: dict, source: str, seen: tuple[str, ...] = ()) -> dict:
-    """Resolve `base:` chains (a recipe building on another profile or file)."""
-    base = raw.get("base")
-    if base is None:
-        return dict(raw)
-    if not isinstance(base, str):
-        raise ConfigError(f"{source}: base must be a profile name or a YAML path, got {base!r}")
-    base_path = _resolve_source(base)
-    key = str(base_path.resolve())
-    if key in seen:
-        raise ConfigError(f"{source}: base chain loops through {base_path}")
-    parent = _expand(_read_raw(base_path), str(base_path), (*seen, key))
-    merged = _deep_merge(parent, {k: v for k, v in raw.items() if k != "base"})
-    merged.pop("base", None)
-    return merged
-
-
 def load_recipe(path_or_profile: str | Path | dict = "default") -> dict:
     """Read and validate a recipe: a profile name, a YAML path, or a dict (which may use `base:`)."""
-    if isinstance(path_or_profile, dict):
-        source = "<recipe dict>"
-        raw = _expand(path_or_profile, source)
-    else:
-        path = _resolve_source(path_or_profile)
-        source = str(path)
-        raw = _expand(_read_raw(path), source, (str(path.resolve()),))
+    source, raw = read_recipe(path_or_profile, _resolve_source, "<recipe dict>")
     recipe = validate_recipe(raw, source)
     recipe["source"] = source
     return recipe
@@ -190,34 +132,9 @@ def load_recipe(path_or_profile: str | Path | dict = "default") -> dict:
 
 def validate_recipe(raw: dict, source: str) -> dict:
     """Check every key's presence, type and range; name the key and the file when something is wrong."""
-    unknown = sorted(set(raw) - _TOP_KEYS - {"source"})
-    if unknown:
-        raise ConfigError(f"{source}: unknown key '{unknown[0]}'; allowed: {', '.join(sorted(_TOP_KEYS))}")
-    out: dict[str, Any] = {}
-    name = raw.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
-        raise ConfigError(f"{source}: name: expected a run name of letters, digits, '_', '.', '-', got {name!r}")
-    out["name"] = name
-    for section, schema in SCHEMA.items():
-        given = raw.get(section)
-        if not isinstance(given, dict):
-            raise ConfigError(f"{source}: missing section '{section}' (keys: {', '.join(schema)})")
-        bad = sorted(set(given) - set(schema))
-        if bad:
-            raise ConfigError(f"{source}: unknown key '{section}.{bad[0]}'; allowed: {', '.join(schema)}")
-        sec: dict[str, Any] = {}
-        for key, (types, rule) in schema.items():
-            where = f"{source}: {section}.{key}"
-            if key not in given:
-                raise ConfigError(f"{where}: missing required key")
-            check_value(where, given[key], types, rule)
-            sec[key] = given[key]
-        out[section] = sec
+    out = check_sections(raw, source, SCHEMA)
     _check_cross(out, source)
-    vo = raw.get("verl_overrides") or []
-    if not isinstance(vo, list) or not all(isinstance(x, str) and "=" in x for x in vo):
-        raise ConfigError(f"{source}: verl_overrides must be a list of hydra overrides like 'engine.fsdp_size=2'")
-    out["verl_overrides"] = list(vo)
+    out["verl_overrides"] = verl_overrides(raw, source, "engine.fsdp_size=2")
     return out
 
 
