@@ -152,8 +152,12 @@ class EvalConfig:
     tiers: dict[int, list[str]] = field(default_factory=dict)
 
     def fingerprinted(self) -> dict[str, Any]:
-        """Everything that changes a score: generation, limits, judging rule, prompt text, profile."""
+        """Everything that changes a score: generation, limits, judging rule, prompt text, profile, and the
+        version of the judge's own rules (judge_rules.py)."""
+        from .judge_rules import JUDGE_VERSION
+
         d = {s: getattr(self, s) for s in _FINGERPRINTED_SECTIONS}
+        d["judge_rules"] = JUDGE_VERSION
         d["prompts"] = self.prompts
         d["profile"] = self.profile
         return d

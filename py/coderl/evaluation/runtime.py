@@ -7,7 +7,6 @@ Two evaluations that differ here are not compared silently (selection.py, the re
   engine   what generated the answers: vllm (started by coderl), transformers (hf), an
            OpenAI-compatible server of unknown make (openai), the reference solutions (oracle)
   dtype    the weights' dtype where coderl chooses it (vllm, hf); None where it cannot know (openai)
-  judge    the judge's rules (sandbox/judge.py JUDGE_VERSION), raised with any change that can flip a verdict
 """
 
 from __future__ import annotations
@@ -38,7 +37,5 @@ def runtime_identity(sandbox_spec: str, executor, backend: str, cfg, backend_opt
     dtype = None
     if backend in ("vllm", "hf"):
         dtype = str((backend_opts or {}).get("dtype") or cfg.serving["dtype"])
-    from ..sandbox.judge import JUDGE_VERSION
-
     return {"sandbox": sandbox_kind(sandbox_spec), "python": answer_python(executor),
-            "engine": ENGINES.get(backend, backend), "dtype": dtype, "judge": JUDGE_VERSION}
+            "engine": ENGINES.get(backend, backend), "dtype": dtype}

