@@ -111,7 +111,9 @@ def test_grpo_on_cpu_with_coderl_reward_then_resume(coder_model, rl_data, tmp_pa
     echo = [r for r in rows if '"id":"echo"' in r["gts"]]
     other = [r for r in rows if '"id":"echo"' not in r["gts"]]
     assert len(echo) == len(other) == N_ANSWERS
-    assert sum(r["verdict"] == "accepted" for r in echo) >= 1 and all(r["tests_run"] >= 1 for r in echo), echo
+    # (answers are sampled: one may carry no program, a no_code verdict with nothing run)
+    assert sum(r["verdict"] == "accepted" for r in echo) >= 1, echo
+    assert all(r["tests_run"] >= 1 for r in echo if r["verdict"] != "no_code"), echo
     assert not any(r["verdict"] == "accepted" for r in other), other
     m1 = read_metrics(run_dir)[1]
     assert m1["critic/score/mean"] == sum(r["score"] for r in rows) / len(rows)

@@ -21,6 +21,7 @@ from typing import Sequence
 from ..errors import ConfigError, DataError, TrainingError
 from ..training.checkpoints import list_checkpoints
 from ..training.launch import RunSummary, _outcome, _run_attempt, _run_lock, count_rows, detect_device, settle_attempt
+from ..training.progress import Progress
 from ..training.recipe import resolve_path
 from ..training.run_record import RunRecord, check_resumable, read_metrics, require_run_dir
 from .recipe import describe_rl, load_rl_recipe, resolve_start_model, rl_fingerprint, rl_overrides
@@ -119,7 +120,7 @@ def rl_train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, de
                            gpus_per_node=gpus, nnodes=1, device=device, total_steps=steps, start_model=start_model)
         att = record.start_attempt(attempt, log_path, start_step, cmd, world_size=world)
         run_env = {**os.environ, **(env or {}), **plugin_env(device)}
-        summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, 0)
+        summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, 0, Progress(steps, world))
         last_ckpt = settle_attempt(summary, rdir, start_step, steps, world)
         record.end_attempt(att, status=summary.status, returncode=summary.returncode, last_step=summary.last_step,
                            last_checkpoint=last_ckpt, wall_s=round(summary.wall_s, 1))
