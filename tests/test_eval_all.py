@@ -1,4 +1,4 @@
-"""coderl eval-all / select on a checkpoint root, and the oracle on the ../shared/data sets."""
+"""coderl eval-all / select on a checkpoint root, and the oracle on the offline data sets (CODERL_SHARED_DATA)."""
 
 from __future__ import annotations
 

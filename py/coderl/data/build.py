@@ -126,7 +126,7 @@ def _codecontests_rows(name: str, src: dict[str, Any], ctx: BuildContext) -> Row
     if ctx.online:
         return HubRows(src.get("hf", codecontests.HF_ID), split, ctx.cache_dir)
     raise Unreachable(
-        f"needs {codecontests.HF_ID} split '{split}' (not in ../shared/data, whose CodeContests files are train-split "
+        f"needs {codecontests.HF_ID} split '{split}' (not in the offline data folder, whose CodeContests files are train-split "
         f"samples). On a machine with a network: coderl data --datasets {name}; or download the parquet files "
         f"(huggingface-cli download {codecontests.HF_ID} --repo-type dataset --include 'data/{split}-*' --local-dir DIR) "
         f"and run: coderl data --datasets {name} --source DIR")
@@ -174,7 +174,7 @@ def _build_codecontests(name: str, src: dict[str, Any], ctx: BuildContext):
 def _build_standin(name: str, src: dict[str, Any], ctx: BuildContext):
     local = _local(ctx, src["offline_file"])
     if local is None:
-        raise Unreachable(f"offline stand-in: needs {src['offline_file']} in --source DIR (e.g. ../shared/data)")
+        raise Unreachable(f"offline stand-in: needs {src['offline_file']} in --source DIR")
     rows = read_jsonl(local)
     label = f"{local.name} (offline stand-in; CodeContests train-split problems, not a real eval set)"
     fn = (sandboxfusion.problems_from_sample_rows if src["loader"] == "codecontests_sandboxfusion"

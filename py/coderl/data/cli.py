@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--datasets", default="", help="comma-separated names (default: every dataset in configs/datasets.yaml)")
     p.add_argument("--source", default=None,
                    help="local folder with source files (mbpp.jsonl, CodeContests parquet files, ...); "
-                        "default: ../shared/data beside the checkout when present")
+                        "default: the CODERL_SHARED_DATA folder when set")
     p.add_argument("--raw-dir", default="data/raw")
     p.add_argument("--manifests-dir", default="data/manifests")
     p.add_argument("--cache-dir", default="data/cache", help="download cache of the datasets library")

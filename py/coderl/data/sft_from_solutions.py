@@ -1,6 +1,6 @@
 """SFT chat rows from problems with known solutions: the eval prompt as the user turn, the solution as the answer.
 
-    python -m coderl.data.sft_from_solutions --input ../shared/data/codecontests_train300.jsonl --out sft.jsonl
+    python -m coderl.data.sft_from_solutions --input DIR/codecontests_train300.jsonl --out sft.jsonl
 
 Input rows have CodeContests' train300 layout (`id`, `statement`, `solution`, `tests`). Each output
 row is what `make prepare-sft` reads: `id`, `messages` (the prompt every eval backend sends for a
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     src = Path(args.input)
     try:
         if not src.is_file():
-            raise ConfigError(f"--input {src}: no such file (e.g. ../shared/data/codecontests_train300.jsonl)")
+            raise ConfigError(f"--input {src}: no such file (e.g. DIR/codecontests_train300.jsonl)")
         rows = rows_from_solutions(src, load_eval_config(args.eval_config))
     except (ConfigError, DataError) as e:
         print(f"sft_from_solutions: error: {e}", file=sys.stderr)

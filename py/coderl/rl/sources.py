@@ -40,7 +40,7 @@ def read_jsonl_problems(path: str | Path, dataset: str = "codecontests_train") -
     """Each line of a local file as a Problem; a bad line is reported with its number, never skipped."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"RL input not found: {path}; pass --input FILE.jsonl (e.g. ../shared/data/codecontests_train300.jsonl) "
+        raise DataError(f"RL input not found: {path}; pass --input FILE.jsonl (e.g. DIR/codecontests_train300.jsonl) "
                         f"or --hf for deepmind/code_contests train")
     for line_no, obj, bad, why in jsonl_objects(path):
         if bad:

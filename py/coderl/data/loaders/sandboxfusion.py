@@ -1,4 +1,4 @@
-"""Offline CodeContests stand-ins from ../shared/data (train-split problems; never the real eval sets).
+"""Offline CodeContests stand-ins from the offline data folder (train-split problems; never the real eval sets).
 
 codecontests_sample20.jsonl (SandboxFusion's sample format): `content`, `labels` (JSON with name),
 `test` (JSON list of {input: {stdin}, output: {stdout}}). codecontests_train300.jsonl: `id`,
