@@ -19,13 +19,13 @@ KEEP ?= 2
 ARGS ?=
 
 .PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
-        eval eval-all eval-baseline report demo prepare-rl rl test test-fast test-vllm vllm-cpu-env \
+        eval eval-all eval-baseline report demo prepare-rl rl lint test test-fast test-vllm vllm-cpu-env \
         bench-sandbox bench-train bench-reward bench-eval docs-figures wheelhouse clean
 
 help:
 	@echo "First time: make demo (whole pipeline at toy scale, CPU), make test (the test suite)."
 	@echo "Stages: env-check data validate-data prepare-sft sandbox smoke plan train eval eval-all eval-baseline prepare-rl rl report"
-	@echo "Also: prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train bench-reward bench-eval docs-figures clean"
+	@echo "Also: lint prune-ckpt wheelhouse vllm-cpu-env test-vllm bench-sandbox bench-train bench-reward bench-eval docs-figures clean"
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml scripts/setup.sh
@@ -87,6 +87,12 @@ report: setup
 
 demo: setup
 	$(CODERL) demo $(ARGS)
+
+# ruff, configured in pyproject.toml: the lint rules, then the format check
+# (`.venv/bin/ruff format py tests scripts` applies the format)
+lint: setup
+	$(VENV)/bin/ruff check py tests scripts
+	$(VENV)/bin/ruff format --check py tests scripts
 
 test: setup
 	$(VENV)/bin/python -m pytest -q --durations=25 $(ARGS)

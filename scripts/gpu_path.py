@@ -69,18 +69,30 @@ class Path_:
 def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sft-source", required=True, help="CodeContests rows with known solutions (train300 layout)")
-    ap.add_argument("--work", default=str(ROOT / "outputs" / "gpu_path"),
-                    help="working folder (model, data, checkpoints, outputs; default outputs/gpu_path)")
-    ap.add_argument("--resume", action="store_true",
-                    help="keep --work and skip the stages that passed there (e.g. after a time limit cut a run)")
+    ap.add_argument(
+        "--work",
+        default=str(ROOT / "outputs" / "gpu_path"),
+        help="working folder (model, data, checkpoints, outputs; default outputs/gpu_path)",
+    )
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep --work and skip the stages that passed there (e.g. after a time limit cut a run)",
+    )
     ap.add_argument("--cpu", action="store_true", help="this machine has no GPU: train and generate on CPU, no setup")
     ap.add_argument("--tiny", action="store_true", help="a tiny random-init model instead of the 0.5B shape")
     ap.add_argument("--skip-setup", action="store_true", help="the .venv is already set up (implied by --cpu)")
     ap.add_argument("--steps", type=int, default=None, help="training steps (default 20; 4 with --cpu)")
     ap.add_argument("--save-freq", type=int, default=None, help="checkpoint every N steps (default 10; 2 with --cpu)")
-    ap.add_argument("--eval-limit", type=int, default=None, help="HumanEval problems per checkpoint (default 10; 2 with --cpu)")
-    ap.add_argument("--max-new-tokens", type=int, default=None,
-                    help="answer length for the eval stage (default: configs/eval.yaml's 2,048; 64 with --cpu)")
+    ap.add_argument(
+        "--eval-limit", type=int, default=None, help="HumanEval problems per checkpoint (default 10; 2 with --cpu)"
+    )
+    ap.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="answer length for the eval stage (default: configs/eval.yaml's 2,048; 64 with --cpu)",
+    )
     ap.add_argument("--smoke-steps", type=int, default=None, help="make smoke's steps (default 10; 4 with --cpu)")
     ap.add_argument("--summary-in", default=None, help=argparse.SUPPRESS)  # set by the re-exec into the venv
     a = ap.parse_args(argv)
@@ -90,7 +102,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     a.max_new_tokens = a.max_new_tokens or (64 if a.cpu else None)
     a.smoke_steps = a.smoke_steps or (4 if a.cpu else 10)
     if a.steps < 2 * a.save_freq:
-        ap.error(f"--steps {a.steps} must reach a second checkpoint after --save-freq {a.save_freq} (Ctrl-C, then resume)")
+        ap.error(
+            f"--steps {a.steps} must reach a second checkpoint after --save-freq {a.save_freq} (Ctrl-C, then resume)"
+        )
     return a
 
 
@@ -128,8 +142,14 @@ class Runner:
     def sh(self, cmd: list[str], env: dict | None = None, ok_codes=(0,)) -> str:
         """Run a command, everything it prints into the log; its output, or StageFailed with the tail."""
         self.log("$ " + " ".join(cmd))
-        r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           env={**os.environ, **(env or {})})
+        r = subprocess.run(
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
         self.log(r.stdout)
         if r.returncode not in ok_codes:
             tail = "\n".join(r.stdout.strip().splitlines()[-15:])
@@ -150,7 +170,9 @@ def setup(r: Runner) -> str:
 
 
 def varlen(r: Runner) -> str:
-    out = r.sh([str(VENV_PY), "scripts/gpu_check_varlen.py", "--out", str(r.p.out)], env={"PYTHONPATH": str(ROOT / "py")})
+    out = r.sh(
+        [str(VENV_PY), "scripts/gpu_check_varlen.py", "--out", str(r.p.out)], env={"PYTHONPATH": str(ROOT / "py")}
+    )
     return next((ln for ln in out.splitlines() if ln.startswith("gpu_check_varlen:")), "no verdict line")
 
 
@@ -168,8 +190,10 @@ def model(r: Runner) -> str:
 
 def smoke(r: Runner) -> str:
     shutil.rmtree(r.p.work / "smoke", ignore_errors=True)
-    args = f"--gpus 1 --model {r.p.model} --run-dir {r.p.work / 'smoke'} --steps {r.a.smoke_steps} " \
-           f"--save-freq {r.a.smoke_steps // 2}" + (" --device cpu" if r.a.cpu else "")
+    args = (
+        f"--gpus 1 --model {r.p.model} --run-dir {r.p.work / 'smoke'} --steps {r.a.smoke_steps} "
+        f"--save-freq {r.a.smoke_steps // 2}" + (" --device cpu" if r.a.cpu else "")
+    )
     out = r.sh(_make("smoke", f"ARGS={args}"))
     lines = [ln for ln in out.splitlines() if ln.startswith(("PASS", "FAIL"))]
     if not lines or any(ln.startswith("FAIL") for ln in lines) or "ALL PASS" not in out:
@@ -185,12 +209,21 @@ def data(r: Runner) -> str:
 def prepare_sft(r: Runner) -> str:
     src = Path(r.a.sft_source).resolve()
     if not src.is_file():
-        raise StageFailed(f"--sft-source {src}: no such file (copy codecontests_train300.jsonl "
-                          f"into a folder that travels with the checkout)")
-    r.sh([str(VENV_PY), "-m", "coderl.data.sft_from_solutions", "--input", str(src), "--out", str(r.p.rows)],
-         env={"PYTHONPATH": str(ROOT / "py")})
-    out = r.sh(_make("prepare-sft", f"INPUT={r.p.rows}", f"ARGS=--out-dir {r.p.sft} --val-size 20 "
-                                                         "--drop-duplicates --drop-too-long"))
+        raise StageFailed(
+            f"--sft-source {src}: no such file (copy codecontests_train300.jsonl "
+            f"into a folder that travels with the checkout)"
+        )
+    r.sh(
+        [str(VENV_PY), "-m", "coderl.data.sft_from_solutions", "--input", str(src), "--out", str(r.p.rows)],
+        env={"PYTHONPATH": str(ROOT / "py")},
+    )
+    out = r.sh(
+        _make(
+            "prepare-sft",
+            f"INPUT={r.p.rows}",
+            f"ARGS=--out-dir {r.p.sft} --val-size 20 --drop-duplicates --drop-too-long",
+        )
+    )
     n = {s: _parquet_rows(r.p.sft / f"sft_{s}.parquet") for s in ("train", "val")}
     if not n["train"]:
         raise StageFailed(f"no training rows written:\n{out[-1500:]}")
@@ -210,13 +243,21 @@ def train(r: Runner) -> str:
 
     a, p = r.a, r.p
     shutil.rmtree(p.run, ignore_errors=True)  # the Ctrl-C and the resume are this stage's own
-    recipe = {"base": "default", "name": "gpu_path",
-              "model": {"path": str(p.model)},
-              "data": {"train_files": str(p.sft / "sft_train.parquet"), "val_files": str(p.sft / "sft_val.parquet")},
-              "training": {"max_steps": a.steps},  # the recipe's 3 epochs: 20 steps fit whatever the data
-              "checkpoint": {"dir": str(p.run), "save_freq": a.save_freq, "test_freq": a.save_freq,
-                             "resume": "auto", "max_to_keep": None},
-              "logging": {"experiment": "gpu_path", "backends": ["console"]}}
+    recipe = {
+        "base": "default",
+        "name": "gpu_path",
+        "model": {"path": str(p.model)},
+        "data": {"train_files": str(p.sft / "sft_train.parquet"), "val_files": str(p.sft / "sft_val.parquet")},
+        "training": {"max_steps": a.steps},  # the recipe's 3 epochs: 20 steps fit whatever the data
+        "checkpoint": {
+            "dir": str(p.run),
+            "save_freq": a.save_freq,
+            "test_freq": a.save_freq,
+            "resume": "auto",
+            "max_to_keep": None,
+        },
+        "logging": {"experiment": "gpu_path", "backends": ["console"]},
+    }
     if a.tiny:  # a tiny random-init model learns visibly only with a large step
         recipe["optim"] = {"lr": 1e-3, "warmup_ratio": 0.0}
         recipe["batch"] = {"global_batch_size": 4, "micro_batch_size_per_gpu": 2}
@@ -226,14 +267,17 @@ def train(r: Runner) -> str:
     cmd = _make("train", "GPUS=1", f"PROFILE={p.recipe}")
     device = "cpu" if a.cpu else "cuda"
     r.log("$ " + " ".join(cmd) + "   (Ctrl-C after the first checkpoint)")
-    first = launch("attempt1", [], 1, p.work / "train_attempt1.log", device, command=cmd, interrupt_after_save=True,
-                   timeout_s=1800)
+    first = launch(
+        "attempt1", [], 1, p.work / "train_attempt1.log", device, command=cmd, interrupt_after_save=True, timeout_s=1800
+    )
     r.log(Path(first.log).read_text(errors="replace"))
     stopped = latest_step(p.run) or 0
     attempts = RunRecord.load(p.run).attempts
     if "interrupt" not in first.events or stopped < a.save_freq or stopped >= a.steps:
-        raise StageFailed(f"attempt 1 was not interrupted after its first checkpoint (exit {first.returncode}, "
-                          f"latest checkpoint {stopped}, events {first.events}); log {first.log}")
+        raise StageFailed(
+            f"attempt 1 was not interrupted after its first checkpoint (exit {first.returncode}, "
+            f"latest checkpoint {stopped}, events {first.events}); log {first.log}"
+        )
     if not attempts or attempts[-1]["status"] != "interrupted":
         raise StageFailed(f"attempt 1: run record says {attempts[-1] if attempts else 'nothing'}, not interrupted")
     r.log("$ " + " ".join(cmd) + "   (resume)")
@@ -241,17 +285,26 @@ def train(r: Runner) -> str:
     r.log(Path(second.log).read_text(errors="replace"))
     resumed = sorted(second.steps)
     if second.returncode != 0 or latest_step(p.run) != a.steps or not resumed or resumed[0] != stopped + 1:
-        raise StageFailed(f"resume did not finish from step {stopped + 1} (exit {second.returncode}, steps {resumed[:3]}..., "
-                          f"latest checkpoint {latest_step(p.run)}); log {second.log}")
+        raise StageFailed(
+            f"resume did not finish from step {stopped + 1} (exit {second.returncode}, steps {resumed[:3]}..., "
+            f"latest checkpoint {latest_step(p.run)}); log {second.log}"
+        )
     med = lambda res: _median_step_s(res.steps)  # noqa: E731
-    r.summary["train"] = {"interrupted_at_step": max(first.steps, default=None), "checkpoint_at_interrupt": stopped,
-                          "attempt1_wall_s": round(first.wall_s, 1), "attempt2_wall_s": round(second.wall_s, 1),
-                          "attempt1_s_per_step": med(first), "attempt2_s_per_step": med(second),
-                          "resume_first_step_s_after_launch": round(second.steps[resumed[0]]["t"], 1),
-                          "losses": {k: v.get("train/loss") for k, v in sorted({**first.steps, **second.steps}.items())},
-                          "peak_mem_gib": [first.peak_mem_gib, second.peak_mem_gib]}
-    return (f"Ctrl-C after the checkpoint at step {stopped} (exit {first.returncode}), resumed at step {resumed[0]}, "
-            f"finished step {a.steps} (exit 0); {med(second)} s/step")
+    r.summary["train"] = {
+        "interrupted_at_step": max(first.steps, default=None),
+        "checkpoint_at_interrupt": stopped,
+        "attempt1_wall_s": round(first.wall_s, 1),
+        "attempt2_wall_s": round(second.wall_s, 1),
+        "attempt1_s_per_step": med(first),
+        "attempt2_s_per_step": med(second),
+        "resume_first_step_s_after_launch": round(second.steps[resumed[0]]["t"], 1),
+        "losses": {k: v.get("train/loss") for k, v in sorted({**first.steps, **second.steps}.items())},
+        "peak_mem_gib": [first.peak_mem_gib, second.peak_mem_gib],
+    }
+    return (
+        f"Ctrl-C after the checkpoint at step {stopped} (exit {first.returncode}), resumed at step {resumed[0]}, "
+        f"finished step {a.steps} (exit 0); {med(second)} s/step"
+    )
 
 
 def _median_step_s(steps: dict) -> float | None:
@@ -272,8 +325,10 @@ def evaluate(r: Runner) -> str:
     extra = f" --eval-config {_eval_config(r.p.work, r.a.max_new_tokens, r.a.cpu)}" if custom else ""
     done = []
     for c in ckpts:
-        args = (f"--backend hf --device {device} --batch-size {r.a.eval_limit} --datasets humaneval "
-                f"--limit {r.a.eval_limit} --out-root {r.p.outputs}{extra}")
+        args = (
+            f"--backend hf --device {device} --batch-size {r.a.eval_limit} --datasets humaneval "
+            f"--limit {r.a.eval_limit} --out-root {r.p.outputs}{extra}"
+        )
         t0 = time.monotonic()
         out = r.sh(_make("eval", f"CKPT={c.path}", f"ARGS={args}"))
         line = next((" ".join(ln.split()) for ln in out.splitlines() if ln.strip().startswith("humaneval")), "?")
@@ -327,8 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         summary["stages"] = [s for s in summary["stages"] if s["ok"] and (s["stage"] != "setup" or VENV_PY.exists())]
     else:
         p.log.write_text("")
-        summary = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "argv": argv,
-                   "mode": "cpu" if a.cpu else "gpu", "stages": []}
+        summary = {
+            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "argv": argv,
+            "mode": "cpu" if a.cpu else "gpu",
+            "stages": [],
+        }
     r = Runner(a, p, summary)
     t0 = time.monotonic()
     if not a.summary_in:
@@ -338,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         r.save()
         os.execv(str(VENV_PY), [str(VENV_PY), str(Path(__file__).resolve()), *argv, "--summary-in", "1"])
     sys.path.insert(0, str(ROOT / "py"))
-    os.environ["PYTHONPATH"] = str(ROOT / "py") + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+    os.environ["PYTHONPATH"] = str(ROOT / "py") + (
+        os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""
+    )
     if not a.cpu:
         import torch
 
@@ -357,8 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     summary["total_seconds"] = round(sum(s["seconds"] for s in summary["stages"]), 1)
     summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     r.save()
-    print(f"gpu_path: ALL PASS ({len(summary['stages'])} stages, {summary['total_seconds']:.0f} s; "
-          f"this process {time.monotonic() - t0:.0f} s); summary {p.summary}", flush=True)
+    print(
+        f"gpu_path: ALL PASS ({len(summary['stages'])} stages, {summary['total_seconds']:.0f} s; "
+        f"this process {time.monotonic() - t0:.0f} s); summary {p.summary}",
+        flush=True,
+    )
     return 0
 
 

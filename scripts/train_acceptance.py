@@ -34,10 +34,18 @@ from coderl.training.mfu import mfu, peak_tflops, shape  # noqa: E402
 
 def attempt(name: str, cmd: list[str], work: Path, gpus: int, interrupt_after_save: bool) -> dict:
     """One `make train`, its lines timestamped by bench-train's launcher; Ctrl-C after the first checkpoint."""
-    res = bench.launch(name, [], gpus, work / f"{name}.log", "cuda", command=cmd,
-                       interrupt_after_save=interrupt_after_save)
-    return {"cmd": " ".join(cmd), "returncode": res.returncode, "wall_s": res.wall_s, "steps": res.steps,
-            "events": res.events, "peak_mem_gib_per_gpu": res.peak_mem_gib, "log": res.log}
+    res = bench.launch(
+        name, [], gpus, work / f"{name}.log", "cuda", command=cmd, interrupt_after_save=interrupt_after_save
+    )
+    return {
+        "cmd": " ".join(cmd),
+        "returncode": res.returncode,
+        "wall_s": res.wall_s,
+        "steps": res.steps,
+        "events": res.events,
+        "peak_mem_gib_per_gpu": res.peak_mem_gib,
+        "log": res.log,
+    }
 
 
 def timing(steps: dict[int, dict], first: int, gpus: int, shp, attn_len: float, peak: float) -> dict:
@@ -47,11 +55,15 @@ def timing(steps: dict[int, dict], first: int, gpus: int, shp, attn_len: float, 
         return {}
     s = statistics.median(dts)
     tok = statistics.mean(steps[k].get("train/global_tokens", 0.0) for k in ks)
-    return {"timed_steps": ks[1:], "s_per_step": s, "tokens_per_s_per_gpu": tok / s / gpus,
-            "mfu": mfu(shp, tok / s, attn_len, gpus, peak),
-            "verl_mfu": statistics.median(steps[k]["train/mfu"] for k in ks if "train/mfu" in steps[k]),
-            "verl_max_allocated_gb": max(steps[k].get("perf/max_memory_allocated_gb", 0) for k in ks),
-            "verl_max_reserved_gb": max(steps[k].get("perf/max_memory_reserved_gb", 0) for k in ks)}
+    return {
+        "timed_steps": ks[1:],
+        "s_per_step": s,
+        "tokens_per_s_per_gpu": tok / s / gpus,
+        "mfu": mfu(shp, tok / s, attn_len, gpus, peak),
+        "verl_mfu": statistics.median(steps[k]["train/mfu"] for k in ks if "train/mfu" in steps[k]),
+        "verl_max_allocated_gb": max(steps[k].get("perf/max_memory_allocated_gb", 0) for k in ks),
+        "verl_max_reserved_gb": max(steps[k].get("perf/max_memory_reserved_gb", 0) for k in ks),
+    }
 
 
 def main() -> int:
@@ -81,7 +93,9 @@ def main() -> int:
         f"model: {{path: {model}}}\n"
         f"data: {{train_files: {data_path}, val_files: null}}\n"
         f"training: {{epochs: 1, max_steps: {a.steps}}}\n"
-        f"checkpoint: {{dir: {run_dir}, save_freq: {a.save_at}, test_freq: -1, resume: auto, max_to_keep: null}}\n")
+        f"checkpoint: {{dir: {run_dir}, save_freq: {a.save_at}, test_freq: -1, resume: auto, max_to_keep: null}}\n"
+    )
+
     def make(args: str) -> list[str]:
         if shutil.which("make"):
             return ["make", "train", f"GPUS={a.gpus}", f"PROFILE={recipe}", f"ARGS={args}"]
@@ -97,29 +111,52 @@ def main() -> int:
     size = sum(f.stat().st_size for f in ck.rglob("*") if f.is_file()) if ck.is_dir() else 0
     hf = ck / "huggingface"
     hf_size = sum(f.stat().st_size for f in hf.rglob("*") if f.is_file()) if hf.is_dir() else 0
-    second = attempt("attempt2", make("--no-disk-check checkpoint.save_contents=[model,extra] "
-                                      "checkpoint.load_contents=[model,optimizer,extra]"), work, a.gpus,
-                     interrupt_after_save=False)
+    second = attempt(
+        "attempt2",
+        make("--no-disk-check checkpoint.save_contents=[model,extra] checkpoint.load_contents=[model,optimizer,extra]"),
+        work,
+        a.gpus,
+        interrupt_after_save=False,
+    )
     ev1 = first["events"]
     report = {
-        "gpu": gpu, "gpus": a.gpus, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "torch": torch.__version__, "data": meta, "recipe": recipe.read_text(),
+        "gpu": gpu,
+        "gpus": a.gpus,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "torch": torch.__version__,
+        "data": meta,
+        "recipe": recipe.read_text(),
         "attempt1": {**first, "timing": timing(first["steps"], 3, a.gpus, shp, attn_len, peak)},
         "attempt2": {**second, "timing": timing(second["steps"], a.save_at + 3, a.gpus, shp, attn_len, peak)},
-        "checkpoint": {"step": a.save_at, "bytes": size, "hf_bytes": hf_size,
-                       "save_s": (ev1.get("save_end", 0) - ev1.get("save_start", 0)) or None},
-        "resume": {"first_step": min(second["steps"], default=None),
-                   "first_step_s_after_launch": min((s["t"] for s in second["steps"].values()), default=None),
-                   "losses": {k: s.get("train/loss") for k, s in sorted(second["steps"].items())}},
+        "checkpoint": {
+            "step": a.save_at,
+            "bytes": size,
+            "hf_bytes": hf_size,
+            "save_s": (ev1.get("save_end", 0) - ev1.get("save_start", 0)) or None,
+        },
+        "resume": {
+            "first_step": min(second["steps"], default=None),
+            "first_step_s_after_launch": min((s["t"] for s in second["steps"].values()), default=None),
+            "losses": {k: s.get("train/loss") for k, s in sorted(second["steps"].items())},
+        },
     }
     (work / "acceptance.json").write_text(json.dumps(report, indent=1, default=str))
     t1, t2 = report["attempt1"]["timing"], report["attempt2"]["timing"]
-    print(json.dumps({"attempt1_rc": first["returncode"], "attempt2_rc": second["returncode"],
-                      "s_per_step": [t1.get("s_per_step"), t2.get("s_per_step")],
-                      "tok_s_gpu": [t1.get("tokens_per_s_per_gpu"), t2.get("tokens_per_s_per_gpu")],
-                      "mfu": [t1.get("mfu"), t2.get("mfu")], "checkpoint": report["checkpoint"],
-                      "resume": report["resume"], "peak_gib": [first["peak_mem_gib_per_gpu"], second["peak_mem_gib_per_gpu"]]},
-                     default=str))
+    print(
+        json.dumps(
+            {
+                "attempt1_rc": first["returncode"],
+                "attempt2_rc": second["returncode"],
+                "s_per_step": [t1.get("s_per_step"), t2.get("s_per_step")],
+                "tok_s_gpu": [t1.get("tokens_per_s_per_gpu"), t2.get("tokens_per_s_per_gpu")],
+                "mfu": [t1.get("mfu"), t2.get("mfu")],
+                "checkpoint": report["checkpoint"],
+                "resume": report["resume"],
+                "peak_gib": [first["peak_mem_gib_per_gpu"], second["peak_mem_gib_per_gpu"]],
+            },
+            default=str,
+        )
+    )
     return 0 if second["returncode"] == 0 and first["steps"] and second["steps"] else 1
 
 

@@ -22,8 +22,15 @@ def _default_sigint() -> None:
 def start_in_foreground_group(cmd: list[str], **kw) -> subprocess.Popen:
     """The command as a shell runs it in a terminal: its own process group (a terminal signals the
     whole group), SIGINT at its default."""
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, preexec_fn=_default_sigint, **kw)
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+        **kw,
+    )
 
 
 def tree(proc: subprocess.Popen) -> list[psutil.Process]:
@@ -57,7 +64,7 @@ def ctrl_c(proc: subprocess.Popen, started: list[psutil.Process]) -> tuple[int, 
     psutil.wait_procs(started, timeout=max(0.0, STOP_LIMIT_S - (time.monotonic() - t0)))
     took = time.monotonic() - t0
     survivors = alive(started)
-    for p in started:   # leave nothing behind for the next test, whatever the outcome
+    for p in started:  # leave nothing behind for the next test, whatever the outcome
         try:
             p.kill()
         except psutil.NoSuchProcess:

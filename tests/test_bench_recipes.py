@@ -38,9 +38,18 @@ def _compose(overrides: list[str]) -> dict:
 
 
 # What `make bench-train` owns; everything else comes from the recipe `make train` runs.
-BENCH_OWNED = {"trainer.total_epochs", "trainer.total_training_steps", "trainer.save_freq", "trainer.test_freq",
-               "trainer.resume_mode", "trainer.project_name", "trainer.experiment_name", "trainer.default_local_dir",
-               "checkpoint.save_contents", "data.val_files"}
+BENCH_OWNED = {
+    "trainer.total_epochs",
+    "trainer.total_training_steps",
+    "trainer.save_freq",
+    "trainer.test_freq",
+    "trainer.resume_mode",
+    "trainer.project_name",
+    "trainer.experiment_name",
+    "trainer.default_local_dir",
+    "checkpoint.save_contents",
+    "data.val_files",
+}
 
 
 def _leaves(d: dict, path: str = "") -> dict:
@@ -59,8 +68,13 @@ def test_bench_runs_what_make_train_runs_apart_from_what_it_owns(profile):
     if profile == "runbook":  # the boxes have no flash-attn (verl's default attention)
         train["model"]["attn_implementation"] = "sdpa"
     made = _leaves(_compose(recipe_to_overrides(train, 2)))
-    benched = _leaves(_compose(bench_recipes.bench_overrides(profile, model=MODEL, data=DATA, n_gpus=2, steps=20,
-                                                             ckpt_dir=CKPT, device="cuda", tok_per_gpu=16384)))
+    benched = _leaves(
+        _compose(
+            bench_recipes.bench_overrides(
+                profile, model=MODEL, data=DATA, n_gpus=2, steps=20, ckpt_dir=CKPT, device="cuda", tok_per_gpu=16384
+            )
+        )
+    )
     differ = {k for k in set(made) | set(benched) if made.get(k) != benched.get(k)}
     assert differ <= BENCH_OWNED, sorted(differ - BENCH_OWNED)
     assert "trainer.save_freq" in differ  # and the check can see a difference

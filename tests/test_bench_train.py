@@ -38,13 +38,22 @@ def test_bench_recipes_are_deltas_mapped_like_make_train():
 
     from coderl.training.bench_recipes import BENCH_RECIPES, bench_overrides
 
-    kw = dict(model=Path("/m"), data=Path("/d.parquet"), n_gpus=2, steps=20, ckpt_dir=Path("/c"), device="cuda",
-              tok_per_gpu=16384)
+    kw = dict(
+        model=Path("/m"),
+        data=Path("/d.parquet"),
+        n_gpus=2,
+        steps=20,
+        ckpt_dir=Path("/c"),
+        device="cuda",
+        tok_per_gpu=16384,
+    )
     df = bench_overrides("default", **kw)
     assert "+model.override_config.attn_implementation=coderl_varlen" in df
     assert "data.max_token_len_per_gpu=16384" in df and "data.use_dynamic_bsz=true" in df
-    assert ("model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn,"
-            "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]") in df
+    assert (
+        "model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn,"
+        "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]"
+    ) in df
     # the bench's pins replace the recipe's values instead of passing hydra two
     keys = [o.split("=", 1)[0] for o in df]
     assert len(keys) == len(set(keys))
@@ -53,7 +62,8 @@ def test_bench_recipes_are_deltas_mapped_like_make_train():
     assert "+model.override_config.attn_implementation=sdpa" in rb and "model.use_remove_padding=false" in rb
     old = bench_overrides("default_rowloop", **kw)
     assert [o for o in old if o.startswith("model.external_lib")] == [
-        "model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn]"]
+        "model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn]"
+    ]
     cpu = bench_overrides("default", **{**kw, "device": "cpu"})
     assert "+model.override_config.attn_implementation=sdpa" in cpu and "model.use_liger=false" in cpu
     assert all(d.get("base") in ("default", "runbook") for d in BENCH_RECIPES.values())
@@ -66,8 +76,13 @@ def test_console_step_line_parsing():
     m = bench._STEP.search(line)
     metrics = {k: float(v) for k, v in bench._KV.findall(m.group(2))}
     assert int(m.group(1)) == 7
-    assert metrics == {"train/loss": 0.812, "train/grad_norm": 1.5, "train/lr": 2e-5, "train/mfu": 0.31,
-                       "train/global_tokens": 21504.0}
+    assert metrics == {
+        "train/loss": 0.812,
+        "train/grad_norm": 1.5,
+        "train/lr": 2e-5,
+        "train/mfu": 0.31,
+        "train/global_tokens": 21504.0,
+    }
     r = bench.RunResult("x", [], steps={i: {"t": 10.0 + 2 * i, "train/global_tokens": 1000.0} for i in range(1, 7)})
     summ = r.summary(SHAPES["tiny"], 1, 1.0, 100.0)
     assert summ["s_per_step"] == pytest.approx(2.0) and summ["tokens_per_s"] == pytest.approx(500.0)
@@ -84,9 +99,28 @@ def test_bench_runs_both_recipes_on_cpu(tmp_path):
     p = argparse.ArgumentParser()
     bench.add_arguments(p)
     # the CPU smoke shrinks the workload: 152k-vocab logits of 16 x 1.3k tokens would dominate on CPU
-    args = p.parse_args(["--shape", "tiny", "--device", "cpu", "--steps", "2", "--out", str(tmp_path),
-                         "--recipes", "runbook,default", "--global-batch", "4", "--max-length", "384",
-                         "--mean-tokens", "160", "--results-dir", str(tmp_path / "raw")])
+    args = p.parse_args(
+        [
+            "--shape",
+            "tiny",
+            "--device",
+            "cpu",
+            "--steps",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--recipes",
+            "runbook,default",
+            "--global-batch",
+            "4",
+            "--max-length",
+            "384",
+            "--mean-tokens",
+            "160",
+            "--results-dir",
+            str(tmp_path / "raw"),
+        ]
+    )
     args.argv = ["python", "-m", "coderl.training.bench", "--shape", "tiny"]
     rc = bench.run(args)
     import json
@@ -132,7 +166,8 @@ def test_launch_runs_a_command_and_interrupts_it_like_ctrl_c(tmp_path):
     import textwrap
 
     prog = tmp_path / "fake_train.py"
-    prog.write_text(textwrap.dedent('''
+    prog.write_text(
+        textwrap.dedent("""
         import signal, sys, time
         def stop(*_):
             print("interrupted cleanly", flush=True)
@@ -144,10 +179,12 @@ def test_launch_runs_a_command_and_interrupts_it_like_ctrl_c(tmp_path):
         print("Updated checkpoint tracker", flush=True)
         time.sleep(60)
         print("never reached", flush=True)
-    '''))
+    """)
+    )
     t0 = time.monotonic()
-    res = bench.launch("fake", [], 1, tmp_path / "fake.log", "cpu", command=[sys.executable, str(prog)],
-                       interrupt_after_save=True)
+    res = bench.launch(
+        "fake", [], 1, tmp_path / "fake.log", "cpu", command=[sys.executable, str(prog)], interrupt_after_save=True
+    )
     assert time.monotonic() - t0 < 30
     assert res.returncode == 130 and sorted(res.steps) == [1, 2] and res.steps[2]["train/loss"] == 1.0
     assert {"save_start", "save_end", "interrupt"} <= set(res.events)

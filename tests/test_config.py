@@ -34,16 +34,27 @@ def test_defaults_match_the_runbook(eval_config):
     assert eval_config.sandbox["memory_limit_mb"] == 1024
     assert eval_config.tier_datasets(1) == ["codecontests_valid", "mbpp_reg"]
     assert set(eval_config.tier_datasets(3)) == {
-        "codecontests_valid", "mbpp_reg", "codecontests_valid_big", "codecontests_test", "humaneval"}
+        "codecontests_valid",
+        "mbpp_reg",
+        "codecontests_valid_big",
+        "codecontests_test",
+        "humaneval",
+    }
 
 
 @pytest.mark.parametrize(
     "mutate, needle",
     [
         (lambda d: d["generation"].__setitem__("temperature", "zero"), "generation.temperature: expected a number"),
-        (lambda d: d["generation"].__setitem__("max_new_tokens", 2048.5), "generation.max_new_tokens: expected an integer"),
+        (
+            lambda d: d["generation"].__setitem__("max_new_tokens", 2048.5),
+            "generation.max_new_tokens: expected an integer",
+        ),
         (lambda d: d["generation"].__setitem__("top_p", 1.5), "generation.top_p: 1.5 is out of range"),
-        (lambda d: d["sandbox"].__setitem__("memory_limit_mb", True), "sandbox.memory_limit_mb: expected an integer, got a boolean"),
+        (
+            lambda d: d["sandbox"].__setitem__("memory_limit_mb", True),
+            "sandbox.memory_limit_mb: expected an integer, got a boolean",
+        ),
         (lambda d: d["sandbox"].__setitem__("run_timeout_s", -1), "sandbox.run_timeout_s: -1 is out of range"),
         (lambda d: d["sandbox"].pop("run_timeout_s"), "sandbox.run_timeout_s: missing required key"),
         (lambda d: d.pop("judge"), "missing section 'judge'"),

@@ -46,8 +46,11 @@ def test_tampered_test_names_the_problem(humaneval_dirs):
     def edit(rows):
         rows[17]["test_code"] += "\n# weakened"
         return rows
+
     _rewrite(raw / "humaneval_raw.jsonl", edit)
-    with pytest.raises(DataError, match=r"problem 'HumanEval/17' differs from the manifest .*coderl data --datasets humaneval"):
+    with pytest.raises(
+        DataError, match=r"problem 'HumanEval/17' differs from the manifest .*coderl data --datasets humaneval"
+    ):
         load_eval_problems("humaneval", raw, man)
 
 
@@ -57,6 +60,7 @@ def test_tampered_stored_hash_does_not_fool_the_check(humaneval_dirs):
     def edit(rows):  # change the prompt and "fix" the stored sha256 to the manifest's: still refused
         rows[3]["prompt"] += " "
         return rows
+
     _rewrite(raw / "humaneval_raw.jsonl", edit)
     with pytest.raises(DataError, match="HumanEval/3"):
         load_eval_problems("humaneval", raw, man)
@@ -106,8 +110,20 @@ def test_build_refuses_source_that_differs_from_committed_manifest(humaneval_dir
 
 
 def test_cli_lists_what_it_cannot_build(tmp_path, capsys):
-    rc = cli.main(["data", "--offline", "--datasets", "humaneval,codecontests_valid",
-                   "--raw-dir", str(tmp_path / "raw"), "--manifests-dir", str(REPO_MANIFESTS), "--source", str(tmp_path)])
+    rc = cli.main(
+        [
+            "data",
+            "--offline",
+            "--datasets",
+            "humaneval,codecontests_valid",
+            "--raw-dir",
+            str(tmp_path / "raw"),
+            "--manifests-dir",
+            str(REPO_MANIFESTS),
+            "--source",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 1  # a named dataset could not be built
     assert "built  humaneval" in out and (tmp_path / "raw" / "humaneval_raw.jsonl").is_file()

@@ -14,12 +14,29 @@ def test_validate_data_reports_broken_references(tmp_path, capsys):
     broken = row("2_B. Wrong expected output", public=[("1 2\n", "3\n"), ("2 2\n", "5\n")])  # reference prints 4
     noref = row("3_C. C++ only", languages=(2,))
     write_split(tmp_path / "snap", "valid", [good, broken, noref])
-    ctx = BuildContext(raw_dir=tmp_path / "raw", manifests_dir=tmp_path / "man", cache_dir=tmp_path / "c",
-                       source_dir=tmp_path / "snap")
-    build_dataset("codecontests_valid", {"kind": "stdio", "size": 3, "source": {"loader": "codecontests", "split": "valid"}}, ctx)
+    ctx = BuildContext(
+        raw_dir=tmp_path / "raw", manifests_dir=tmp_path / "man", cache_dir=tmp_path / "c", source_dir=tmp_path / "snap"
+    )
+    build_dataset(
+        "codecontests_valid", {"kind": "stdio", "size": 3, "source": {"loader": "codecontests", "split": "valid"}}, ctx
+    )
     out = tmp_path / "report.json"
-    rc = cli.main(["validate-data", "--datasets", "codecontests_valid", "--raw-dir", str(tmp_path / "raw"),
-                   "--manifests-dir", str(tmp_path / "man"), "--out", str(out), "--workers", "1", "--strict"])
+    rc = cli.main(
+        [
+            "validate-data",
+            "--datasets",
+            "codecontests_valid",
+            "--raw-dir",
+            str(tmp_path / "raw"),
+            "--manifests-dir",
+            str(tmp_path / "man"),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--strict",
+        ]
+    )
     d = json.loads(out.read_text())["datasets"]["codecontests_valid"]
     assert rc == 1  # --strict: a reference failed
     assert (d["problems"], d["with_reference"], d["no_reference"], d["reference_accepted"]) == (3, 2, 1, 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import pytest
 
@@ -50,11 +49,10 @@ def test_too_many_problems_for_the_spec_is_a_config_error():
 
 
 def test_reference_answers_pass_and_wrong_answers_fail_in_the_sandbox(toy, demo_cfg):
+    from coderl.demo_task.problems import reference_answer
     from coderl.generation.extract import extract_for_problem
     from coderl.sandbox import make_executor
     from coderl.sandbox.judge import judge_problem
-
-    from coderl.demo_task.problems import reference_answer
 
     executor = make_executor("local", demo_cfg)
     for p in toy[1][:3]:
@@ -114,9 +112,14 @@ def test_demo_end_to_end_raises_heldout_accepted(tmp_path):
     """The whole demo as `make demo` runs it (default recipe), into temporary folders."""
     from coderl import demo
 
-    args = argparse.Namespace(out_root=str(tmp_path / "outputs"), ckpt_root=str(tmp_path / "ckpt"),
-                              eval_config=str(DEMO_EVAL), recipe=str(configs_dir() / "demo" / "sft.yaml"),
-                              steps=None, save_freq=None)
+    args = argparse.Namespace(
+        out_root=str(tmp_path / "outputs"),
+        ckpt_root=str(tmp_path / "ckpt"),
+        eval_config=str(DEMO_EVAL),
+        recipe=str(configs_dir() / "demo" / "sft.yaml"),
+        steps=None,
+        save_freq=None,
+    )
     assert demo.run(args) == 0
     summary = json.loads((tmp_path / "outputs" / "demo_summary.json").read_text())
     scores = {int(s): v for s, v in summary["scores"].items()}
@@ -128,7 +131,9 @@ def test_demo_end_to_end_raises_heldout_accepted(tmp_path):
     # the name copied but not yet the constant); exec_success too, so that a transition a few steps later on
     # another CPU still passes
     between = [(scores[s][DATASET]["accepted_at_1"], scores[s][DATASET]["exec_success_rate"]) for s in steps[1:-1]]
-    assert any(a > first or e >= 0.25 for a, e in between), f"held-out scores rose only at the last checkpoint: {between}"
+    assert any(a > first or e >= 0.25 for a, e in between), (
+        f"held-out scores rose only at the last checkpoint: {between}"
+    )
     report = tmp_path / "outputs" / "report" / "report.md"
     assert report.is_file() and "demo_sft" in report.read_text()
     assert list((tmp_path / "outputs" / "report").glob("*.png"))
@@ -140,12 +145,18 @@ def test_prompt_forms_state_the_same_problem():
     from coderl.demo_task.problems import PROMPT_FORMS
 
     problems = {f: make_toy_problems(ToyTaskSpec(n_train=20, n_heldout=5, prompt_form=f))[1] for f in PROMPT_FORMS}
-    for f, held in problems.items():
+    for held in problems.values():
         assert [p.meta for p in held] == [p.meta for p in problems["words"]]  # same draws, only the wording differs
     m = problems["words"][0].meta
     sym = {"plus": "+", "minus": "-", "times": "*"}[m["op"]]
-    assert problems["words"][0].prompt == f"Write a Python function `{m['name']}(x)` that returns x {m['op']} {m['constant']}."
-    assert problems["plain"][0].prompt == f"Write a Python function {m['name']}(x) that returns x {m['op']} {m['constant']}."
+    assert (
+        problems["words"][0].prompt
+        == f"Write a Python function `{m['name']}(x)` that returns x {m['op']} {m['constant']}."
+    )
+    assert (
+        problems["plain"][0].prompt
+        == f"Write a Python function {m['name']}(x) that returns x {m['op']} {m['constant']}."
+    )
     assert problems["plain_symbols"][0].prompt.endswith(f"{m['name']}(x) that returns x {sym} {m['constant']}.")
     with pytest.raises(ConfigError, match="prompt_form"):
         make_toy_problems(ToyTaskSpec(prompt_form="poetry"))

@@ -26,10 +26,11 @@ R2 = "bench_train/2026-11-27_7.6b_2xH200_runbook_vs_default.json"
 
 def test_committed_docs_match_their_raw_results():
     stale = {rel: (old, new) for rel, (old, new) in cli.regenerate(REPO).items() if old != new}
-    assert not stale, ("docs differ from the raw results; run `make docs-figures` and commit:\n"
-                       + "\n".join(f"{rel}: first differing line: "
-                                   + next(f"{a!r} != {b!r}" for a, b in zip(old.splitlines(), new.splitlines()) if a != b)
-                                   for rel, (old, new) in stale.items()))
+    assert not stale, "docs differ from the raw results; run `make docs-figures` and commit:\n" + "\n".join(
+        f"{rel}: first differing line: "
+        + next(f"{a!r} != {b!r}" for a, b in zip(old.splitlines(), new.splitlines()) if a != b)
+        for rel, (old, new) in stale.items()
+    )
     # every marker in the docs names a known figure, and the docs do carry generated figures
     used = [n for rel in registry.DOCS for n in markers.names((REPO / rel).read_text())]
     assert {"train.current", "train.issue.speedup", "sandbox.pooled", "plan.under_reserved"} <= set(used)
@@ -50,7 +51,9 @@ def test_check_fails_on_a_hand_edited_figure_and_regeneration_restores_it(checko
     perf = checkout / "docs/performance.md"
     text = perf.read_text()
     assert "**met, <!-- figures:train.issue.speedup -->5.17x<!--" in text
-    perf.write_text(text.replace("<!-- figures:train.issue.speedup -->5.17x", "<!-- figures:train.issue.speedup -->5.20x"))
+    perf.write_text(
+        text.replace("<!-- figures:train.issue.speedup -->5.17x", "<!-- figures:train.issue.speedup -->5.20x")
+    )
     assert cli.main(["--check", "--root", str(checkout)]) == 1
     out = capsys.readouterr()
     assert "-" in out.out and "5.20x" in out.out and "docs/performance.md differ" in out.err
@@ -77,10 +80,14 @@ def test_markers_errors_say_what_and_where():
     def render(name):
         return "X"
 
-    assert markers.fill("a <!-- figures:n -->old<!-- /figures:n --> b", render, "d.md") == \
-        "a <!-- figures:n -->X<!-- /figures:n --> b"
-    assert markers.fill("<!-- figures:t -->\n| old |\n<!-- /figures:t -->\n", lambda n: "| new |", "d.md") == \
-        "<!-- figures:t -->\n| new |\n<!-- /figures:t -->\n"
+    assert (
+        markers.fill("a <!-- figures:n -->old<!-- /figures:n --> b", render, "d.md")
+        == "a <!-- figures:n -->X<!-- /figures:n --> b"
+    )
+    assert (
+        markers.fill("<!-- figures:t -->\n| old |\n<!-- /figures:t -->\n", lambda n: "| new |", "d.md")
+        == "<!-- figures:t -->\n| new |\n<!-- /figures:t -->\n"
+    )
     with pytest.raises(ConfigError, match=r"d.md:2: figures span 'n' is never closed"):
         markers.fill("x\n<!-- figures:n --> y", render, "d.md")
     with pytest.raises(ConfigError, match="do not nest"):

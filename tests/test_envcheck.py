@@ -51,7 +51,7 @@ def test_embedded_sandbox_passes_at_bwrap_and_warns_with_the_cost_below():
     row = _rows()["sandbox"]
     if shutil.which("bwrap"):
         assert row.status == PASS and "isolation: bwrap" in row.detail, row.detail
-    else:   # a machine without bubblewrap: the level in force, what it costs, the install command
+    else:  # a machine without bubblewrap: the level in force, what it costs, the install command
         assert row.status == WARN and "Not held at this level" in row.detail and "bubblewrap" in row.detail
 
 
@@ -65,8 +65,12 @@ def test_a_weaker_isolation_level_is_named_with_what_it_does_not_hold(monkeypatc
 
 
 def test_cli_exit_code_and_json():
-    out = subprocess.run([sys.executable, "-m", "coderl", "env-check", "--json", "--gpus", "64"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "coderl", "env-check", "--json", "--gpus", "64"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     payload = json.loads(out.stdout)
     statuses = {r["check"]: r["status"] for r in payload["rows"]}
     assert set(statuses) == {"python", "torch", "verl", "vllm", "wandb", "sandbox", "disk", "datasets"}

@@ -50,7 +50,9 @@ def two_dataset_config(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def raw_with_mbpp(tmp_path_factory, shared_data) -> Path:
     d = tmp_path_factory.mktemp("raw")
-    assert main(["data", "--datasets", "humaneval,mbpp_reg,codecontests_train300", "--raw-dir", str(d), "--offline"]) == 0
+    assert (
+        main(["data", "--datasets", "humaneval,mbpp_reg,codecontests_train300", "--raw-dir", str(d), "--offline"]) == 0
+    )
     return d
 
 
@@ -62,8 +64,21 @@ def test_eval_all_tiers_skips_and_resumes(tmp_path, tiny_model_dir, two_dataset_
     for s in (10, 100):
         (root / f"global_step_{s}" / "huggingface").symlink_to(tiny_model_dir)
     out = tmp_path / "outputs"
-    args = ["eval-all", "--ckpt-root", str(root), "--backend", "oracle", "--limit", "4", "--eval-config",
-            str(two_dataset_config), "--raw-dir", str(raw_with_mbpp), "--out-root", str(out)]
+    args = [
+        "eval-all",
+        "--ckpt-root",
+        str(root),
+        "--backend",
+        "oracle",
+        "--limit",
+        "4",
+        "--eval-config",
+        str(two_dataset_config),
+        "--raw-dir",
+        str(raw_with_mbpp),
+        "--out-root",
+        str(out),
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "step 5: SKIPPED, no huggingface/ folder" in printed
@@ -71,7 +86,9 @@ def test_eval_all_tiers_skips_and_resumes(tmp_path, tiny_model_dir, two_dataset_
     hist = out / "phase1_sft" / "eval_history.jsonl"
     rows = read_history(hist)
     assert [(r["step"], r["tier"], sorted(r["scores"])) for r in rows] == [
-        (10, 1, ["humaneval"]), (100, 3, ["humaneval", "mbpp_reg"])]
+        (10, 1, ["humaneval"]),
+        (100, 3, ["humaneval", "mbpp_reg"]),
+    ]
     assert "best of phase1_sft: no full evaluation" in printed  # --limit quick checks are never selected
 
     assert main(args) == 0  # nothing new: both skipped, the history unchanged
@@ -97,9 +114,30 @@ def test_eval_all_tiers_skips_and_resumes(tmp_path, tiny_model_dir, two_dataset_
 @pytest.mark.slow
 def test_oracle_on_shared_data_sets_scores_the_reference_solutions(tmp_path, raw_with_mbpp):
     out = tmp_path / "outputs"
-    assert main(["eval", "--model", "oracle", "--step", "0", "--backend", "oracle", "--phase", "phase0",
-                 "--datasets", "mbpp_reg,codecontests_train300", "--limit", "25", "--raw-dir", str(raw_with_mbpp),
-                 "--out-root", str(out)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "oracle",
+                "--step",
+                "0",
+                "--backend",
+                "oracle",
+                "--phase",
+                "phase0",
+                "--datasets",
+                "mbpp_reg,codecontests_train300",
+                "--limit",
+                "25",
+                "--raw-dir",
+                str(raw_with_mbpp),
+                "--out-root",
+                str(out),
+            ]
+        )
+        == 0
+    )
     m = json.loads((out / "phase0" / "step_0_limit25" / "metrics.json").read_text())["datasets"]
     assert m["mbpp_reg"]["accepted_at_1"] == 1.0
     # the re-packaged CodeContests solutions pass ~84% of problems with a bare runner (DESIGN.md: 251/300)

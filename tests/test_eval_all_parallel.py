@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from coderl.cli import main
+from coderl.errors import ConfigError
 from coderl.evaluation.history import read_history
 from coderl.evaluation.outputs import StepOutputs
 from coderl.evaluation.parallel import backend_options, concurrent_evaluations, judge_workers
-from coderl.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = (10, 20, 30, 40)
@@ -57,7 +57,9 @@ def config(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("configs")
     shutil.copy(REPO / "configs" / "prompts.yaml", d / "prompts.yaml")
     text = (REPO / "configs" / "eval.yaml").read_text()
-    text = text.replace("dataset: codecontests_valid", "dataset: humaneval").replace("max_new_tokens: 2048", "max_new_tokens: 12")
+    text = text.replace("dataset: codecontests_valid", "dataset: humaneval").replace(
+        "max_new_tokens: 2048", "max_new_tokens: 12"
+    )
     (d / "eval.yaml").write_text(text)
     ds = yaml.safe_load((REPO / "configs" / "datasets.yaml").read_text())
     ds["tiers"] = {1: ["humaneval"], 3: ["humaneval", "mbpp_reg"]}
@@ -75,8 +77,24 @@ def ckpt_root(tmp_path_factory, tiny_model_dir) -> Path:
 
 
 def eval_all(ckpt_root, config, raw, out, backend, limit, *extra) -> list[str]:
-    return ["eval-all", "--ckpt-root", str(ckpt_root), "--backend", backend, "--limit", str(limit),
-            "--eval-config", str(config), "--raw-dir", str(raw), "--out-root", str(out), "--progress-every", "1", *extra]
+    return [
+        "eval-all",
+        "--ckpt-root",
+        str(ckpt_root),
+        "--backend",
+        backend,
+        "--limit",
+        str(limit),
+        "--eval-config",
+        str(config),
+        "--raw-dir",
+        str(raw),
+        "--out-root",
+        str(out),
+        "--progress-every",
+        "1",
+        *extra,
+    ]
 
 
 def without_time(rows: list[dict]) -> list[dict]:
@@ -90,8 +108,13 @@ def step_dir(out: Path, step: int, limit: int | None) -> Path:
 
 def per_problem(out: Path, step: int, limit: int = 3) -> dict[str, dict[str, tuple]]:
     d = step_dir(out, step, limit) / "per_problem"
-    return {f.stem: {r["id"]: (r["verdict"], r["completion"], r["tests_passed"])
-                     for r in map(json.loads, f.read_text().splitlines())} for f in sorted(d.glob("*.jsonl"))}
+    return {
+        f.stem: {
+            r["id"]: (r["verdict"], r["completion"], r["tests_passed"])
+            for r in map(json.loads, f.read_text().splitlines())
+        }
+        for f in sorted(d.glob("*.jsonl"))
+    }
 
 
 @pytest.mark.slow
@@ -131,7 +154,9 @@ def _ray_worker_pid(task_name: str) -> int | None:
 
 
 @pytest.mark.slow
-def test_a_killed_evaluation_fails_alone_and_resumes_from_its_cache(ray_cluster, tmp_path, ckpt_root, config, raw, capsys):
+def test_a_killed_evaluation_fails_alone_and_resumes_from_its_cache(
+    ray_cluster, tmp_path, ckpt_root, config, raw, capsys
+):
     out, limit, victim = tmp_path / "out", 16, 20
     args = eval_all(ckpt_root, config, raw, out, "hf", limit, "--gpus", "4", "--tier-final", "1")
     gen_cache = step_dir(out, victim, limit) / "cache" / "generations" / "humaneval.jsonl"
@@ -199,9 +224,14 @@ def test_ctrl_c_stops_every_evaluation_and_the_ray_it_started(tmp_path, ckpt_roo
     import sys
 
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "coderl", *eval_all(ckpt_root, config, raw, out, "hf", 16, "--gpus", "4")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coderl", *eval_all(ckpt_root, config, raw, out, "hf", 16, "--gpus", "4")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
+    )
     deadline = time.monotonic() + 300
     while not any((out / "phase1_sft").glob("step_*/cache/generations/*.jsonl")):
         assert proc.poll() is None and time.monotonic() < deadline, "no evaluation started"

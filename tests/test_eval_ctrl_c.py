@@ -49,20 +49,23 @@ def served_config(tmp_path) -> tuple[Path, int]:
         shutil.copy(REPO / "configs" / name, d / name)
     text = (REPO / "configs" / "eval.yaml").read_text()
     assert "max_new_tokens: 2048" in text and "port: 8000" in text
-    (d / "eval.yaml").write_text(text.replace("max_new_tokens: 2048", "max_new_tokens: 12")
-                                 .replace("port: 8000", f"port: {port}"))
+    (d / "eval.yaml").write_text(
+        text.replace("max_new_tokens: 2048", "max_new_tokens: 12").replace("port: 8000", f"port: {port}")
+    )
     return d / "eval.yaml", port
 
 
 def _interrupt_once_generating(cmd: list[str], gen_cache: Path, port: int, env: dict | None = None):
     proc = start_in_foreground_group(cmd, env=env)
     try:
-        deadline = time.monotonic() + 900   # a safety net only: the wait ends on the event
+        deadline = time.monotonic() + 900  # a safety net only: the wait ends on the event
         while proc.poll() is None and time.monotonic() < deadline:
             if gen_cache.exists() and gen_cache.read_text().count("\n") >= 1:
                 break
             time.sleep(0.05)
-        assert proc.poll() is None, "the evaluation ended before it could be interrupted:\n" + proc.stdout.read()[-3000:]
+        assert proc.poll() is None, (
+            "the evaluation ended before it could be interrupted:\n" + proc.stdout.read()[-3000:]
+        )
         started = tree(proc)
         cmdlines = [" ".join(p.cmdline()) for p in started]
         assert any("transformers" in c and " serve " in c for c in cmdlines), cmdlines
@@ -80,13 +83,33 @@ def _interrupt_once_generating(cmd: list[str], gen_cache: Path, port: int, env: 
 def test_ctrl_c_stops_coderl_eval_and_its_server(raw_dir, served_config, tiny_model_dir, tmp_path):
     cfg, port = served_config
     out_root = tmp_path / "outputs"
-    cmd = [sys.executable, "-m", "coderl", "eval", "--checkpoint", str(tiny_model_dir), "--step", "1",
-           "--backend", "vllm", "--engine", "transformers", "--datasets", "humaneval", "--phase", "p",
-           "--eval-config", str(cfg), "--raw-dir", str(raw_dir), "--out-root", str(out_root)]
-    out = _interrupt_once_generating(cmd, out_root / "p" / "step_1" / "cache" / "generations" / "humaneval.jsonl",
-                                     port)
+    cmd = [
+        sys.executable,
+        "-m",
+        "coderl",
+        "eval",
+        "--checkpoint",
+        str(tiny_model_dir),
+        "--step",
+        "1",
+        "--backend",
+        "vllm",
+        "--engine",
+        "transformers",
+        "--datasets",
+        "humaneval",
+        "--phase",
+        "p",
+        "--eval-config",
+        str(cfg),
+        "--raw-dir",
+        str(raw_dir),
+        "--out-root",
+        str(out_root),
+    ]
+    out = _interrupt_once_generating(cmd, out_root / "p" / "step_1" / "cache" / "generations" / "humaneval.jsonl", port)
     assert "interrupted" in out
-    assert not (out_root / "p" / "eval_history.jsonl").exists()   # nothing recorded for a cut-short run
+    assert not (out_root / "p" / "eval_history.jsonl").exists()  # nothing recorded for a cut-short run
 
 
 def test_ctrl_c_stops_make_eval_all_and_its_server(raw_dir, served_config, tiny_model_dir, tmp_path):
@@ -96,9 +119,22 @@ def test_ctrl_c_stops_make_eval_all_and_its_server(raw_dir, served_config, tiny_
         shutil.copytree(tiny_model_dir, root / f"global_step_{step}" / "huggingface")
     out_root = tmp_path / "outputs"
     # what `make eval-all` runs (make itself is not run here: it would first re-check the shared venv)
-    cmd = ["bash", str(REPO / "scripts" / "run_eval_all.sh"), "--engine", "transformers", "--datasets", "humaneval",
-           "--eval-config", str(cfg), "--raw-dir", str(raw_dir), "--out-root", str(out_root)]
+    cmd = [
+        "bash",
+        str(REPO / "scripts" / "run_eval_all.sh"),
+        "--engine",
+        "transformers",
+        "--datasets",
+        "humaneval",
+        "--eval-config",
+        str(cfg),
+        "--raw-dir",
+        str(raw_dir),
+        "--out-root",
+        str(out_root),
+    ]
     env = {**os.environ, "CKPT_ROOT": str(root), "PHASE": "p"}
-    _interrupt_once_generating(cmd, out_root / "p" / "step_1" / "cache" / "generations" / "humaneval.jsonl", port,
-                               env=env)
-    assert not (out_root / "p" / "step_2").exists()   # the loop over checkpoints stopped too
+    _interrupt_once_generating(
+        cmd, out_root / "p" / "step_1" / "cache" / "generations" / "humaneval.jsonl", port, env=env
+    )
+    assert not (out_root / "p" / "step_2").exists()  # the loop over checkpoints stopped too

@@ -30,8 +30,22 @@ def raw_dir(tmp_path_factory) -> Path:
 
 
 def eval_args(raw_dir, out_root, *extra):
-    return ["eval", "--model", "oracle", "--step", "0", "--backend", "oracle", "--phase", "phase0",
-            "--raw-dir", str(raw_dir), "--out-root", str(out_root), *extra]
+    return [
+        "eval",
+        "--model",
+        "oracle",
+        "--step",
+        "0",
+        "--backend",
+        "oracle",
+        "--phase",
+        "phase0",
+        "--raw-dir",
+        str(raw_dir),
+        "--out-root",
+        str(out_root),
+        *extra,
+    ]
 
 
 def lines(path: Path) -> list[dict]:
@@ -41,7 +55,7 @@ def lines(path: Path) -> list[dict]:
 def test_oracle_humaneval_writes_every_output_and_rerun_reuses_the_cache(raw_dir, tmp_path, capsys):
     out = tmp_path / "outputs"
     assert main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "12")) == 0
-    step = out / "phase0" / "step_0_limit12"   # a quick check's own folder: a full run's step_0/ is never touched
+    step = out / "phase0" / "step_0_limit12"  # a quick check's own folder: a full run's step_0/ is never touched
     m = json.loads((step / "metrics.json").read_text())["datasets"]["humaneval"]
     assert m["n"] == 12 and m["accepted_at_1"] == 1.0 and m["exec_success_rate"] == 1.0  # reference solutions
     recs = lines(step / "per_problem" / "humaneval.jsonl")
@@ -50,12 +64,17 @@ def test_oracle_humaneval_writes_every_output_and_rerun_reuses_the_cache(raw_dir
     assert r0["verdict"] == "accepted" and r0["code"] and r0["completion"].startswith("```python")
     assert len(r0["prompt_sha256"]) == 64 and r0["test_statuses"] and r0["finish_reason"] == "stop"
     info = json.loads((step / "eval_info.json").read_text())
-    assert info["eval_config"]["generation"]["max_new_tokens"] == 2048 and info["datasets"]["humaneval"]["n_problems"] == 12
+    assert (
+        info["eval_config"]["generation"]["max_new_tokens"] == 2048
+        and info["datasets"]["humaneval"]["n_problems"] == 12
+    )
     assert json.loads((step / "run_info.json").read_text())["resume"]["generated"] == 12
     assert "HumanEval/0" in (step / "qa_logs" / "humaneval.md").read_text()
     [row] = read_history(out / "phase0" / "eval_history.jsonl")
     assert row["scores"]["humaneval"]["accepted_at_1"] == 1.0 and row["eval_fingerprint"] == info["eval_fingerprint"]
-    assert json.loads((out / "phase0" / "best_checkpoint.json").read_text())["regression_check"]["status"] != "regression"
+    assert (
+        json.loads((out / "phase0" / "best_checkpoint.json").read_text())["regression_check"]["status"] != "regression"
+    )
     assert "accepted@1 100.0%" in capsys.readouterr().out
 
     # the same evaluation again: nothing generated or judged, the history line replaced, not duplicated
@@ -117,8 +136,17 @@ class _BrokenSandbox(BaseHTTPRequestHandler):
         probes = {"print(1+1)": "2\n"}
         stdout = "3.10\n" if "sys.version_info" in body.get("code", "") else probes.get(body.get("code"))
         if stdout is not None:
-            resp = {"status": "Success", "message": "", "run_result": {"status": "Finished", "return_code": 0,
-                                                                       "stdout": stdout, "stderr": "", "execution_time": 0.01}}
+            resp = {
+                "status": "Success",
+                "message": "",
+                "run_result": {
+                    "status": "Finished",
+                    "return_code": 0,
+                    "stdout": stdout,
+                    "stderr": "",
+                    "execution_time": 0.01,
+                },
+            }
         else:
             resp = {"status": "SandboxError", "message": "worker pool exhausted", "run_result": None}
         send_json(self, resp)
@@ -151,7 +179,9 @@ def test_guard_refuses_to_start_without_a_sandbox(raw_dir, tmp_path, capsys):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / "outputs"
-    rc = main(eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "3", "--sandbox", f"http://127.0.0.1:{port}"))
+    rc = main(
+        eval_args(raw_dir, out, "--datasets", "humaneval", "--limit", "3", "--sandbox", f"http://127.0.0.1:{port}")
+    )
     err = capsys.readouterr().err
     assert rc != 0 and "sandbox not healthy before the run" in err
     assert not (out / "phase0").exists() or not (out / "phase0" / "eval_history.jsonl").exists()
@@ -173,9 +203,30 @@ def test_tiny_model_through_the_hf_backend(raw_dir, tmp_path, tiny_model_dir, sh
     ckpt = tmp_path / "ck" / "global_step_40"
     shutil.copytree(tiny_model_dir, ckpt / "huggingface")
     out = tmp_path / "outputs"
-    assert main(["eval", "--checkpoint", str(ckpt), "--backend", "hf", "--datasets", "humaneval", "--limit", "3",
-                 "--phase", "phase1_sft", "--eval-config", str(short_eval_config), "--raw-dir", str(raw_dir),
-                 "--out-root", str(out)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(ckpt),
+                "--backend",
+                "hf",
+                "--datasets",
+                "humaneval",
+                "--limit",
+                "3",
+                "--phase",
+                "phase1_sft",
+                "--eval-config",
+                str(short_eval_config),
+                "--raw-dir",
+                str(raw_dir),
+                "--out-root",
+                str(out),
+            ]
+        )
+        == 0
+    )
     recs = lines(out / "phase1_sft" / "step_40_limit3" / "per_problem" / "humaneval.jsonl")
     assert len(recs) == 3
     for r in recs:  # a random model: 12 tokens of noise, cut by max_new_tokens, no code to run
@@ -190,12 +241,34 @@ def test_tiny_model_through_the_hf_backend(raw_dir, tmp_path, tiny_model_dir, sh
 @pytest.mark.slow
 def test_kill_9_during_generation_resumes_without_regenerating(raw_dir, tmp_path, tiny_model_dir, short_eval_config):
     out = tmp_path / "outputs"
-    args = ["eval", "--checkpoint", str(tiny_model_dir), "--step", "7", "--backend", "hf", "--datasets", "humaneval",
-            "--limit", "6", "--phase", "p", "--eval-config", str(short_eval_config), "--raw-dir", str(raw_dir),
-            "--out-root", str(out)]
+    args = [
+        "eval",
+        "--checkpoint",
+        str(tiny_model_dir),
+        "--step",
+        "7",
+        "--backend",
+        "hf",
+        "--datasets",
+        "humaneval",
+        "--limit",
+        "6",
+        "--phase",
+        "p",
+        "--eval-config",
+        str(short_eval_config),
+        "--raw-dir",
+        str(raw_dir),
+        "--out-root",
+        str(out),
+    ]
     gen_cache = out / "p" / "step_7_limit6" / "cache" / "generations" / "humaneval.jsonl"
-    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "coderl"), *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "coderl"), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
         if gen_cache.exists() and len(gen_cache.read_text().splitlines()) >= 2:

@@ -14,7 +14,10 @@ def test_budget_is_a_share_of_the_planned_problems():
     g.sandbox_error("ds/1", "x")
     g.sandbox_error("ds/2", "y")
     g.sandbox_error("ds/3", "z")  # floor(0.02 * 150) = 3 allowed
-    with pytest.raises(InfrastructureError, match=r"4 sandbox failure\(s\) out of 150 .* First: ds/1: x; ds/2: y; ds/3: z; \.\.\. \(1 more\)"):
+    with pytest.raises(
+        InfrastructureError,
+        match=r"4 sandbox failure\(s\) out of 150 .* First: ds/1: x; ds/2: y; ds/3: z; \.\.\. \(1 more\)",
+    ):
         g.sandbox_error("ds/4", "w")
     with pytest.raises(InfrastructureError, match="generation failure"):
         g.generation_failure("ds/9", "HTTP 500")
@@ -25,8 +28,25 @@ def test_generation_failures_stop_the_run(shared_data, tmp_path, capsys):
     assert main(["data", "--datasets", "codecontests_sample20", "--raw-dir", str(raw), "--offline"]) == 0
     out = tmp_path / "outputs"
     # these problems have no known solution: the oracle backend fails on every one
-    rc = main(["eval", "--model", "oracle", "--step", "0", "--backend", "oracle", "--phase", "p",
-               "--datasets", "codecontests_sample20", "--raw-dir", str(raw), "--out-root", str(out)])
+    rc = main(
+        [
+            "eval",
+            "--model",
+            "oracle",
+            "--step",
+            "0",
+            "--backend",
+            "oracle",
+            "--phase",
+            "p",
+            "--datasets",
+            "codecontests_sample20",
+            "--raw-dir",
+            str(raw),
+            "--out-root",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc != 0 and "generation failure(s) out of 20" in err and "has no reference_code" in err
     assert not (out / "p" / "eval_history.jsonl").exists() and not (out / "p" / "step_0" / "metrics.json").exists()

@@ -42,13 +42,26 @@ class _Server(BaseHTTPRequestHandler):
         type(self).requests.append(body)
         prompt = body["messages"][-1]["content"]
         if self.content is not None and TOO_LONG_MARKER in prompt:
-            self._send(400, {"object": "error", "type": "BadRequestError", "code": 400, "message": (
-                "This model's maximum context length is 6144 tokens. However, you requested 7000 tokens "
-                "(4952 in the messages, 2048 in the completion). Please reduce the length of the messages or completion.")})
+            self._send(
+                400,
+                {
+                    "object": "error",
+                    "type": "BadRequestError",
+                    "code": 400,
+                    "message": (
+                        "This model's maximum context length is 6144 tokens. However, you requested 7000 tokens "
+                        "(4952 in the messages, 2048 in the completion). Please reduce the length of the messages or completion."
+                    ),
+                },
+            )
             return
-        self._send(200, {"choices": [{"message": {"role": "assistant", "content": self.content},
-                                      "finish_reason": "stop"}],
-                         "usage": {"prompt_tokens": 100, "completion_tokens": 5}})
+        self._send(
+            200,
+            {
+                "choices": [{"message": {"role": "assistant", "content": self.content}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 5},
+            },
+        )
 
     def log_message(self, *a):
         pass
@@ -62,6 +75,7 @@ def server():
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         started.append(srv)
         return f"http://127.0.0.1:{srv.server_address[1]}", handler
+
     started: list = []
     yield start
     for s in started:
@@ -76,8 +90,27 @@ def raw_dir(tmp_path_factory) -> Path:
 
 
 def _eval(raw_dir, out, url, limit):
-    return main(["eval", "--model", "m", "--step", "0", "--vllm-url", url, "--phase", "p", "--datasets", "humaneval",
-                 "--limit", str(limit), "--raw-dir", str(raw_dir), "--out-root", str(out)])
+    return main(
+        [
+            "eval",
+            "--model",
+            "m",
+            "--step",
+            "0",
+            "--vllm-url",
+            url,
+            "--phase",
+            "p",
+            "--datasets",
+            "humaneval",
+            "--limit",
+            str(limit),
+            "--raw-dir",
+            str(raw_dir),
+            "--out-root",
+            str(out),
+        ]
+    )
 
 
 def test_empty_message_content_stops_the_run_and_records_nothing(raw_dir, tmp_path, server, capsys):
@@ -104,7 +137,10 @@ def test_prompt_too_long_counts_against_the_model_per_dataset_and_is_not_retried
     assert sum(TOO_LONG_MARKER in r["messages"][-1]["content"] for r in handler.requests) == 1  # no retry
     step = out / "p" / "step_0_limit3"
     recs = {r["id"]: r for r in map(json.loads, (step / "per_problem" / "humaneval.jsonl").read_text().splitlines())}
-    assert recs["HumanEval/0"]["verdict"] == "prompt_too_long" and "maximum context length" in recs["HumanEval/0"]["detail"]
+    assert (
+        recs["HumanEval/0"]["verdict"] == "prompt_too_long"
+        and "maximum context length" in recs["HumanEval/0"]["detail"]
+    )
     m = json.loads((step / "metrics.json").read_text())["datasets"]["humaneval"]
     assert m["n"] == 3 and m["n_prompt_too_long"] == 1 and m["n_excluded"] == 0
     [row] = read_history(out / "p" / "eval_history.jsonl")

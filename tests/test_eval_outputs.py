@@ -22,4 +22,7 @@ def test_checkpoint_id_changes_when_the_weights_change(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"1234")
     a = checkpoint_id(str(tmp_path))
     (tmp_path / "model.safetensors").write_bytes(b"123456")
-    assert checkpoint_id(str(tmp_path)) != a and checkpoint_id("Qwen/Qwen2.5-Coder-7B-Instruct") == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    assert (
+        checkpoint_id(str(tmp_path)) != a
+        and checkpoint_id("Qwen/Qwen2.5-Coder-7B-Instruct") == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    )

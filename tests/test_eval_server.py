@@ -31,9 +31,12 @@ def test_eval_against_a_running_server(tmp_path, tiny_model_dir):
     cfg_dir.mkdir()
     for name in ("prompts.yaml", "datasets.yaml"):
         shutil.copy(REPO / "configs" / name, cfg_dir / name)
-    (cfg_dir / "eval.yaml").write_text((REPO / "configs" / "eval.yaml").read_text()
-                                       .replace("max_new_tokens: 2048", "max_new_tokens: 12")
-                                       .replace("concurrency: 64", "concurrency: 2"))
+    (cfg_dir / "eval.yaml").write_text(
+        (REPO / "configs" / "eval.yaml")
+        .read_text()
+        .replace("max_new_tokens: 2048", "max_new_tokens: 12")
+        .replace("concurrency: 64", "concurrency: 2")
+    )
     raw = tmp_path / "raw"
     assert main(["data", "--datasets", "humaneval", "--raw-dir", str(raw), "--offline"]) == 0
     port = _free_port()
@@ -41,9 +44,27 @@ def test_eval_against_a_running_server(tmp_path, tiny_model_dir):
     # transformers serve's /v1/models scans the hub cache and answers 500 when that folder is missing
     (tmp_path / "hub").mkdir()
     env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub")}
-    serve = subprocess.Popen([str(REPO / ".venv" / "bin" / "coderl"), "serve", "--model", model, "--engine", "transformers",
-                              "--port", str(port), "--config", str(cfg_dir / "eval.yaml"), "--log", str(tmp_path / "serve.log")],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env)
+    serve = subprocess.Popen(
+        [
+            str(REPO / ".venv" / "bin" / "coderl"),
+            "serve",
+            "--model",
+            model,
+            "--engine",
+            "transformers",
+            "--port",
+            str(port),
+            "--config",
+            str(cfg_dir / "eval.yaml"),
+            "--log",
+            str(tmp_path / "serve.log"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 400
         line = ""
@@ -52,9 +73,32 @@ def test_eval_against_a_running_server(tmp_path, tiny_model_dir):
             assert line or serve.poll() is None, "coderl serve exited before serving"
         assert "serving" in line, "the server did not come up"
         out = tmp_path / "outputs"
-        assert main(["eval", "--model", model, "--step", "0", "--vllm-url", f"http://127.0.0.1:{port}",
-                     "--datasets", "humaneval", "--limit", "4", "--phase", "phase0", "--eval-config",
-                     str(cfg_dir / "eval.yaml"), "--raw-dir", str(raw), "--out-root", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    "--model",
+                    model,
+                    "--step",
+                    "0",
+                    "--vllm-url",
+                    f"http://127.0.0.1:{port}",
+                    "--datasets",
+                    "humaneval",
+                    "--limit",
+                    "4",
+                    "--phase",
+                    "phase0",
+                    "--eval-config",
+                    str(cfg_dir / "eval.yaml"),
+                    "--raw-dir",
+                    str(raw),
+                    "--out-root",
+                    str(out),
+                ]
+            )
+            == 0
+        )
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=60)

@@ -15,33 +15,63 @@ CASES = [
     ("py tag", f"```py\n{SOLUTION}```", "fenced_python", SOLUTION),
     ("Python3 tag, any case", f"```Python3\n{SOLUTION}```", "fenced_python", SOLUTION),
     ("untagged block that parses", f"```\n{SOLUTION}```", "fenced_untagged", SOLUTION),
-    ("solution then usage example",
-     f"```python\n{SOLUTION}```\n\nExample usage:\n```python\nprint(add(1, 2))  # 3\n```\n", "fenced_python", SOLUTION),
-    ("usage example first, solution second",
-     f"You would call it like:\n```python\nprint(add(1, 2))\n```\nImplementation:\n```python\n{SOLUTION}```",
-     "fenced_python", SOLUTION),
-    ("bash block is never run",
-     f"Install nothing:\n```bash\npip install foo\n```\n```python\n{SOLUTION}```", "fenced_python", SOLUTION),
+    (
+        "solution then usage example",
+        f"```python\n{SOLUTION}```\n\nExample usage:\n```python\nprint(add(1, 2))  # 3\n```\n",
+        "fenced_python",
+        SOLUTION,
+    ),
+    (
+        "usage example first, solution second",
+        f"You would call it like:\n```python\nprint(add(1, 2))\n```\nImplementation:\n```python\n{SOLUTION}```",
+        "fenced_python",
+        SOLUTION,
+    ),
+    (
+        "bash block is never run",
+        f"Install nothing:\n```bash\npip install foo\n```\n```python\n{SOLUTION}```",
+        "fenced_python",
+        SOLUTION,
+    ),
     ("only another language", "```cpp\nint main() { return 0; }\n```", "no_code", None),
-    ("stdio program then sample input/output blocks",
-     "```python\nn = int(input())\nprint(n * 2)\n```\nInput:\n```\n3\n```\nOutput:\n```\n6\n```",
-     "fenced_python", "n = int(input())\nprint(n * 2)\n"),
-    ("unterminated block cut by max_new_tokens",
-     "Sure.\n```python\ndef add(a, b):\n    return a +", "unterminated_fence", "def add(a, b):\n    return a +\n"),
-    ("closed solution beats a later truncated block",
-     f"```python\n{SOLUTION}```\nAlternatively:\n```python\ndef add(a, b):\n    return sum(", "fenced_python", SOLUTION),
+    (
+        "stdio program then sample input/output blocks",
+        "```python\nn = int(input())\nprint(n * 2)\n```\nInput:\n```\n3\n```\nOutput:\n```\n6\n```",
+        "fenced_python",
+        "n = int(input())\nprint(n * 2)\n",
+    ),
+    (
+        "unterminated block cut by max_new_tokens",
+        "Sure.\n```python\ndef add(a, b):\n    return a +",
+        "unterminated_fence",
+        "def add(a, b):\n    return a +\n",
+    ),
+    (
+        "closed solution beats a later truncated block",
+        f"```python\n{SOLUTION}```\nAlternatively:\n```python\ndef add(a, b):\n    return sum(",
+        "fenced_python",
+        SOLUTION,
+    ),
     ("no fence, whole answer is a program", SOLUTION, "unfenced_python", SOLUTION),
     ("no fence, prose", "I cannot solve this problem without more information.", "no_code", None),
     ("no fence, prose that happens to parse", "Hello", "no_code", None),
     ("empty answer", "", "no_code", None),
     ("empty python block", "```python\n```", "no_code", None),
     ("untagged prose block", "```\nThe answer is 42 because of reasons.\n```", "no_code", None),
-    ("block inside a list item is dedented",
-     "1. Define it:\n   ```python\n   def add(a, b):\n       return a + b\n   ```", "fenced_python", SOLUTION),
+    (
+        "block inside a list item is dedented",
+        "1. Define it:\n   ```python\n   def add(a, b):\n       return a + b\n   ```",
+        "fenced_python",
+        SOLUTION,
+    ),
     ("four backticks", f"````python\n{SOLUTION}````", "fenced_python", SOLUTION),
-    ("test class after solution: the first substantive block wins",
-     f"```python\n{SOLUTION}```\nTests:\n```python\nimport unittest\nclass T(unittest.TestCase):\n"
-     "    def test(self):\n        self.assertEqual(add(1, 2), 3)\n```", "fenced_python", SOLUTION),
+    (
+        "test class after solution: the first substantive block wins",
+        f"```python\n{SOLUTION}```\nTests:\n```python\nimport unittest\nclass T(unittest.TestCase):\n"
+        "    def test(self):\n        self.assertEqual(add(1, 2), 3)\n```",
+        "fenced_python",
+        SOLUTION,
+    ),
 ]
 
 
@@ -53,8 +83,9 @@ def test_extraction_table(name, answer, reason, code):
 
 
 def test_entry_point_prefers_the_block_that_defines_it():
-    answer = ("First a helper:\n```python\ndef helper(x):\n    return x\n```\n"
-              f"Then the function:\n```python\n{SOLUTION}```")
+    answer = (
+        f"First a helper:\n```python\ndef helper(x):\n    return x\n```\nThen the function:\n```python\n{SOLUTION}```"
+    )
     assert extract_code(answer).code.startswith("def helper")  # without entry point: first substantive block
     assert extract_code(answer, entry_point="add").code == SOLUTION
 
@@ -63,8 +94,15 @@ HE_PROMPT = 'from typing import List\n\n\ndef add(a: List[int], b: int) -> int:\
 
 
 def _he_problem() -> Problem:
-    return Problem(id="HumanEval/0", dataset="humaneval", kind="functional", prompt=HE_PROMPT, entry_point="add",
-                   test_code="def check(f):\n    assert f([1], 2) == 3\n", meta={"prompt_style": "humaneval"})
+    return Problem(
+        id="HumanEval/0",
+        dataset="humaneval",
+        kind="functional",
+        prompt=HE_PROMPT,
+        entry_point="add",
+        test_code="def check(f):\n    assert f([1], 2) == 3\n",
+        meta={"prompt_style": "humaneval"},
+    )
 
 
 def test_humaneval_body_only_answer_is_completed_with_the_stub():
@@ -134,7 +172,7 @@ def test_body_only_answers_pass_humaneval_tests():
     """Answers that give only the canonical body (as a base model would) are completed with the stub and pass."""
     problems = _humaneval()[:25]
     for p in problems:
-        body = p.reference_code[len(p.prompt):]
+        body = p.reference_code[len(p.prompt) :]
         ex = extract_for_problem(f"Here is the body:\n```python\n{body}\n```", p)
         assert ex.fixups == ("body_only_completed",), p.id
         assert _passes(ex.code, p), p.id

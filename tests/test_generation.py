@@ -16,13 +16,27 @@ from coderl.io_utils import read_jsonl
 
 
 def _stdio(i: int, ref: str | None = "print(int(input()) * 2)") -> Problem:
-    return Problem(id=f"toy/{i}", dataset="toy", kind="stdio", prompt=f"Read n, print 2n. ({i})",
-                   tests=[{"input": "2\n", "output": "4\n"}], reference_code=ref)
+    return Problem(
+        id=f"toy/{i}",
+        dataset="toy",
+        kind="stdio",
+        prompt=f"Read n, print 2n. ({i})",
+        tests=[{"input": "2\n", "output": "4\n"}],
+        reference_code=ref,
+    )
 
 
 def test_generation_round_trips_and_rejects_bad_records():
-    g = Generation(id="a", dataset="d", completion="x", finish_reason="length", truncated=True, prompt_tokens=3,
-                   completion_tokens=5, wall_s=0.25)
+    g = Generation(
+        id="a",
+        dataset="d",
+        completion="x",
+        finish_reason="length",
+        truncated=True,
+        prompt_tokens=3,
+        completion_tokens=5,
+        wall_s=0.25,
+    )
     assert Generation.from_dict(json.loads(json.dumps(g.to_dict()))) == g
     assert Generation.from_dict({k: v for k, v in g.to_dict().items() if k != "error"}).error is None
     with pytest.raises(DataError, match="missing field.*completion"):
@@ -61,8 +75,9 @@ def test_openai_backend_reports_no_server(eval_config):
 
 def test_generate_cli_resumes_without_asking_again(tmp_path):
     problems = tmp_path / "toy_raw.jsonl"
-    problems.write_text("".join(json.dumps(_stdio(i, ref=None if i == 2 else "print(1)").to_dict()) + "\n"
-                                for i in range(4)))
+    problems.write_text(
+        "".join(json.dumps(_stdio(i, ref=None if i == 2 else "print(1)").to_dict()) + "\n" for i in range(4))
+    )
     out = tmp_path / "gen.jsonl"
     args = ["generate", "--problems", str(problems), "--backend", "oracle", "--out", str(out)]
     assert coderl_main(args) == 1  # toy/2 has no reference: a failed record, non-zero exit

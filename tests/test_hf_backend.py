@@ -12,17 +12,27 @@ from coderl.generation import build_messages, make_backend
 
 
 def _problem(i: int, prompt: str) -> Problem:
-    return Problem(id=f"p/{i}", dataset="toy", kind="functional", prompt=prompt, source="test",
-                   entry_point="f", meta={"prompt_style": "stdio"}, test_code="def check(candidate):\n    assert candidate(1) == 1\n").with_hash()
+    return Problem(
+        id=f"p/{i}",
+        dataset="toy",
+        kind="functional",
+        prompt=prompt,
+        source="test",
+        entry_point="f",
+        meta={"prompt_style": "stdio"},
+        test_code="def check(candidate):\n    assert candidate(1) == 1\n",
+    ).with_hash()
 
 
 # prompts of very different lengths, so that a batch really pads
-PROMPTS = ["Write f(x) that returns x.",
-           "Write a Python function `grow_river(x)` that returns x times 7.",
-           "def f(x):\n    \"\"\"Return the sum of the squares of the odd numbers below x, ignoring negative input, "
-           "and explain nothing.\"\"\"\n",
-           "f",
-           "Write a Python function that reads two integers from stdin and prints their greatest common divisor."]
+PROMPTS = [
+    "Write f(x) that returns x.",
+    "Write a Python function `grow_river(x)` that returns x times 7.",
+    'def f(x):\n    """Return the sum of the squares of the odd numbers below x, ignoring negative input, '
+    'and explain nothing."""\n',
+    "f",
+    "Write a Python function that reads two integers from stdin and prints their greatest common divisor.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +72,13 @@ def test_a_finished_row_is_cut_at_its_first_end_token(cfg, tiny_model_dir):
     with make_backend("hf", cfg=cfg, model=str(tiny_model_dir), dtype="float32") as b:
         ids = b.tokenizer("x = 1")["input_ids"]
         rec = b._record(9, [*ids, IM_END_ID, ENDOFTEXT_ID, ENDOFTEXT_ID])
-        assert rec == {"text": "x = 1", "token_ids": [*ids, IM_END_ID], "finish_reason": "stop",
-                       "prompt_tokens": 9, "completion_tokens": len(ids) + 1}
+        assert rec == {
+            "text": "x = 1",
+            "token_ids": [*ids, IM_END_ID],
+            "finish_reason": "stop",
+            "prompt_tokens": 9,
+            "completion_tokens": len(ids) + 1,
+        }
         full = b._record(9, list(range(100, 112)))  # no end token within max_new_tokens (12): cut off
         assert full["finish_reason"] == "length" and full["completion_tokens"] == 12
 

@@ -41,8 +41,9 @@ def _bin(tmp_path: Path, *, uid: int, apt: str | None, bwrap: bool = False) -> P
 
 
 def _run(bindir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(bindir / "bash"), str(SCRIPT)], env={"PATH": str(bindir)}, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [str(bindir / "bash"), str(SCRIPT)], env={"PATH": str(bindir)}, capture_output=True, text=True, timeout=60
+    )
 
 
 def _apt_calls(tmp_path: Path) -> list[str]:

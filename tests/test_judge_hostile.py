@@ -23,20 +23,48 @@ from coderl.sandbox.local import LocalExecutor
 HACKS = Path(__file__).parent / "hostile" / "judge"
 STUB = 'def sq(x):\n    """[x, x * x]"""\n'
 PROBLEMS = {
-    "eq": Problem(id="eq", dataset="t", kind="functional", prompt=STUB, entry_point="sq",
-                  test_code="def check(candidate):\n    assert candidate(2) == [2, 4]\n    assert candidate(3) == [3, 9]\n"),
-    "eq_mbpp": Problem(id="eq_mbpp", dataset="t", kind="functional", prompt="Return [x, x*x].",
-                       test_code="assert sq(2) == [2, 4]\nassert sq(3) == [3, 9]\n"),
-    "builtins": Problem(id="builtins", dataset="t", kind="functional", prompt=STUB, entry_point="sq",
-                        test_code="def check(candidate):\n    assert candidate(2) == [2, 4]\n"
-                                  "    assert sorted(candidate(3)) == [3, 9]\n"
-                                  "    assert abs(candidate(4)[1] - 16) < 1e-9\n"),
-    "module": Problem(id="module", dataset="t", kind="functional", prompt=STUB, entry_point="sq",
-                      test_code="import math\n\ndef check(candidate):\n    assert candidate(2) == [2, 4]\n"
-                                "    assert math.isclose(candidate(5)[1], 25)\n"),
-    "helpers": Problem(id="helpers", dataset="t", kind="functional", entry_point="decode",
-                       prompt='def encode(s):\n    return s[::-1]\n\n\ndef decode(s):\n    """inverse of encode"""\n',
-                       test_code="def check(candidate):\n    assert candidate(encode('abc')) == 'abc'\n"),
+    "eq": Problem(
+        id="eq",
+        dataset="t",
+        kind="functional",
+        prompt=STUB,
+        entry_point="sq",
+        test_code="def check(candidate):\n    assert candidate(2) == [2, 4]\n    assert candidate(3) == [3, 9]\n",
+    ),
+    "eq_mbpp": Problem(
+        id="eq_mbpp",
+        dataset="t",
+        kind="functional",
+        prompt="Return [x, x*x].",
+        test_code="assert sq(2) == [2, 4]\nassert sq(3) == [3, 9]\n",
+    ),
+    "builtins": Problem(
+        id="builtins",
+        dataset="t",
+        kind="functional",
+        prompt=STUB,
+        entry_point="sq",
+        test_code="def check(candidate):\n    assert candidate(2) == [2, 4]\n"
+        "    assert sorted(candidate(3)) == [3, 9]\n"
+        "    assert abs(candidate(4)[1] - 16) < 1e-9\n",
+    ),
+    "module": Problem(
+        id="module",
+        dataset="t",
+        kind="functional",
+        prompt=STUB,
+        entry_point="sq",
+        test_code="import math\n\ndef check(candidate):\n    assert candidate(2) == [2, 4]\n"
+        "    assert math.isclose(candidate(5)[1], 25)\n",
+    ),
+    "helpers": Problem(
+        id="helpers",
+        dataset="t",
+        kind="functional",
+        entry_point="decode",
+        prompt='def encode(s):\n    return s[::-1]\n\n\ndef decode(s):\n    """inverse of encode"""\n',
+        test_code="def check(candidate):\n    assert candidate(encode('abc')) == 'abc'\n",
+    ),
 }
 CORRECT = {"helpers": "def decode(s):\n    return s[::-1]\n"}
 
@@ -77,4 +105,4 @@ def test_a_correct_answer_is_accepted_at_every_level(executor, name):
 def test_no_hack_is_accepted(executor, hack, problem):
     v = judge_problem(PROBLEMS[problem], (HACKS / hack).read_text(), executor)
     assert v.verdict != "accepted", f"{hack} passed {problem} without passing its tests"
-    assert v.verdict != "sandbox_error", v   # a hack is the answer's failure, not the infrastructure's
+    assert v.verdict != "sandbox_error", v  # a hack is the answer's failure, not the infrastructure's

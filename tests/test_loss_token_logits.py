@@ -29,15 +29,26 @@ def _engine():
 def _micro_batch(lengths, prompt_lens, vocab, seed=0):
     g = torch.Generator().manual_seed(seed)
     ids = [torch.randint(0, vocab, (n,), generator=g) for n in lengths]
-    masks = [torch.cat([torch.zeros(p, dtype=torch.long), torch.ones(n - p, dtype=torch.long)])
-             for n, p in zip(lengths, prompt_lens)]
+    masks = [
+        torch.cat([torch.zeros(p, dtype=torch.long), torch.ones(n - p, dtype=torch.long)])
+        for n, p in zip(lengths, prompt_lens)
+    ]
     nested = lambda ts: torch.nested.as_nested_tensor(ts, layout=torch.jagged)  # noqa: E731
     total = sum(m.sum().item() for m in masks)
     return tu.get_tensordict(
-        tensor_dict={"input_ids": nested(ids), "position_ids": nested([torch.arange(n) for n in lengths]),
-                     "loss_mask": nested(masks)},
-        non_tensor_dict={"use_remove_padding": True, "pad_mode": "no_padding", "temperature": 1.0,
-                         "batch_num_tokens": total, "dp_size": 1})
+        tensor_dict={
+            "input_ids": nested(ids),
+            "position_ids": nested([torch.arange(n) for n in lengths]),
+            "loss_mask": nested(masks),
+        },
+        non_tensor_dict={
+            "use_remove_padding": True,
+            "pad_mode": "no_padding",
+            "temperature": 1.0,
+            "batch_num_tokens": total,
+            "dp_size": 1,
+        },
+    )
 
 
 def _loss_and_grads(model, eng, mb, prep_in, prep_out):
@@ -54,15 +65,23 @@ def test_same_loss_and_gradients_with_logits_only_for_loss_tokens():
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(0)
-    cfg = Qwen2Config(vocab_size=1000, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=1, tie_word_embeddings=True,
-                      attn_implementation="sdpa")
+    cfg = Qwen2Config(
+        vocab_size=1000,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=1,
+        tie_word_embeddings=True,
+        attn_implementation="sdpa",
+    )
     model = Qwen2ForCausalLM(cfg).float()
     mb = _micro_batch([17, 9, 30], [10, 4, 25], cfg.vocab_size)
     eng = _engine()
     ref_loss, ref_grads, ref_in = _loss_and_grads(model, eng, mb, ORIG_IN, ORIG_OUT)
-    loss, grads, new_in = _loss_and_grads(model, eng, mb, FSDPEngineWithLMHead.prepare_model_inputs,
-                                          FSDPEngineWithLMHead.prepare_model_outputs)
+    loss, grads, new_in = _loss_and_grads(
+        model, eng, mb, FSDPEngineWithLMHead.prepare_model_inputs, FSDPEngineWithLMHead.prepare_model_outputs
+    )
     assert "logits_to_keep" not in ref_in
     # 56 packed tokens, 17 scored (the mask shifted left by one, as sft_loss reads it)
     assert new_in["logits_to_keep"].numel() == 17

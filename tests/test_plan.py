@@ -9,11 +9,12 @@ import sys
 import pytest
 
 from coderl.errors import ConfigError
-from coderl.training.plan import (Workload, checkpoint_steps, disk_plan, make_plan, memory_plan, model_shape)
+from coderl.training.plan import Workload, checkpoint_steps, disk_plan, make_plan, memory_plan, model_shape
 
 
-@pytest.mark.parametrize("size,published_b", [("0.5B", 0.494), ("1.5B", 1.544), ("3B", 3.086), ("7B", 7.616),
-                                              ("14B", 14.77), ("32B", 32.76)])
+@pytest.mark.parametrize(
+    "size,published_b", [("0.5B", 0.494), ("1.5B", 1.544), ("3B", 3.086), ("7B", 7.616), ("14B", 14.77), ("32B", 32.76)]
+)
 def test_known_shapes_match_published_parameter_counts(size, published_b):
     for family in ("Qwen2.5", "Qwen2.5-Coder"):
         p = model_shape(f"Qwen/{family}-{size}-Instruct").params() / 1e9
@@ -36,7 +37,9 @@ def test_runbook_table_4x32gb_does_not_fit_without_offload():
     assert p.memory.total_peak_gb > 45
     offload = [f for f in p.fixes if "cpu_offload" in f]
     assert offload and offload[0].startswith("fits")
-    assert memory_plan(model_shape("Qwen/Qwen2.5-Coder-7B-Instruct"), Workload(gpus=4, gpu_mem_gb=32, cpu_offload=True)).fits
+    assert memory_plan(
+        model_shape("Qwen/Qwen2.5-Coder-7B-Instruct"), Workload(gpus=4, gpu_mem_gb=32, cpu_offload=True)
+    ).fits
 
 
 def test_disk_per_checkpoint_and_run():
@@ -59,9 +62,25 @@ def test_local_config_and_unknown_model(tiny_model_dir):
 
 
 def test_plan_cli_json():
-    r = subprocess.run([sys.executable, "-m", "coderl", "plan", "--gpus", "4", "--gpu-mem-gb", "32",
-                        "--model", "Qwen/Qwen2.5-Coder-7B-Instruct", "--steps", "378", "--json"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coderl",
+            "plan",
+            "--gpus",
+            "4",
+            "--gpu-mem-gb",
+            "32",
+            "--model",
+            "Qwen/Qwen2.5-Coder-7B-Instruct",
+            "--steps",
+            "378",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 1, r.stderr  # does not fit -> non-zero exit
     d = json.loads(r.stdout)
     assert d["memory"]["fits"] is False and d["disk"]["saves"] == 4 and d["params_b"] == pytest.approx(7.616, rel=0.01)

@@ -25,8 +25,15 @@ def sft_parquet(tmp_path_factory, tokenizer):
 
 
 def _config(pad_mode: str, truncation: str = "right", max_length: int = 512):
-    return OmegaConf.create({"pad_mode": pad_mode, "max_length": max_length, "truncation": truncation,
-                             "messages_key": "messages", "ignore_input_ids_mismatch": True})
+    return OmegaConf.create(
+        {
+            "pad_mode": pad_mode,
+            "max_length": max_length,
+            "truncation": truncation,
+            "messages_key": "messages",
+            "ignore_input_ids_mismatch": True,
+        }
+    )
 
 
 @pytest.mark.parametrize("pad_mode,truncation", [("right", "right"), ("right", "left"), ("no_padding", "right")])

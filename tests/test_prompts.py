@@ -15,13 +15,25 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "prompts.md"
 
 
 def _mbpp(**meta) -> Problem:
-    return Problem(id="mbpp/2", dataset="mbpp_reg", kind="functional", prompt="Write a function f.",
-                   test_code="assert f() == 1\n", meta=meta)
+    return Problem(
+        id="mbpp/2",
+        dataset="mbpp_reg",
+        kind="functional",
+        prompt="Write a function f.",
+        test_code="assert f() == 1\n",
+        meta=meta,
+    )
 
 
 def test_template_choice_rules():
-    stub = Problem(id="HumanEval/1", dataset="humaneval", kind="functional", prompt="def f(x):\n    '''doc'''\n",
-                   entry_point="f", test_code="def check(c): pass\n")
+    stub = Problem(
+        id="HumanEval/1",
+        dataset="humaneval",
+        kind="functional",
+        prompt="def f(x):\n    '''doc'''\n",
+        entry_point="f",
+        test_code="def check(c): pass\n",
+    )
     stdio = Problem(id="cc/1", dataset="cc", kind="stdio", prompt="Read n.", tests=[{"input": "1", "output": "1"}])
     assert template_name(stub) == "humaneval"
     assert template_name(stdio) == "stdio"
@@ -32,9 +44,14 @@ def test_template_choice_rules():
 
 
 def test_mbpp_tests_are_shown_and_braces_in_problem_text_survive(eval_config):
-    p = Problem(id="mbpp/3", dataset="mbpp_reg", kind="functional",
-                prompt="Return {'a': 1} merged with d; mention {tests} literally.", test_code="assert f({}) == {}\n",
-                meta={"test_list": ["assert f({}) == {'a': 1}", "assert f({'b': 2}) == {'a': 1, 'b': 2}"]})
+    p = Problem(
+        id="mbpp/3",
+        dataset="mbpp_reg",
+        kind="functional",
+        prompt="Return {'a': 1} merged with d; mention {tests} literally.",
+        test_code="assert f({}) == {}\n",
+        meta={"test_list": ["assert f({}) == {'a': 1}", "assert f({'b': 2}) == {'a': 1, 'b': 2}"]},
+    )
     system, user = build_messages(p, eval_config)
     assert system == {"role": "system", "content": eval_config.prompts["system"]}
     assert user["role"] == "user"
@@ -69,6 +86,7 @@ def test_docs_page_matches_the_rendered_templates(eval_config, shared_data):
     problems = example_problems(shared_data)
     assert [template_name(p) for p in problems] == ["humaneval", "mbpp", "stdio"]
     section = rendered_section(problems, eval_config)
-    assert section in DOCS.read_text(encoding="utf-8"), \
+    assert section in DOCS.read_text(encoding="utf-8"), (
         "docs/prompts.md is stale: regenerate with python -m coderl.generation.render_docs"
+    )
     assert section.count("<|im_start|>assistant\n") == 3

@@ -8,17 +8,31 @@ from coderl.cli import main
 from coderl.evaluation.history import record_evaluation
 from coderl.report.training_log import parse_training_log, series
 
-SEL = {"primary": "exec_success_rate", "tiebreak": "accepted_at_1", "dataset": "codecontests_valid",
-       "tie_margin": 0.005, "regression_dataset": "humaneval", "regression_threshold_pp": 2.0}
+SEL = {
+    "primary": "exec_success_rate",
+    "tiebreak": "accepted_at_1",
+    "dataset": "codecontests_valid",
+    "tie_margin": 0.005,
+    "regression_dataset": "humaneval",
+    "regression_threshold_pp": 2.0,
+}
 
 
 def row(step, tier, cc, mbpp, he=None, fp="F"):
-    s = {"codecontests_valid": {"accepted_at_1": cc[0], "exec_success_rate": cc[1], "n": 117, "fingerprint": fp + "cc"},
-         "mbpp_reg": {"accepted_at_1": mbpp, "exec_success_rate": mbpp, "n": 200, "fingerprint": fp + "mb"}}
+    s = {
+        "codecontests_valid": {"accepted_at_1": cc[0], "exec_success_rate": cc[1], "n": 117, "fingerprint": fp + "cc"},
+        "mbpp_reg": {"accepted_at_1": mbpp, "exec_success_rate": mbpp, "n": 200, "fingerprint": fp + "mb"},
+    }
     if he is not None:
         s["humaneval"] = {"accepted_at_1": he, "exec_success_rate": he, "n": 164, "fingerprint": fp + "he"}
-    return {"step": step, "tier": tier, "checkpoint": f"c/global_step_{step}", "eval_fingerprint": fp,
-            "timestamp": f"2026-11-27T1{tier}:{step // 10:02d}:00", "scores": s}
+    return {
+        "step": step,
+        "tier": tier,
+        "checkpoint": f"c/global_step_{step}",
+        "eval_fingerprint": fp,
+        "timestamp": f"2026-11-27T1{tier}:{step // 10:02d}:00",
+        "scores": s,
+    }
 
 
 @pytest.fixture
@@ -36,9 +50,10 @@ def test_report_compares_best_to_phase0_with_targets(outputs, tmp_path):
     from coderl.report.build import build_report
 
     log = tmp_path / "train.log"
-    log.write_text("noise\nstep:1 - train/loss:2.5 - train/grad_norm:3.0 - train/lr:1e-05 - train/mfu:0.01\n"
-                   "step:2 - train/loss:2.1 - train/lr:2e-05\n"
-                   + json.dumps({"step": 2, "data": {"val/loss": 2.2}}) + "\n")
+    log.write_text(
+        "noise\nstep:1 - train/loss:2.5 - train/grad_norm:3.0 - train/lr:1e-05 - train/mfu:0.01\n"
+        "step:2 - train/loss:2.1 - train/lr:2e-05\n" + json.dumps({"step": 2, "data": {"val/loss": 2.2}}) + "\n"
+    )
     rep = build_report(outputs, tmp_path / "rep", SEL, train_log=log)
     md = rep.markdown
     assert "step 200 has the highest codecontests_valid exec_success_rate" in md
@@ -92,8 +107,15 @@ def test_empty_outputs_report_says_what_is_missing(tmp_path):
 def test_ckpt_root_metrics_jsonl_is_the_default_training_log(outputs, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "metrics.jsonl").write_text("".join(json.dumps({"attempt": 1, "step": s, "time": "2026-11-27T10:00:00",
-                                                           "train/loss": 3.0 / s, "train/lr": 1e-5}) + "\n" for s in (1, 2, 3)))
+    (run / "metrics.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"attempt": 1, "step": s, "time": "2026-11-27T10:00:00", "train/loss": 3.0 / s, "train/lr": 1e-5}
+            )
+            + "\n"
+            for s in (1, 2, 3)
+        )
+    )
     out = tmp_path / "rep"
     assert main(["report", "--outputs-root", str(outputs), "--ckpt-root", str(run), "--out", str(out)]) == 0
     assert (out / "training_curves.png").stat().st_size > 5000
@@ -102,9 +124,11 @@ def test_ckpt_root_metrics_jsonl_is_the_default_training_log(outputs, tmp_path):
 
 def test_training_log_reads_console_verl_file_logger_and_flat_jsonl(tmp_path):
     p = tmp_path / "log"
-    p.write_text("(TaskRunner pid=1) step:3 - train/loss:1.5 - train/lr:3e-06\n"
-                 '{"step": 4, "data": {"train/loss": 1.25, "train/lr": 4e-06}}\n'
-                 '{"step": 4, "val/loss": 1.4}\n{"step": 5, "train/lo')
+    p.write_text(
+        "(TaskRunner pid=1) step:3 - train/loss:1.5 - train/lr:3e-06\n"
+        '{"step": 4, "data": {"train/loss": 1.25, "train/lr": 4e-06}}\n'
+        '{"step": 4, "val/loss": 1.4}\n{"step": 5, "train/lo'
+    )
     rows = parse_training_log(p)
     assert series(rows, "train_loss") == [(3, 1.5), (4, 1.25)]
     assert series(rows, "val_loss") == [(4, 1.4)] and series(rows, "lr") == [(3, 3e-06), (4, 4e-06)]

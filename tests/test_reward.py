@@ -15,14 +15,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from coderl.errors import ConfigError, DataError, InfrastructureError, SandboxUnavailable
-from coderl.reward import (FORMAT, RewardScorer, compute_score, compute_score_async, compute_score_batch,
-                           parse_ground_truth, to_ground_truth)
+from coderl.reward import (
+    FORMAT,
+    RewardScorer,
+    compute_score,
+    compute_score_async,
+    compute_score_batch,
+    parse_ground_truth,
+    to_ground_truth,
+)
 from coderl.reward.scorer import RESULT_KEYS
 from coderl.sandbox import samples
 from coderl.sandbox.compare import get_comparator
 from http_json import send_json
 
-QUEEN = "cluster0/1143_c_queen_2410"   # a train300 problem whose known solution passes all 10 tests
+QUEEN = "cluster0/1143_c_queen_2410"  # a train300 problem whose known solution passes all 10 tests
 
 
 @pytest.fixture(scope="module")
@@ -46,28 +53,51 @@ def test_ground_truth_round_trips_stdio_and_functional_problems(queen):
     p, _ = queen
     back = parse_ground_truth(to_ground_truth(p), "codecontests")
     assert (back.id, back.kind, back.tests, back.prompt) == (p.id, "stdio", p.tests, p.prompt)
-    assert back.reference_code is None   # the reward never needs (nor ships) the reference
+    assert back.reference_code is None  # the reward never needs (nor ships) the reference
     he = samples.humaneval()[0][0]
     gt = json.loads(to_ground_truth(he))
     assert gt["format"] == FORMAT and gt["kind"] == "functional" and gt["entry_point"] == he.entry_point
-    back = parse_ground_truth(gt)   # a dict (a parquet struct column) is accepted too
+    back = parse_ground_truth(gt)  # a dict (a parquet struct column) is accepted too
     assert (back.test_code, back.entry_point, back.prompt) == (he.test_code, he.entry_point, he.prompt)
 
 
-@pytest.mark.parametrize("bad, says", [
-    ("not json at all", "not valid JSON"),
-    (json.dumps([1, 2]), "must be a JSON object"),
-    (json.dumps({"id": "x", "kind": "stdio", "prompt": "p", "dataset": "d", "tests": []}), "has format None"),
-    (json.dumps({"format": FORMAT, "id": "x", "dataset": "d", "kind": "stdio", "prompt": "p", "tests": []}),
-     "non-empty 'tests' list"),
-    (json.dumps({"format": FORMAT, "id": "x", "dataset": "d", "kind": "functional", "prompt": "p"}),
-     "need non-empty 'test_code'"),
-    (json.dumps({"format": FORMAT, "id": "x", "dataset": "d", "kind": "stdio", "prompt": "p",
-                 "tests": [{"input": "1"}]}), "tests[0] must be"),
-    (json.dumps({"format": FORMAT, "id": "x", "dataset": "d", "kind": "stdio", "prompt": "p",
-                 "tests": [{"input": "1", "output": "1"}], "answer": "1"}), "unknown field(s) ['answer']"),
-    (12345, "must be a JSON string"),
-])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ("not json at all", "not valid JSON"),
+        (json.dumps([1, 2]), "must be a JSON object"),
+        (json.dumps({"id": "x", "kind": "stdio", "prompt": "p", "dataset": "d", "tests": []}), "has format None"),
+        (
+            json.dumps({"format": FORMAT, "id": "x", "dataset": "d", "kind": "stdio", "prompt": "p", "tests": []}),
+            "non-empty 'tests' list",
+        ),
+        (
+            json.dumps({"format": FORMAT, "id": "x", "dataset": "d", "kind": "functional", "prompt": "p"}),
+            "need non-empty 'test_code'",
+        ),
+        (
+            json.dumps(
+                {"format": FORMAT, "id": "x", "dataset": "d", "kind": "stdio", "prompt": "p", "tests": [{"input": "1"}]}
+            ),
+            "tests[0] must be",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "id": "x",
+                    "dataset": "d",
+                    "kind": "stdio",
+                    "prompt": "p",
+                    "tests": [{"input": "1", "output": "1"}],
+                    "answer": "1",
+                }
+            ),
+            "unknown field(s) ['answer']",
+        ),
+        (12345, "must be a JSON string"),
+    ],
+)
 def test_malformed_ground_truth_is_a_data_error_naming_the_problem(bad, says):
     with pytest.raises(DataError) as e:
         compute_score("codecontests", fenced("print(1)"), bad)
@@ -94,13 +124,18 @@ def test_partial_answer_binary_stops_at_first_failure_fraction_runs_all(queen):
     first_out = p.tests[0]["output"]
     expected_pass = sum(same(first_out, t["output"]) for t in p.tests)
     first_fail = next(i for i, t in enumerate(p.tests) if not same(first_out, t["output"]))
-    assert 0 < expected_pass < len(p.tests)   # the problem makes a partial answer possible
+    assert 0 < expected_pass < len(p.tests)  # the problem makes a partial answer possible
     answer = fenced("import sys\nsys.stdin.read()\nsys.stdout.write(" + repr(first_out) + ")")
     gt = to_ground_truth(p)
-    b = compute_score("codecontests", answer, gt)   # default mode: binary
+    b = compute_score("codecontests", answer, gt)  # default mode: binary
     f = compute_score("codecontests", answer, gt, mode="fraction")
     ppf = compute_score("codecontests", answer, gt, mode="pass_plus_fraction")
-    assert (b["score"], b["verdict"], b["tests_run"], b["tests_passed"]) == (0.0, "wrong_answer", first_fail + 1, first_fail)
+    assert (b["score"], b["verdict"], b["tests_run"], b["tests_passed"]) == (
+        0.0,
+        "wrong_answer",
+        first_fail + 1,
+        first_fail,
+    )
     assert f["tests_run"] == len(p.tests) and f["tests_passed"] == expected_pass
     assert f["score"] == pytest.approx(expected_pass / len(p.tests))
     assert ppf["score"] == pytest.approx(0.1 * expected_pass / len(p.tests))
@@ -110,7 +145,10 @@ def test_partial_answer_binary_stops_at_first_failure_fraction_runs_all(queen):
 def test_no_code_and_failures_score_zero_in_every_mode(queen):
     p, _ = queen
     gt = to_ground_truth(p)
-    cases = {"no_code": "Sort the queens and answer greedily.", "runtime_error": fenced("import sys\nsys.stdin.read()\nraise SystemExit(3)")}
+    cases = {
+        "no_code": "Sort the queens and answer greedily.",
+        "runtime_error": fenced("import sys\nsys.stdin.read()\nraise SystemExit(3)"),
+    }
     for verdict, answer in cases.items():
         for mode in ("binary", "fraction", "pass_plus_fraction"):
             r = compute_score("codecontests", answer, gt, mode=mode)
@@ -118,7 +156,7 @@ def test_no_code_and_failures_score_zero_in_every_mode(queen):
 
 
 def test_functional_body_only_answer_is_completed_from_the_prompt_as_in_evaluation():
-    he = samples.humaneval()[2][0]   # HumanEval/2 truncate_number: body-only completions are completed from the stub
+    he = samples.humaneval()[2][0]  # HumanEval/2 truncate_number: body-only completions are completed from the stub
     body = "```python\n    return number % 1.0\n```"
     r = compute_score("humaneval", body, to_ground_truth(he))
     assert (r["score"], r["verdict"], r["tests_total"]) == (1.0, "accepted", 1), r
@@ -176,10 +214,19 @@ class FlakySandboxFusion:
                     resp = {"status": "SandboxError", "message": "container crashed"}
                 else:
                     r = outer.executor.run(body["code"], stdin=body.get("stdin", ""), timeout_s=body["run_timeout"])
-                    status = {"ok": "Finished", "runtime_error": "Finished", "timeout": "TimeLimitExceeded"}.get(r.status, "Error")
-                    resp = {"status": "Success" if r.ok else "Failed",
-                            "run_result": {"status": status, "return_code": r.exit_code, "stdout": r.stdout,
-                                           "stderr": r.stderr, "execution_time": r.wall_s}}
+                    status = {"ok": "Finished", "runtime_error": "Finished", "timeout": "TimeLimitExceeded"}.get(
+                        r.status, "Error"
+                    )
+                    resp = {
+                        "status": "Success" if r.ok else "Failed",
+                        "run_result": {
+                            "status": status,
+                            "return_code": r.exit_code,
+                            "stdout": r.stdout,
+                            "stderr": r.stderr,
+                            "execution_time": r.wall_s,
+                        },
+                    }
                 send_json(self, resp)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -204,7 +251,7 @@ def flaky(eval_config):
 def test_transient_sandbox_failures_are_retried_to_the_right_reward(flaky, eval_config, queen):
     p, sol = queen
     scorer = RewardScorer(eval_config, sandbox=flaky.url, workers=1, retries=2, retry_wait_s=0.01)
-    flaky.fail_next = 2   # the first two executions of the known solution fail in the sandbox
+    flaky.fail_next = 2  # the first two executions of the known solution fail in the sandbox
     r = scorer.score(fenced(sol), p)
     assert flaky.failed == 2 and (r["score"], r["verdict"]) == (1.0, "accepted"), r
     scorer.close()
@@ -215,7 +262,7 @@ def test_persistent_sandbox_failure_raises_and_never_returns_a_score(flaky, eval
     scorer = RewardScorer(eval_config, sandbox=flaky.url, workers=1, retries=2, retry_wait_s=0.01)
     flaky.fail_next = 10**6
     with pytest.raises(InfrastructureError, match="failed 3 times in a row on problem 'cluster0/1143_c_queen_2410'"):
-        scorer.score(fenced("print(0)"), p)   # a wrong answer: a 0 here would look plausible
+        scorer.score(fenced("print(0)"), p)  # a wrong answer: a 0 here would look plausible
     assert flaky.failed == 3
     scorer.close()
 

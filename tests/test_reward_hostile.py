@@ -25,8 +25,9 @@ QUEEN = "cluster0/1143_c_queen_2410"
 
 @pytest.fixture(scope="module")
 def scorer(eval_config):
-    cfg = dataclasses.replace(eval_config, sandbox={**eval_config.sandbox, "run_timeout_s": 2.0, "memory_limit_mb": 256,
-                                                     "max_output_mb": 1})
+    cfg = dataclasses.replace(
+        eval_config, sandbox={**eval_config.sandbox, "run_timeout_s": 2.0, "memory_limit_mb": 256, "max_output_mb": 1}
+    )
     s = RewardScorer(cfg, workers=1)
     yield s
     s.close()
@@ -34,7 +35,9 @@ def scorer(eval_config):
 
 @pytest.fixture(scope="module")
 def problems(shared_data):
-    stdio = next(p for p, _ in samples.codecontests_train300(shared_data / "codecontests_train300.jsonl") if p.id == QUEEN)
+    stdio = next(
+        p for p, _ in samples.codecontests_train300(shared_data / "codecontests_train300.jsonl") if p.id == QUEEN
+    )
     functional = samples.humaneval()[0][0]
     return {"stdio": stdio, "functional": functional}
 
@@ -58,9 +61,13 @@ def test_hostile_answer_scores_zero_and_leaves_nothing(scorer, problems, victim_
     monkeypatch.setenv("CODERL_FAKE_SECRET_TOKEN", secret)
     listener = Listener()
     try:
-        code = (PROLOGUE + (HOSTILE / name).read_text()).replace("__MARKER__", marker) \
-            .replace("__VICTIM_DIR__", str(victim_dir)).replace("__PORT__", str(listener.port)) \
+        code = (
+            (PROLOGUE + (HOSTILE / name).read_text())
+            .replace("__MARKER__", marker)
+            .replace("__VICTIM_DIR__", str(victim_dir))
+            .replace("__PORT__", str(listener.port))
             .replace("__SECRET_NAME__", "CODERL_FAKE_SECRET_TOKEN")
+        )
         answer = f"Here is the program.\n\n```python\n{code}\n```\n"
         r = scorer.score(answer, problems[kind])
     finally:
@@ -78,7 +85,7 @@ def test_hostile_answer_scores_zero_and_leaves_nothing(scorer, problems, victim_
 # issue's judge fix. They assert the right outcome; the marks go when the branches are merged.
 
 FD0_TOKEN_READ = "import os\nprint(os.pread(0, 65536, 0).decode(), flush=True)\nos._exit(0)\n"
-ALWAYS_EQUAL = '''class _AlwaysEqual:
+ALWAYS_EQUAL = """class _AlwaysEqual:
     def __eq__(self, other):
         return True
 
@@ -88,7 +95,7 @@ ALWAYS_EQUAL = '''class _AlwaysEqual:
 
 def has_close_elements(numbers, threshold):
     return _AlwaysEqual()
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["binary", "fraction", "pass_plus_fraction"])

@@ -30,6 +30,7 @@ def train_rows(shared_data) -> list[dict]:
 @pytest.fixture(scope="module")
 def tok():
     from coderl.models.tokenizer import load_qwen_tokenizer
+
     return load_qwen_tokenizer()
 
 
@@ -139,8 +140,11 @@ def test_decontamination_drops_eval_problems(train_rows, tok, tmp_path):
 
     cfg = load_eval_config()
     man = repo_root() / "data" / "manifests"
-    build_dataset("humaneval", cfg.datasets["humaneval"], BuildContext(raw_dir=tmp_path / "raw", manifests_dir=man,
-                                                                     cache_dir=tmp_path / "cache"))
+    build_dataset(
+        "humaneval",
+        cfg.datasets["humaneval"],
+        BuildContext(raw_dir=tmp_path / "raw", manifests_dir=man, cache_dir=tmp_path / "cache"),
+    )
     he = load_eval_problems("humaneval", tmp_path / "raw", man)
     leak = dict(train_rows[3], id="leak", statement="Solve this:\n" + he[10].prompt)
     inp = write(tmp_path / "in.jsonl", train_rows + [leak])
@@ -154,8 +158,19 @@ def test_decontamination_drops_eval_problems(train_rows, tok, tmp_path):
 
 def test_cli_refuses_with_exit_code(train_rows, tmp_path, capsys):
     inp = write(tmp_path / "in.jsonl", train_rows[:3], {0: "[1, 2]"})
-    rc = cli.main(["prepare-rl", "--input", str(inp), "--out-dir", str(tmp_path / "o"), "--val-size", "1",
-                   "--no-decontaminate", "--no-validate"])
+    rc = cli.main(
+        [
+            "prepare-rl",
+            "--input",
+            str(inp),
+            "--out-dir",
+            str(tmp_path / "o"),
+            "--val-size",
+            "1",
+            "--no-decontaminate",
+            "--no-validate",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 1 and "line 1: [malformed] expected a JSON object, got list" in out and "REFUSED" in out
 
@@ -168,8 +183,15 @@ def test_verl_rlhf_dataset_reads_the_output(prepared, tiny_model_dir):
 
     _, d = prepared
     tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
-    cfg = OmegaConf.create({"prompt_key": "prompt", "max_prompt_length": 2048, "filter_overlong_prompts": True,
-                            "truncation": "error", "return_raw_chat": True})
+    cfg = OmegaConf.create(
+        {
+            "prompt_key": "prompt",
+            "max_prompt_length": 2048,
+            "filter_overlong_prompts": True,
+            "truncation": "error",
+            "return_raw_chat": True,
+        }
+    )
     ds = RLHFDataset(str(d / "out" / "rl_train.parquet"), tok, cfg)
     assert len(ds) == pq.ParquetFile(d / "out" / "rl_train.parquet").metadata.num_rows > 0
     item = ds[0]
@@ -184,17 +206,24 @@ def test_codecontests_train_snapshot_through_make_data_row_sources(tmp_path, tok
     from fixtures.codecontests_parquet import row, write_split
 
     tests = [(f"{a} {b}\n", f"{a + b}\n") for a, b in ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (0, 0))]
-    write_split(tmp_path / "snap", "train", [
-        row("1_A. Sum", public=tests[:1], private=tests[1:4], generated=tests[4:]),
-        row("2_B. Few", public=tests[:2]),
-        row("3_C. File io", public=tests, input_file="input.txt"),
-        row("4_D. Sum again", public=tests, generated=tests),
-    ])
+    write_split(
+        tmp_path / "snap",
+        "train",
+        [
+            row("1_A. Sum", public=tests[:1], private=tests[1:4], generated=tests[4:]),
+            row("2_B. Few", public=tests[:2]),
+            row("3_C. File io", public=tests, input_file="input.txt"),
+            row("4_D. Sum again", public=tests, generated=tests),
+        ],
+    )
     items = list(codecontests_train(tmp_path / "snap", tmp_path / "cache"))
     assert [pos for pos, _, _ in items] == [1, 2, 3, 4]
-    rep = prepare_rl(items, tmp_path / "out", input_name="snap", input_sha256="", val_size=1, tokenizer=tok,
-                     decontaminate=False)
-    assert rep.dropped == {"2_B. Few": "too_few_tests: 2 test(s) < 5",
-                           "3_C. File io": "file_io: reads/writes files instead of stdin/stdout"}
+    rep = prepare_rl(
+        items, tmp_path / "out", input_name="snap", input_sha256="", val_size=1, tokenizer=tok, decontaminate=False
+    )
+    assert rep.dropped == {
+        "2_B. Few": "too_few_tests: 2 test(s) < 5",
+        "3_C. File io": "file_io: reads/writes files instead of stdin/stdout",
+    }
     assert rep.validation == {"checked": 2, "failed": 0, "sandbox": "local"}  # both references pass in the sandbox
     assert rep.counts["train"] + rep.counts["val"] == 2

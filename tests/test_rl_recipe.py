@@ -39,9 +39,9 @@ def test_default_recipe_is_the_published_grpo_recipe():
 @pytest.mark.parametrize("device", ["cuda", "cpu"])
 def test_every_override_is_accepted_by_verls_config(device):
     """Compose verl 0.9.1's ppo_trainer config with our overrides: a misspelt key fails here, not on a GPU box."""
+    import verl.trainer.main_ppo as main_ppo
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    import verl.trainer.main_ppo as main_ppo
 
     from coderl.rl.launch import ray_overrides
 
@@ -89,8 +89,10 @@ def test_best_sft_start_model(tmp_path, tiny_model_dir):
         (step / "huggingface" / f.name).symlink_to(f)
     best.write_text(json.dumps({"step": 40, "checkpoint": str(step)}))
     assert resolve_start_model(r) == str(step / "huggingface")
-    assert resolve_start_model(load_rl_recipe({"base": "default", "model": {"path": "Qwen/Qwen2.5-Coder-7B-Instruct"}})) \
+    assert (
+        resolve_start_model(load_rl_recipe({"base": "default", "model": {"path": "Qwen/Qwen2.5-Coder-7B-Instruct"}}))
         == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    )
 
 
 def test_rl_plan_memory_and_time(capsys):
@@ -102,8 +104,9 @@ def test_rl_plan_memory_and_time(capsys):
     assert not one.fits and two.fits  # 16 B/param of actor state alone is 122 GB on one GPU
     assert two.actor_state_gb == pytest.approx(one.actor_state_gb / 2)
     assert two.ref_gb == 0.0  # no KL term: no reference model
-    with_kl = make_rl_plan(load_rl_recipe({"base": "default", "algorithm": {"kl_coef": 0.001}}),
-                           "Qwen/Qwen2.5-Coder-7B-Instruct", 2, 141)
+    with_kl = make_rl_plan(
+        load_rl_recipe({"base": "default", "algorithm": {"kl_coef": 0.001}}), "Qwen/Qwen2.5-Coder-7B-Instruct", 2, 141
+    )
     assert with_kl.ref_gb == pytest.approx(2 * 7.6e9 / 2 / 1e9, rel=0.01)
     assert two.kv_tokens > 0 and two.full_length_answers_in_kv == two.kv_tokens // 6144
     assert two.answers_per_step == 512 and two.rollout_s == pytest.approx(512 * 600 / (2500 * 2))
@@ -143,9 +146,13 @@ def test_resume_bookkeeping_reads_rl_checkpoints(tmp_path):
 
     data = tmp_path / "train.parquet"
     pq.write_table(pa.table({"x": list(range(5))}), data)
-    recipe = {"base": "default", "model": {"path": "Qwen/Qwen2.5-Coder-7B-Instruct"},
-              "data": {"train_files": str(data), "val_files": None},
-              "batch": {"prompts_per_step": 2, "mini_batch_prompts": 2}, "training": {"epochs": 2}}
+    recipe = {
+        "base": "default",
+        "model": {"path": "Qwen/Qwen2.5-Coder-7B-Instruct"},
+        "data": {"train_files": str(data), "val_files": None},
+        "batch": {"prompts_per_step": 2, "mini_batch_prompts": 2},
+        "training": {"epochs": 2},
+    }
     assert rl_total_steps(load_rl_recipe(recipe)) == 4  # 5 prompts -> 2 full steps per epoch
     assert rl_total_steps(load_rl_recipe({**recipe, "training": {"epochs": 2, "max_steps": 9}})) == 4
     run = tmp_path / "run"
@@ -166,7 +173,16 @@ def test_resume_bookkeeping_reads_rl_checkpoints(tmp_path):
 def test_rl_step_lines_with_numpy_values_are_parsed():
     from coderl.training.console_metrics import parse_step_line
 
-    line = ("\x1b[36m(TaskRunner pid=7)\x1b[0m step:3 - actor/pg_loss:np.float64(-0.25) - critic/score/mean:0.5 - "
-            "timing_s/agent_loop/num_preempted/min:np.int64(-1) - perf/total_num_tokens:4808\n")
-    assert parse_step_line(line) == (3, {"actor/pg_loss": -0.25, "critic/score/mean": 0.5,
-                                         "timing_s/agent_loop/num_preempted/min": -1.0, "perf/total_num_tokens": 4808.0})
+    line = (
+        "\x1b[36m(TaskRunner pid=7)\x1b[0m step:3 - actor/pg_loss:np.float64(-0.25) - critic/score/mean:0.5 - "
+        "timing_s/agent_loop/num_preempted/min:np.int64(-1) - perf/total_num_tokens:4808\n"
+    )
+    assert parse_step_line(line) == (
+        3,
+        {
+            "actor/pg_loss": -0.25,
+            "critic/score/mean": 0.5,
+            "timing_s/agent_loop/num_preempted/min": -1.0,
+            "perf/total_num_tokens": 4808.0,
+        },
+    )

@@ -26,8 +26,12 @@ ECHO_PROGRAM = "```python\nprint(input())\n```"
 def _echo_problem() -> dict:
     """A problem the program above solves: every verdict of the run is not no_code."""
     tests = [{"input": f"{w}\n", "output": f"{w}\n"} for w in ("abc", "42", "hello world", "x y z", "RL")]
-    return {"id": "echo", "statement": "Read one line from standard input and print it unchanged.",
-            "solution": "print(input())", "tests": tests}
+    return {
+        "id": "echo",
+        "statement": "Read one line from standard input and print it unchanged.",
+        "solution": "print(input())",
+        "tests": tests,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +42,16 @@ def rl_data(shared_data, tmp_path_factory) -> Path:
     short = [r for r in rows if len(r["statement"]) < 1200][:1]
     src = d / "in.jsonl"
     src.write_text("\n".join(json.dumps(r) for r in [_echo_problem(), *short]) + "\n")
-    prepare_rl(read_jsonl_problems(src), d, input_name=src.name, input_sha256="", val_size=0, max_prompt_length=700,
-               decontaminate=False, validate=False)
+    prepare_rl(
+        read_jsonl_problems(src),
+        d,
+        input_name=src.name,
+        input_sha256="",
+        val_size=0,
+        max_prompt_length=700,
+        decontaminate=False,
+        validate=False,
+    )
     return d
 
 
@@ -54,7 +66,9 @@ def coder_model(tiny_model_dir, rl_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("coder")
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
-    prompts = [r["prompt"] for f in ("rl_train.parquet", "rl_val.parquet") for r in pq.read_table(rl_data / f).to_pylist()]
+    prompts = [
+        r["prompt"] for f in ("rl_train.parquet", "rl_val.parquet") for r in pq.read_table(rl_data / f).to_pylist()
+    ]
     batches = []
     for msgs in prompts:
         p = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
@@ -69,7 +83,7 @@ def coder_model(tiny_model_dir, rl_data, tmp_path_factory) -> Path:
         ids, labels = batches[step % len(batches)]
         # the output layer (152k vocabulary) only where the answer is: 60x cheaper than model(labels=...)
         n = int((labels[0] != -100).sum())
-        hidden = model.model(input_ids=ids).last_hidden_state[:, -n - 1:-1]
+        hidden = model.model(input_ids=ids).last_hidden_state[:, -n - 1 : -1]
         logits = model.lm_head(hidden).float()
         loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), labels[:, -n:].reshape(-1))
         loss.backward()
@@ -82,23 +96,35 @@ def coder_model(tiny_model_dir, rl_data, tmp_path_factory) -> Path:
 
 
 def _recipe(model: Path, data: Path, steps: int) -> dict:
-    return {"base": "default", "name": "tiny_rl",
-            "model": {"path": str(model)},
-            "data": {"train_files": str(data / "rl_train.parquet"), "val_files": None,
-                     "max_prompt_length": 768, "max_response_length": 24},
-            "rollout": {"n": N_ANSWERS},
-            "batch": {"prompts_per_step": 2, "mini_batch_prompts": 2, "micro_batch_size_per_gpu": 4,
-                      "max_token_len_per_gpu": 4096},
-            "optim": {"lr": 1e-4},
-            "training": {"max_steps": steps, "epochs": 2},
-            "checkpoint": {"save_freq": 1, "test_freq": -1}}
+    return {
+        "base": "default",
+        "name": "tiny_rl",
+        "model": {"path": str(model)},
+        "data": {
+            "train_files": str(data / "rl_train.parquet"),
+            "val_files": None,
+            "max_prompt_length": 768,
+            "max_response_length": 24,
+        },
+        "rollout": {"n": N_ANSWERS},
+        "batch": {
+            "prompts_per_step": 2,
+            "mini_batch_prompts": 2,
+            "micro_batch_size_per_gpu": 4,
+            "max_token_len_per_gpu": 4096,
+        },
+        "optim": {"lr": 1e-4},
+        "training": {"max_steps": steps, "epochs": 2},
+        "checkpoint": {"save_freq": 1, "test_freq": -1},
+    }
 
 
 def test_grpo_on_cpu_with_coderl_reward_then_resume(coder_model, rl_data, tmp_path):
     run_dir, dump = tmp_path / "run", tmp_path / "rollouts"
     extra = [f"trainer.rollout_data_dir={dump}"]
-    first = rl_train(_recipe(coder_model, rl_data, 1), gpus=1, device="cpu", run_dir=run_dir,
-                     extra_overrides=extra, echo="none")
+    first = rl_train(
+        _recipe(coder_model, rl_data, 1), gpus=1, device="cpu", run_dir=run_dir, extra_overrides=extra, echo="none"
+    )
     log = first.log_path.read_text()
     assert first.status == "finished", log[-4000:]
     assert first.checkpoints == [1]
@@ -122,8 +148,9 @@ def test_grpo_on_cpu_with_coderl_reward_then_resume(coder_model, rl_data, tmp_pa
     assert "coderl_hf rollout: loaded" in log
 
     # resume: the same run dir, two steps now -> continues after step 1 in a second attempt
-    second = rl_train(_recipe(coder_model, rl_data, 2), gpus=1, device="cpu", run_dir=run_dir,
-                      extra_overrides=extra, echo="none")
+    second = rl_train(
+        _recipe(coder_model, rl_data, 2), gpus=1, device="cpu", run_dir=run_dir, extra_overrides=extra, echo="none"
+    )
     assert second.status == "finished", second.log_path.read_text()[-4000:]
     assert second.attempt == 2 and second.start_step == 1 and second.checkpoints == [1, 2]
     assert sorted(rewards(run_dir)) == [1, 2] and read_metrics(run_dir)[2]["attempt"] == 2
@@ -137,6 +164,7 @@ def test_grpo_on_cpu_with_coderl_reward_then_resume(coder_model, rl_data, tmp_pa
     found = discover_checkpoints(run_dir)
     assert [c.step for c in found] == [1, 2] and all(c.hf_dir is not None for c in found), found
     from transformers import AutoModelForCausalLM
+
     AutoModelForCausalLM.from_pretrained(found[-1].hf_dir, local_files_only=True)
 
     with pytest.raises(TrainingError, match="already finished"):

@@ -112,7 +112,7 @@ def test_stderr_keeps_only_the_tail(ex):
 
 
 def test_memory_error_detection_reads_the_end_of_stderr():
-    assert is_memory_error("Traceback (most recent call last):\n  File \"x\", line 1\nMemoryError\n")
+    assert is_memory_error('Traceback (most recent call last):\n  File "x", line 1\nMemoryError\n')
     assert not is_memory_error("MemoryError mentioned early\n" + "line\n" * 10 + "ValueError: x\n")
 
 
@@ -153,13 +153,31 @@ def test_make_executor_reads_limits_from_the_eval_config(tmp_path):
 def test_cli_sandbox_run_and_info(tmp_path):
     (tmp_path / "p.py").write_text("print(sum(map(int, input().split())))")
     (tmp_path / "in.txt").write_text("2 3 4\n")
-    r = subprocess.run([sys.executable, "-m", "coderl", "sandbox", "run", "--code", str(tmp_path / "p.py"),
-                        "--stdin", str(tmp_path / "in.txt"), "--timeout", "5"], capture_output=True, text=True,
-                       cwd=REPO, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coderl",
+            "sandbox",
+            "run",
+            "--code",
+            str(tmp_path / "p.py"),
+            "--stdin",
+            str(tmp_path / "in.txt"),
+            "--timeout",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["status"] == "ok" and res["stdout"] == "9\n"
-    r = subprocess.run([sys.executable, "-m", "coderl", "sandbox", "info"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "coderl", "sandbox", "info"], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
     info = json.loads(r.stdout)
     assert r.returncode == 0 and info["healthy"] and info["isolation_level"] in ("bwrap", "unshare", "rlimits")
 
@@ -168,22 +186,28 @@ def test_cli_sandbox_run_and_info(tmp_path):
 
 
 def _resp(status, rstatus=None, rc=None, stdout="", stderr=""):
-    rr = None if rstatus is None else {"status": rstatus, "return_code": rc, "stdout": stdout, "stderr": stderr,
-                                       "execution_time": 0.05}
+    rr = (
+        None
+        if rstatus is None
+        else {"status": rstatus, "return_code": rc, "stdout": stdout, "stderr": stderr, "execution_time": 0.05}
+    )
     return {"status": status, "message": "", "compile_result": None, "run_result": rr, "files": {}}
 
 
-@pytest.mark.parametrize("resp,expected", [
-    (_resp("Success", "Finished", 0, "2\n"), "ok"),
-    (_resp("Failed", "Finished", 1, "", "Traceback...\nValueError: x"), "runtime_error"),
-    (_resp("Failed", "Finished", 1, "", "Traceback...\nMemoryError"), "memory_exceeded"),
-    (_resp("Failed", "TimeLimitExceeded", None), "timeout"),
-    (_resp("Failed", "Finished", -9), "runtime_error"),
-    (_resp("Failed", "Error", None), "sandbox_error"),
-    (_resp("SandboxError"), "sandbox_error"),
-    (_resp("Failed"), "sandbox_error"),
-    (_resp("Success", "Finished", 0, "z" * 2000), "output_limit"),
-])
+@pytest.mark.parametrize(
+    "resp,expected",
+    [
+        (_resp("Success", "Finished", 0, "2\n"), "ok"),
+        (_resp("Failed", "Finished", 1, "", "Traceback...\nValueError: x"), "runtime_error"),
+        (_resp("Failed", "Finished", 1, "", "Traceback...\nMemoryError"), "memory_exceeded"),
+        (_resp("Failed", "TimeLimitExceeded", None), "timeout"),
+        (_resp("Failed", "Finished", -9), "runtime_error"),
+        (_resp("Failed", "Error", None), "sandbox_error"),
+        (_resp("SandboxError"), "sandbox_error"),
+        (_resp("Failed"), "sandbox_error"),
+        (_resp("Success", "Finished", 0, "z" * 2000), "output_limit"),
+    ],
+)
 def test_sandboxfusion_status_mapping(resp, expected):
     assert map_response(resp, 0.1, 5.0, 1000).status == expected
 
@@ -198,8 +222,9 @@ def _free_port() -> int:
 
 def test_sandboxfusion_unreachable_is_a_clear_sandbox_error():
     port = _free_port()
-    sf = SandboxFusionExecutor(f"http://127.0.0.1:{port}", timeout_s=5, memory_mb=256, output_bytes=1 << 20,
-                               retries=2, backoff_s=0.05)
+    sf = SandboxFusionExecutor(
+        f"http://127.0.0.1:{port}", timeout_s=5, memory_mb=256, output_bytes=1 << 20, retries=2, backoff_s=0.05
+    )
     t0 = time.monotonic()
     r = sf.run("print(1)")
     assert r.status == "sandbox_error" and f"127.0.0.1:{port}/run_code" in r.message and "3 attempts" in r.message
@@ -232,14 +257,26 @@ def test_sandboxfusion_retries_transport_errors_and_sends_the_limits():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        sf = SandboxFusionExecutor(f"http://127.0.0.1:{srv.server_port}/", timeout_s=7, memory_mb=321,
-                                   output_bytes=1 << 20, retries=2, backoff_s=0.01)
+        sf = SandboxFusionExecutor(
+            f"http://127.0.0.1:{srv.server_port}/",
+            timeout_s=7,
+            memory_mb=321,
+            output_bytes=1 << 20,
+            retries=2,
+            backoff_s=0.01,
+        )
         r = sf.run("print(1+1)", stdin="in")
     finally:
         srv.shutdown()
     assert r.status == "ok" and r.stdout == "2\n" and len(seen) == 2
-    assert seen[1] == {"path": "/run_code", "code": "print(1+1)", "language": "python", "run_timeout": 7.0,
-                       "memory_limit_MB": 321, "stdin": "in"}
+    assert seen[1] == {
+        "path": "/run_code",
+        "code": "print(1+1)",
+        "language": "python",
+        "run_timeout": 7.0,
+        "memory_limit_MB": 321,
+        "stdin": "in",
+    }
 
 
 @pytest.mark.parametrize("level", ["unshare", "rlimits"])
@@ -254,8 +291,10 @@ def test_weaker_levels_keep_the_limits(level):
     r = ex.run("import os\nprint(os.getuid(), sorted(os.environ))")
     assert r.status == "ok" and "HOME" in r.stdout and "VIRTUAL_ENV" not in r.stdout
     if level == "unshare":
-        net = ex.run("import socket\ntry:\n    socket.create_connection(('8.8.8.8', 53), timeout=1)\n    print('CONNECTED')\n"
-                     "except OSError:\n    print('blocked')")
+        net = ex.run(
+            "import socket\ntry:\n    socket.create_connection(('8.8.8.8', 53), timeout=1)\n    print('CONNECTED')\n"
+            "except OSError:\n    print('blocked')"
+        )
         assert net.stdout.strip() == "blocked"
 
 
@@ -271,14 +310,17 @@ FINALIZATION_CASES = {
     "IOBase subclass flushed only when finalized": (
         "import os\nfrom io import IOBase\nclass W(IOBase):\n    def __init__(self): self.b = []\n"
         "    def write(self, s): self.b.append(s)\n    def flush(self):\n        os.write(1, ''.join(self.b).encode()); self.b = []\n"
-        "out = W()\nout.write('via finalizer\\n')\n"),
+        "out = W()\nout.write('via finalizer\\n')\n"
+    ),
     "atexit writes to sys.__stdout__": (
         "import atexit, io, sys\nbuf = io.StringIO()\nsys.stdout = buf\nprint('late')\n"
-        "atexit.register(lambda: sys.__stdout__.write(buf.getvalue()))\n"),
+        "atexit.register(lambda: sys.__stdout__.write(buf.getvalue()))\n"
+    ),
     "stdout closed by a with block": "import sys\nwith sys.stdout as f:\n    f.write('closed after\\n')\n",
     "fstat-sized read of stdin": "import os\nprint(os.read(0, os.fstat(0).st_size).decode().split())\n",
     "non-daemon thread finishes after main": (
-        "import threading, time\ndef w():\n    time.sleep(0.2)\n    print('thread done')\nthreading.Thread(target=w).start()\n"),
+        "import threading, time\ndef w():\n    time.sleep(0.2)\n    print('thread done')\nthreading.Thread(target=w).start()\n"
+    ),
     "SystemExit with a message": "import sys\nprint('before')\nsys.exit('bye')\n",
     "uncaught exception": "print('x')\nraise ValueError('boom')\n",
     "stdout flush fails at exit (120)": "import sys\nsys.stdout = open('/dev/full', 'w')\nprint('x')\n",

@@ -31,15 +31,26 @@ TIMEOUT_S = 2.0
 # traceback or a clean exit can take more than 2 s (the run would read as a timeout), and on an
 # idle one it costs nothing. Programs that may run into the limit keep the short one.
 FINISHING_TIMEOUT_S = 30.0
-SLACK_S = 30.0   # how long past its limit a run may take (clean-up of many files on a loaded machine)
+SLACK_S = 30.0  # how long past its limit a run may take (clean-up of many files on a loaded machine)
 # The subset also run at the weaker levels (what the limits must hold everywhere).
-WEAK_LEVEL_SUBSET = ["network.py", "fork_bomb.py", "memory_bomb.py", "output_flood.py", "daemon_child.py", "sleeping_children.py",
-                     "read_env.py", "write_outside.py", "kill_parent.py", "leave_traces.py", "disk_filler.py"]
+WEAK_LEVEL_SUBSET = [
+    "network.py",
+    "fork_bomb.py",
+    "memory_bomb.py",
+    "output_flood.py",
+    "daemon_child.py",
+    "sleeping_children.py",
+    "read_env.py",
+    "write_outside.py",
+    "kill_parent.py",
+    "leave_traces.py",
+    "disk_filler.py",
+]
 
-PROLOGUE = '''import os as _o, sys as _s
+PROLOGUE = """import os as _o, sys as _s
 if "__MARKER__" not in _s.argv:
     _o.execv(_s.executable, [_s.executable, "-I", _s.argv[0], "__MARKER__"])
-'''
+"""
 
 
 def _expected(name: str) -> set[str]:
@@ -64,7 +75,7 @@ def _procs_with(marker: str) -> list[int]:
     return found
 
 
-def _wait_gone(marker: str, within_s: float = 10.0) -> list[int]:   # returns as soon as they are gone
+def _wait_gone(marker: str, within_s: float = 10.0) -> list[int]:  # returns as soon as they are gone
     deadline = time.monotonic() + within_s
     while (left := _procs_with(marker)) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -111,8 +122,7 @@ def _levels() -> list[str]:
 @pytest.fixture(scope="module", params=_levels())
 def executor(request) -> LocalExecutor:
     level, _, variant = request.param.partition("-")
-    ex = LocalExecutor(timeout_s=TIMEOUT_S, memory_mb=256, output_bytes=1 << 20, level=level,
-                       pooled=variant != "fresh")
+    ex = LocalExecutor(timeout_s=TIMEOUT_S, memory_mb=256, output_bytes=1 << 20, level=level, pooled=variant != "fresh")
     # not ex.health(): its limit is the executor's 2 s, which a loaded machine can miss (a skip, not a failure)
     r = ex.run("print(1+1)", timeout_s=60)
     if (r.status, r.stdout) != ("ok", "2\n"):
@@ -142,8 +152,12 @@ def test_hostile_program_is_contained(executor, victim_dir, monkeypatch, name):
     monkeypatch.setenv(secret_name, secret)
     listener = Listener()
     try:
-        code = (PROLOGUE + (HOSTILE / name).read_text()).replace("__MARKER__", marker) \
-            .replace("__VICTIM_DIR__", str(victim_dir)).replace("__PORT__", str(listener.port))
+        code = (
+            (PROLOGUE + (HOSTILE / name).read_text())
+            .replace("__MARKER__", marker)
+            .replace("__VICTIM_DIR__", str(victim_dir))
+            .replace("__PORT__", str(listener.port))
+        )
         t0 = time.monotonic()
         limit = _limit_for(name)
         r = executor.run(code, timeout_s=limit)
@@ -155,7 +169,9 @@ def test_hostile_program_is_contained(executor, victim_dir, monkeypatch, name):
         # at the unshare level the program is its namespace's init (getppid() == 0), so kill(0) SIGKILLs its own
         # group: the executor cannot tell that from the host's OOM killer and says sandbox_error; the judge
         # re-runs it alone and, killed again, it is the program's runtime_error
-        problem = Problem(id=name, dataset="hostile", kind="stdio", prompt="a hostile program", tests=[{"input": "", "output": ""}])
+        problem = Problem(
+            id=name, dataset="hostile", kind="stdio", prompt="a hostile program", tests=[{"input": "", "output": ""}]
+        )
         verdict = judge_rerunning_alone(problem, code, executor, AloneGate())
         assert verdict.verdict == "runtime_error", verdict
     else:
@@ -178,31 +194,41 @@ def test_hostile_program_is_contained(executor, victim_dir, monkeypatch, name):
     for d in ("/tmp", "/var/tmp", "/dev/shm"):
         assert not list(Path(d).glob(f"*{marker}*")), f"{name}: left files in the host's {d}"
     # the next execution is unaffected: correct output, and nothing left where it looks
-    nxt = executor.run(f"import os\nprint(6*7, [p for d in ('.', '/tmp', '/dev/shm') for p in os.listdir(d) if '{marker}' in p])")
+    nxt = executor.run(
+        f"import os\nprint(6*7, [p for d in ('.', '/tmp', '/dev/shm') for p in os.listdir(d) if '{marker}' in p])"
+    )
     assert nxt.status == "ok" and nxt.stdout.split("\n")[0] == "42 []", nxt
 
 
 def test_timeout_kills_a_program_ignoring_sigterm_promptly(executor):
-    r = executor.run("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(100)", timeout_s=1.0)
-    assert r.status == "timeout" and r.wall_s < 5.0, r   # SIGKILL at the limit, no SIGTERM grace (headroom: a loaded machine)
+    r = executor.run(
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(100)", timeout_s=1.0
+    )
+    assert r.status == "timeout" and r.wall_s < 5.0, (
+        r
+    )  # SIGKILL at the limit, no SIGTERM grace (headroom: a loaded machine)
 
 
 def test_concurrent_runs_do_not_interfere(executor):
     # a fork bomb in one slot must not starve a normal program running at the same time
     results = {}
     marker = "coderl-bomb-" + secrets.token_hex(8)
-    bomb_code = (PROLOGUE + "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass").replace("__MARKER__", marker)
+    bomb_code = (PROLOGUE + "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass").replace(
+        "__MARKER__", marker
+    )
 
     def bomb():
         results["bomb"] = executor.run(bomb_code, timeout_s=10.0)
 
     t = threading.Thread(target=bomb)
     t.start()
-    deadline = time.monotonic() + 60   # the event: the bomb has forked (a safety net, not a pause)
+    deadline = time.monotonic() + 60  # the event: the bomb has forked (a safety net, not a pause)
     while len(_procs_with(marker)) < 8 and "bomb" not in results and time.monotonic() < deadline:
         time.sleep(0.02)
     assert "bomb" not in results, f"the bomb ended before the normal run started: {results['bomb']}"
-    results["normal"] = executor.run("import subprocess\nprint(subprocess.run(['echo', 'hi'], capture_output=True, text=True).stdout.strip())")
+    results["normal"] = executor.run(
+        "import subprocess\nprint(subprocess.run(['echo', 'hi'], capture_output=True, text=True).stdout.strip())"
+    )
     t.join()
     assert results["normal"].status == "ok" and results["normal"].stdout.strip() == "hi", results["normal"]
     assert results["bomb"].status != "ok"
@@ -210,9 +236,20 @@ def test_concurrent_runs_do_not_interfere(executor):
 
 # --- the same corpus through a session (pre-started interpreter forking per input) ---------------
 
-SESSION_SUBSET = ["fork_bomb.py", "memory_bomb.py", "infinite_loop.py", "output_flood.py", "stderr_flood.py",
-                  "daemon_child.py", "sleeping_children.py", "kill_parent.py", "read_env.py", "disk_filler.py",
-                  "write_outside.py", "network.py"]
+SESSION_SUBSET = [
+    "fork_bomb.py",
+    "memory_bomb.py",
+    "infinite_loop.py",
+    "output_flood.py",
+    "stderr_flood.py",
+    "daemon_child.py",
+    "sleeping_children.py",
+    "kill_parent.py",
+    "read_env.py",
+    "disk_filler.py",
+    "write_outside.py",
+    "network.py",
+]
 
 
 @pytest.mark.parametrize("name", SESSION_SUBSET)
@@ -222,10 +259,14 @@ def test_hostile_program_in_a_session(executor, victim_dir, monkeypatch, name):
     marker = "coderl-hostile-" + secrets.token_hex(8)
     secret = "sk-" + secrets.token_hex(16)
     monkeypatch.setenv("CODERL_FAKE_SECRET_TOKEN", secret)
-    code = (PROLOGUE + (HOSTILE / name).read_text()).replace("__MARKER__", marker) \
-        .replace("__VICTIM_DIR__", str(victim_dir)).replace("__PORT__", "9")
+    code = (
+        (PROLOGUE + (HOSTILE / name).read_text())
+        .replace("__MARKER__", marker)
+        .replace("__VICTIM_DIR__", str(victim_dir))
+        .replace("__PORT__", "9")
+    )
     with executor.session(code) as s:
-        for _ in range(2):   # the second input must meet the same limits and a clean sandbox
+        for _ in range(2):  # the second input must meet the same limits and a clean sandbox
             r = s.run("", timeout_s=_limit_for(name))
             assert r.status in _expected(name), f"{name}: {r.status} ({r.message}) {r.stderr[-300:]!r}"
             assert secret not in r.stdout and "SUCCEEDED delete" not in r.stdout and "CONNECTED" not in r.stdout
@@ -237,8 +278,10 @@ def test_hostile_program_in_a_session(executor, victim_dir, monkeypatch, name):
 def test_session_inputs_do_not_see_each_other(executor):
     if executor.pool is None:
         pytest.skip("pooled bwrap sandboxes only")
-    code = ("import os\nseen = [p for p in ('/tmp/note', 'note', '/dev/shm/note') if os.path.exists(p)]\n"
-            "for p in ('/tmp/note', 'note', '/dev/shm/note'):\n    open(p, 'w').write('x')\nprint(seen, input())")
+    code = (
+        "import os\nseen = [p for p in ('/tmp/note', 'note', '/dev/shm/note') if os.path.exists(p)]\n"
+        "for p in ('/tmp/note', 'note', '/dev/shm/note'):\n    open(p, 'w').write('x')\nprint(seen, input())"
+    )
     with executor.session(code) as s:
         outs = [s.run(f"{i}\n").stdout.strip() for i in range(3)]
     assert outs == ["[] 0", "[] 1", "[] 2"]
@@ -265,15 +308,22 @@ print({"found": found, "procs": procs, "ipc": ipc, "umask": oct(umask), "cwd": o
        "env": sorted(os.environ), "tmp": [oct(stat.S_IMODE(tmp.st_mode)), tmp.st_uid == os.getuid()]})
 """
 
-CLEAN = {"found": [], "procs": [], "ipc": {"shm": [], "msg": [], "sem": []}, "umask": "0o22", "cwd": "/tmp",
-         "env": ["HOME", "LANG", "PATH", "PWD"], "tmp": ["0o755", True]}
+CLEAN = {
+    "found": [],
+    "procs": [],
+    "ipc": {"shm": [], "msg": [], "sem": []},
+    "umask": "0o22",
+    "cwd": "/tmp",
+    "env": ["HOME", "LANG", "PATH", "PWD"],
+    "tmp": ["0o755", True],
+}
 
 
 def _pooled(timeout_s: float = TIMEOUT_S, **kw) -> LocalExecutor:
     if not shutil.which("bwrap"):
         pytest.skip("pooled sandboxes need bwrap")
     ex = LocalExecutor(timeout_s=timeout_s, memory_mb=256, output_bytes=1 << 20, level="bwrap", pooled=True, **kw)
-    if ex.run_fresh("print(1)", "", ex.defaults).stdout != "1\n":   # not through the pool: it counts executions
+    if ex.run_fresh("print(1)", "", ex.defaults).stdout != "1\n":  # not through the pool: it counts executions
         pytest.skip("bwrap does not work here")
     return ex
 
@@ -294,10 +344,10 @@ def test_pooled_sandbox_carries_nothing_to_the_next_execution():
         assert before == CLEAN, before
         r = ex.run((HOSTILE / "contaminate.py").read_text().replace("__MARKER__", marker))
         assert r.status == "ok" and "done" in r.stdout, r
-        assert "ESCAPED" not in r.stdout, r.stdout     # ptrace, /proc/<zygote>/mem|fd, signals
-        assert "did add_key" not in r.stdout           # the kernel keyring is blocked
+        assert "ESCAPED" not in r.stdout, r.stdout  # ptrace, /proc/<zygote>/mem|fd, signals
+        assert "did add_key" not in r.stdout  # the kernel keyring is blocked
         writable = {ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("wrote ")}
-        assert writable <= {"/tmp", "/dev/shm", "/dev/mqueue"}, writable   # exactly what is wiped
+        assert writable <= {"/tmp", "/dev/shm", "/dev/mqueue"}, writable  # exactly what is wiped
         ns_after, after = _ns_and_report(ex.run(PROBE.replace("__MARKER__", marker)))
         assert ns_after == r.stdout.splitlines()[0], "the probe did not run in the same pooled sandbox"
         assert after == CLEAN, after
@@ -327,7 +377,7 @@ def test_a_zygote_killed_mid_execution_costs_a_restart_not_a_verdict():
         sandbox = psutil.Process(zygote._proc.pid)
         idle = len(sandbox.children(recursive=True))
 
-        def kill_once_the_program_runs():   # the event: the zygote has forked the program
+        def kill_once_the_program_runs():  # the event: the zygote has forked the program
             deadline = time.monotonic() + 60
             while len(sandbox.children(recursive=True)) <= idle and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -338,9 +388,9 @@ def test_a_zygote_killed_mid_execution_costs_a_restart_not_a_verdict():
         # pooled (parent: the zygote) it waits to be killed; re-run fresh (parent: bwrap's init) it answers
         r = ex.run("import os, time\nif os.getppid() != 1:\n    time.sleep(60)\nprint(6 * 7)")
         killer.join()
-        assert (r.status, r.stdout) == ("ok", "42\n"), r    # re-run in a fresh sandbox
+        assert (r.status, r.stdout) == ("ok", "42\n"), r  # re-run in a fresh sandbox
         assert zygote.retired and zygote not in ex.pool._idle
-        assert ex.run("print(2)").stdout == "2\n"           # and the pool starts another
+        assert ex.run("print(2)").stdout == "2\n"  # and the pool starts another
     finally:
         ex.close()
 
@@ -348,7 +398,7 @@ def test_a_zygote_killed_mid_execution_costs_a_restart_not_a_verdict():
 def test_pool_that_cannot_start_falls_back_to_fresh_sandboxes(monkeypatch):
     from coderl.sandbox import pool
 
-    monkeypatch.setattr(pool, "ZYGOTE_CAPS", ("CAP_NO_SUCH_CAPABILITY",))   # bwrap refuses to start
+    monkeypatch.setattr(pool, "ZYGOTE_CAPS", ("CAP_NO_SUCH_CAPABILITY",))  # bwrap refuses to start
     ex = _pooled()
     try:
         results = [ex.run("print(6 * 7)") for _ in range(pool.MAX_START_FAILURES + 1)]
@@ -375,10 +425,10 @@ def test_pool_beyond_its_live_limit_runs_fresh_instead_of_waiting():
     ex = _pooled()
     ex.pool.max_live = 1
     try:
-        with ex.session("print(input())") as held:       # holds the only pooled sandbox
+        with ex.session("print(input())") as held:  # holds the only pooled sandbox
             assert held.run("a\n").stdout == "a\n"
-            r = ex.run("import os\nprint(os.getppid())")   # no second zygote: a fresh sandbox
-            assert r.status == "ok" and r.stdout == "1\n", r   # parent = bwrap's init, not a zygote
+            r = ex.run("import os\nprint(os.getppid())")  # no second zygote: a fresh sandbox
+            assert r.status == "ok" and r.stdout == "1\n", r  # parent = bwrap's init, not a zygote
         assert ex.pool._live == 1 and len(ex.pool._idle) == 1
     finally:
         ex.close()
@@ -388,7 +438,7 @@ def test_pool_beyond_its_live_limit_runs_fresh_instead_of_waiting():
 def test_a_forked_copy_of_the_judge_runs_fresh_instead_of_sharing_zygotes():
     ex = _pooled()
     try:
-        assert ex.run("print(1)").stdout == "1\n"      # one idle zygote, owned by this process
+        assert ex.run("print(1)").stdout == "1\n"  # one idle zygote, owned by this process
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -397,14 +447,15 @@ def test_a_forked_copy_of_the_judge_runs_fresh_instead_of_sharing_zygotes():
             os._exit(0)
         os.close(w)
         os.waitpid(pid, 0)
-        assert os.read(r, 100) == b"1\n"                # parent = bwrap's init: a fresh sandbox
+        assert os.read(r, 100) == b"1\n"  # parent = bwrap's init: a fresh sandbox
         os.close(r)
-        assert ex.run("import os\nprint(os.getppid())").stdout == "2\n"   # the zygote is intact
+        assert ex.run("import os\nprint(os.getppid())").stdout == "2\n"  # the zygote is intact
     finally:
         ex.close()
 
 
 # --- close() (Ctrl-C of an evaluation) stops what is in flight, at every level --------------------
+
 
 @pytest.mark.parametrize("level", _levels())
 def test_close_kills_executions_in_flight_and_they_are_not_verdicts(level):
@@ -412,15 +463,17 @@ def test_close_kills_executions_in_flight_and_they_are_not_verdicts(level):
     ex = LocalExecutor(timeout_s=60.0, memory_mb=256, output_bytes=1 << 20, level=lvl, pooled=variant != "fresh")
     marker = "coderl-inflight-" + secrets.token_hex(8)
     # sleeps far past the test, with a child in a session of its own (as a daemon would)
-    code = (PROLOGUE + "import os, subprocess, sys, time\n"
-            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '__MARKER__'], start_new_session=True)\n"
-            "time.sleep(600)\n").replace("__MARKER__", marker)
+    code = (
+        PROLOGUE + "import os, subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '__MARKER__'], start_new_session=True)\n"
+        "time.sleep(600)\n"
+    ).replace("__MARKER__", marker)
     results: list = []
     threads = [threading.Thread(target=lambda: results.append(ex.run(code))) for _ in range(3)]
     for t in threads:
         t.start()
     try:
-        deadline = time.monotonic() + 120   # a safety net: the wait ends when all six processes run
+        deadline = time.monotonic() + 120  # a safety net: the wait ends when all six processes run
         while len(_procs_with(marker)) < 6 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(_procs_with(marker)) >= 6, _procs_with(marker)
@@ -432,6 +485,6 @@ def test_close_kills_executions_in_flight_and_they_are_not_verdicts(level):
     finally:
         ex.close()
     assert not any(t.is_alive() for t in threads) and took < 10, f"runs still going {took:.1f} s after close()"
-    assert [r.status for r in results] == ["sandbox_error"] * 3, results   # an interrupted run is no verdict
+    assert [r.status for r in results] == ["sandbox_error"] * 3, results  # an interrupted run is no verdict
     assert _wait_gone(marker) == [], "processes of interrupted runs survived close()"
-    assert ex.run("print(1)").status == "sandbox_error"   # a closed executor runs nothing
+    assert ex.run("print(1)").status == "sandbox_error"  # a closed executor runs nothing

@@ -19,8 +19,13 @@ from coderl.sandbox.judge import JudgePool
 from coderl.sandbox.multi_server import MultiSandboxExecutor
 from http_json import send_json
 
-_SF_STATUS = {"ok": "Finished", "runtime_error": "Finished", "memory_exceeded": "Finished", "output_limit": "Finished",
-              "timeout": "TimeLimitExceeded"}
+_SF_STATUS = {
+    "ok": "Finished",
+    "runtime_error": "Finished",
+    "memory_exceeded": "Finished",
+    "output_limit": "Finished",
+    "timeout": "TimeLimitExceeded",
+}
 
 
 class FakeSandboxFusion:
@@ -38,18 +43,33 @@ class FakeSandboxFusion:
                     me.in_flight += 1
                     me.peak = max(me.peak, me.in_flight)
                 try:
-                    r = me.local.run(body["code"], stdin=body.get("stdin", ""), timeout_s=body["run_timeout"],
-                                     memory_mb=body["memory_limit_MB"])
+                    r = me.local.run(
+                        body["code"],
+                        stdin=body.get("stdin", ""),
+                        timeout_s=body["run_timeout"],
+                        memory_mb=body["memory_limit_MB"],
+                    )
                 finally:
                     with lock:
                         me.in_flight -= 1
                 if me.dead:
                     self.close_connection = True  # died while running it: the client gets no answer
                     return
-                resp = ({"status": "SandboxError", "message": r.message, "run_result": None} if r.status == "sandbox_error"
-                        else {"status": "Success" if r.status == "ok" else "Failed", "message": "",
-                              "run_result": {"status": _SF_STATUS[r.status], "return_code": r.exit_code,
-                                             "stdout": r.stdout, "stderr": r.stderr, "execution_time": r.wall_s}})
+                resp = (
+                    {"status": "SandboxError", "message": r.message, "run_result": None}
+                    if r.status == "sandbox_error"
+                    else {
+                        "status": "Success" if r.status == "ok" else "Failed",
+                        "message": "",
+                        "run_result": {
+                            "status": _SF_STATUS[r.status],
+                            "return_code": r.exit_code,
+                            "stdout": r.stdout,
+                            "stderr": r.stderr,
+                            "execution_time": r.wall_s,
+                        },
+                    }
+                )
                 send_json(self, resp)
                 with lock:
                     me.done += 1
@@ -73,15 +93,22 @@ def local(eval_config):
 
 
 def functional(i: int, ok: bool) -> tuple[Problem, str]:
-    p = Problem(id=f"p{i}", dataset="t", kind="functional", prompt="f", entry_point="f",
-                test_code=f"def check(f):\n    assert f() == {i}\n")
+    p = Problem(
+        id=f"p{i}",
+        dataset="t",
+        kind="functional",
+        prompt="f",
+        entry_point="f",
+        test_code=f"def check(f):\n    assert f() == {i}\n",
+    )
     return p, f"def f():\n    return {i if ok else -1}\n"
 
 
 def test_executions_spread_respect_the_limit_and_move_off_a_dead_server(local, eval_config):
     servers = [FakeSandboxFusion(local) for _ in range(3)]
-    multi = MultiSandboxExecutor([s.url for s in servers], per_server=2, timeout_s=10, memory_mb=512,
-                                 output_bytes=1 << 20, backoff_s=0.01)
+    multi = MultiSandboxExecutor(
+        [s.url for s in servers], per_server=2, timeout_s=10, memory_mb=512, output_bytes=1 << 20, backoff_s=0.01
+    )
     assert multi.health()[0]
     work = [functional(i, ok=i % 3 != 0) for i in range(36)]
     pool = JudgePool(multi, workers=8)
@@ -107,8 +134,9 @@ def test_executions_spread_respect_the_limit_and_move_off_a_dead_server(local, e
         s.kill()
     r = multi.run("print(1)")
     assert r.status == "sandbox_error" and "every SandboxFusion server failed" in r.message
-    ok, why = MultiSandboxExecutor([s.url for s in servers], timeout_s=5, memory_mb=256, output_bytes=1 << 20,
-                                   backoff_s=0.01).health()
+    ok, why = MultiSandboxExecutor(
+        [s.url for s in servers], timeout_s=5, memory_mb=256, output_bytes=1 << 20, backoff_s=0.01
+    ).health()
     assert not ok and "none of the 3 SandboxFusion servers is healthy" in why
 
 
@@ -131,9 +159,29 @@ def test_eval_guard_stops_when_every_server_dies_mid_run(local, raw_dir, tmp_pat
             s.kill()
 
     threading.Thread(target=kill_both_once_judging, daemon=True).start()
-    rc = main(["eval", "--model", "oracle", "--step", "0", "--backend", "oracle", "--phase", "phase0",
-               "--datasets", "humaneval", "--limit", "60", "--raw-dir", str(raw_dir), "--out-root", str(out),
-               "--sandbox", ",".join(s.url for s in servers)])
+    rc = main(
+        [
+            "eval",
+            "--model",
+            "oracle",
+            "--step",
+            "0",
+            "--backend",
+            "oracle",
+            "--phase",
+            "phase0",
+            "--datasets",
+            "humaneval",
+            "--limit",
+            "60",
+            "--raw-dir",
+            str(raw_dir),
+            "--out-root",
+            str(out),
+            "--sandbox",
+            ",".join(s.url for s in servers),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc != 0 and "every SandboxFusion server failed" in err and "guard" in err
     assert not read_history(out / "phase0" / "eval_history.jsonl")  # nothing scored

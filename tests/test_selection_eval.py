@@ -2,19 +2,38 @@
 
 from coderl.evaluation.selection import select_best
 
-SEL = {"primary": "exec_success_rate", "tiebreak": "accepted_at_1", "dataset": "codecontests_valid",
-       "tie_margin": 0.005, "regression_dataset": "humaneval", "regression_threshold_pp": 2.0}
+SEL = {
+    "primary": "exec_success_rate",
+    "tiebreak": "accepted_at_1",
+    "dataset": "codecontests_valid",
+    "tie_margin": 0.005,
+    "regression_dataset": "humaneval",
+    "regression_threshold_pp": 2.0,
+}
 
 
 def row(step, exec_=None, acc=None, he=None, tier=1, fp="F", ts=None, cfg="C", limit=None, runtime=None):
     scores = {}
     if exec_ is not None:
-        scores["codecontests_valid"] = {"exec_success_rate": exec_, "accepted_at_1": acc, "n": 117, "fingerprint": fp + "cc"}
+        scores["codecontests_valid"] = {
+            "exec_success_rate": exec_,
+            "accepted_at_1": acc,
+            "n": 117,
+            "fingerprint": fp + "cc",
+        }
     if he is not None:
         scores["humaneval"] = {"accepted_at_1": he, "exec_success_rate": he, "n": 164, "fingerprint": fp + "he"}
-    return {"step": step, "tier": tier, "checkpoint": f"g/global_step_{step}", "eval_fingerprint": fp,
-            "timestamp": ts or f"2026-11-27T10:{step // 100:02d}:00", "scores": scores, "config_fingerprint": cfg,
-            "limit": limit, "runtime": runtime or {"sandbox": "embedded"}}
+    return {
+        "step": step,
+        "tier": tier,
+        "checkpoint": f"g/global_step_{step}",
+        "eval_fingerprint": fp,
+        "timestamp": ts or f"2026-11-27T10:{step // 100:02d}:00",
+        "scores": scores,
+        "config_fingerprint": cfg,
+        "limit": limit,
+        "runtime": runtime or {"sandbox": "embedded"},
+    }
 
 
 def test_highest_primary_wins():
@@ -68,12 +87,12 @@ def test_same_step_at_two_tiers_counts_once_with_the_higher_tier():
 def test_a_limit_run_is_never_selected_nor_the_reference():
     """Proves a later --limit quick check (here the best-looking and the most recent row, under its own
     fingerprint) neither wins nor makes the full evaluations 'not comparable'."""
-    rows = [row(100, 0.50, 0.2), row(200, 0.60, 0.3),
-            row(300, 0.99, 0.9, fp="L", limit=5, ts="2026-11-28T10:00:00")]
+    rows = [row(100, 0.50, 0.2), row(200, 0.60, 0.3), row(300, 0.99, 0.9, fp="L", limit=5, ts="2026-11-28T10:00:00")]
     b = select_best(rows, SEL, config_fingerprint="C")
     assert b["step"] == 200 and [c["step"] for c in b["candidates"]] == [100, 200]
     assert [e["reason"] for e in b["excluded"] if e["step"] == 300] == [
-        "a --limit 5 quick check (first 5 problems per dataset): never selected"]
+        "a --limit 5 quick check (first 5 problems per dataset): never selected"
+    ]
 
 
 def test_only_the_current_config_is_compared_and_older_ones_say_how_to_reevaluate():
@@ -91,8 +110,11 @@ def test_only_the_current_config_is_compared_and_older_ones_say_how_to_reevaluat
 def test_a_stray_run_under_another_runtime_does_not_hijack_the_comparison():
     """Proves the compared group is the one holding the most steps: one later run under another sandbox
     (another per-dataset fingerprint) is excluded, naming both runtimes, not the other way round."""
-    rows = [row(100, 0.5, 0.2), row(200, 0.6, 0.2),
-            row(300, 0.9, 0.9, fp="SF", runtime={"sandbox": "sandboxfusion"}, ts="2026-11-28T10:00:00")]
+    rows = [
+        row(100, 0.5, 0.2),
+        row(200, 0.6, 0.2),
+        row(300, 0.9, 0.9, fp="SF", runtime={"sandbox": "sandboxfusion"}, ts="2026-11-28T10:00:00"),
+    ]
     b = select_best(rows, SEL, config_fingerprint="C")
     assert b["step"] == 200
     reason = next(e["reason"] for e in b["excluded"] if e["step"] == 300)
@@ -102,8 +124,10 @@ def test_a_stray_run_under_another_runtime_does_not_hijack_the_comparison():
 def test_regression_baseline_is_the_latest_full_comparable_phase0_row():
     """Proves the Phase 0 reference is the latest full comparable evaluation: neither a later --limit
     run nor an earlier full one."""
-    base = [row(0, 0.3, 0.1, he=0.90, tier=3, ts="2026-11-27T08:00:00"),
-            row(0, 0.3, 0.1, he=0.84, tier=1, ts="2026-11-27T09:00:00"),
-            row(0, 0.3, 0.1, he=0.10, tier=3, limit=5, ts="2026-11-27T11:00:00")]
+    base = [
+        row(0, 0.3, 0.1, he=0.90, tier=3, ts="2026-11-27T08:00:00"),
+        row(0, 0.3, 0.1, he=0.84, tier=1, ts="2026-11-27T09:00:00"),
+        row(0, 0.3, 0.1, he=0.10, tier=3, limit=5, ts="2026-11-27T11:00:00"),
+    ]
     rc = select_best([row(100, 0.5, 0.2, he=0.83, tier=3)], SEL, base, config_fingerprint="C")["regression_check"]
     assert rc["baseline"] == 0.84 and rc["status"] == "ok"

@@ -20,7 +20,7 @@ import pytest
 from coderl.data.problem import Problem
 from coderl.errors import GenerationError
 from coderl.generation import build_messages, make_backend
-from coderl.generation.vllm_server import ServerProcess, _descendants, _pid_alive, port_in_use
+from coderl.generation.vllm_server import ServerProcess, _pid_alive, port_in_use
 
 REPO = Path(__file__).resolve().parents[1]
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
@@ -33,14 +33,24 @@ def free_port() -> int:
 
 
 def _problems(n: int) -> list[Problem]:
-    return [Problem(id=f"toy/{i}", dataset="toy", kind="stdio", prompt=f"Print the sum of {i} and {i + 1}.",
-                    tests=[{"input": "", "output": f"{2 * i + 1}\n"}]) for i in range(n)]
+    return [
+        Problem(
+            id=f"toy/{i}",
+            dataset="toy",
+            kind="stdio",
+            prompt=f"Print the sum of {i} and {i + 1}.",
+            tests=[{"input": "", "output": f"{2 * i + 1}\n"}],
+        )
+        for i in range(n)
+    ]
 
 
 def _cfg(eval_config, **serving):
     return dataclasses.replace(
-        eval_config, generation={**eval_config.generation, "max_new_tokens": 24},
-        serving={**eval_config.serving, "concurrency": 2, "retries": 1, "startup_timeout_s": 600, **serving})
+        eval_config,
+        generation={**eval_config.generation, "max_new_tokens": 24},
+        serving={**eval_config.serving, "concurrency": 2, "retries": 1, "startup_timeout_s": 600, **serving},
+    )
 
 
 def test_missing_vllm_is_reported_before_starting(eval_config, tmp_path):
@@ -49,8 +59,13 @@ def test_missing_vllm_is_reported_before_starting(eval_config, tmp_path):
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("this interpreter has vLLM (it normally lives in .venv-vllm)")
     (tmp_path / "config.json").write_text("{}")  # a model folder as far as the launcher cares
-    b = make_backend("vllm", cfg=_cfg(eval_config, port=free_port()), model=str(tmp_path), python=sys.executable,
-                     log_path=tmp_path / "v.log")
+    b = make_backend(
+        "vllm",
+        cfg=_cfg(eval_config, port=free_port()),
+        model=str(tmp_path),
+        python=sys.executable,
+        log_path=tmp_path / "v.log",
+    )
     with pytest.raises(GenerationError, match="has no vllm module"):
         b.__enter__()
     assert not (tmp_path / "v.log").exists()
@@ -77,8 +92,12 @@ def test_port_in_use_is_reported_before_starting(tmp_path):
         s.listen()
         port = s.getsockname()[1]
         marker = tmp_path / "started"
-        server = ServerProcess([sys.executable, "-c", f"open({str(marker)!r}, 'w')"], port=port, startup_timeout_s=5,
-                               log_path=tmp_path / "s.log")
+        server = ServerProcess(
+            [sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
+            port=port,
+            startup_timeout_s=5,
+            log_path=tmp_path / "s.log",
+        )
         with pytest.raises(GenerationError, match=f"port {port} .*already in use"):
             server.start()
     assert not marker.exists()  # refused up front: nothing was launched
@@ -86,8 +105,9 @@ def test_port_in_use_is_reported_before_starting(tmp_path):
 
 def test_server_that_dies_while_starting_shows_its_error(tmp_path):
     code = "import sys; print('loading'); print('ValueError: Available memory is less than desired', flush=True); sys.exit(3)"
-    server = ServerProcess([sys.executable, "-c", code], port=free_port(), startup_timeout_s=60,
-                           log_path=tmp_path / "s.log")
+    server = ServerProcess(
+        [sys.executable, "-c", code], port=free_port(), startup_timeout_s=60, log_path=tmp_path / "s.log"
+    )
     with pytest.raises(GenerationError, match=r"(?s)exited with code 3.*Available memory is less than desired"):
         server.start()
 
@@ -113,14 +133,16 @@ def test_server_is_stopped_when_the_body_raises(tmp_path):
     script.write_text(HEALTH_SERVER)
     port = free_port()
     with pytest.raises(KeyboardInterrupt):
-        with ServerProcess([sys.executable, str(script), str(port)], port=port, startup_timeout_s=60,
-                           log_path=tmp_path / "s.log") as srv:
+        with ServerProcess(
+            [sys.executable, str(script), str(port)], port=port, startup_timeout_s=60, log_path=tmp_path / "s.log"
+        ) as srv:
             pid = srv.proc.pid
             raise KeyboardInterrupt  # what Ctrl-C does in the middle of an evaluation
-    assert not _pid_alive(pid)   # stop() returns once the server is gone: no pause needed
+    assert not _pid_alive(pid)  # stop() returns once the server is gone: no pause needed
 
 
 # ---- a real model server ----
+
 
 @pytest.fixture(scope="session")
 def vllm_selected(request) -> None:
@@ -193,13 +215,21 @@ def _serving_extras_missing() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_serving_extras_missing(), reason="transformers[serving] extras (openai) not installed: "
-                    "pyproject needs transformers[serving]")
+@pytest.mark.skipif(
+    _serving_extras_missing(),
+    reason="transformers[serving] extras (openai) not installed: pyproject needs transformers[serving]",
+)
 def test_transformers_serve_end_to_end(eval_config, varied_tiny_model, tmp_path):
     cfg = _cfg(eval_config, port=free_port())
     problems = _problems(3)
-    with make_backend("vllm", cfg=cfg, model=str(varied_tiny_model), engine="transformers", dtype="float32",
-                      log_path=tmp_path / "serve.log") as b:
+    with make_backend(
+        "vllm",
+        cfg=cfg,
+        model=str(varied_tiny_model),
+        engine="transformers",
+        dtype="float32",
+        log_path=tmp_path / "serve.log",
+    ) as b:
         _check_served(b, cfg, varied_tiny_model, problems)
         assert b.client.model == str(varied_tiny_model)
         # a second server on the same port is refused up front
@@ -218,9 +248,15 @@ def test_vllm_cpu_end_to_end(vllm_selected, eval_config, varied_tiny_model, tmp_
     # on CPU, vLLM's --gpu-memory-utilization is the share of host RAM it reserves
     cfg = _cfg(eval_config, port=free_port(), dtype="float32", max_model_len=2048, gpu_memory_utilization=0.1)
     problems = _problems(3)
-    with make_backend("vllm", cfg=cfg, model=str(varied_tiny_model), python=str(VLLM_PYTHON),
-                      served_model_name="tiny", log_path=tmp_path / "vllm.log",
-                      extra_args=("--enforce-eager",)) as b:
+    with make_backend(
+        "vllm",
+        cfg=cfg,
+        model=str(varied_tiny_model),
+        python=str(VLLM_PYTHON),
+        served_model_name="tiny",
+        log_path=tmp_path / "vllm.log",
+        extra_args=("--enforce-eager",),
+    ) as b:
         _check_served(b, cfg, varied_tiny_model, problems)
         assert b.client.model == "tiny"  # verified against /v1/models
         # attach to the running server as `--vllm-url` does, with the served-name check
@@ -241,12 +277,24 @@ def test_coderl_serve_stays_up_until_ctrl_c(tiny_model_dir, tmp_path):
 
     port = free_port()
     log = tmp_path / "serve.log"
-    cmd = [sys.executable, "-m", "coderl", "serve", "--model", str(tiny_model_dir), "--engine", "transformers",
-           "--port", str(port), "--log", str(log)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "coderl",
+        "serve",
+        "--model",
+        str(tiny_model_dir),
+        "--engine",
+        "transformers",
+        "--port",
+        str(port),
+        "--log",
+        str(log),
+    ]
     proc = start_in_foreground_group(cmd)
     try:
         line = ""
-        while "Ctrl-C stops it" not in line:   # the event: it says it serves (readline ends at exit too)
+        while "Ctrl-C stops it" not in line:  # the event: it says it serves (readline ends at exit too)
             line = proc.stdout.readline()
             assert line or proc.poll() is None, "coderl serve exited before serving"
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200

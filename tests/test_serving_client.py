@@ -22,7 +22,7 @@ from coderl.generation import build_messages, make_backend
 
 class Scripted:
     def __init__(self):
-        self.fail: dict[str, list[int]] = {}   # prompt marker -> status codes to answer first, in order
+        self.fail: dict[str, list[int]] = {}  # prompt marker -> status codes to answer first, in order
         self.delay: dict[str, float] = {}
         self.requests: list[dict] = []
         self.models = ["m"]
@@ -57,9 +57,18 @@ def _server(script: Scripted):
                 return self._json(script.fail[marker].pop(0), {"error": "scripted failure"})
             time.sleep(script.delay.get(marker, 0.0))
             n = body["max_tokens"]
-            self._json(200, {"choices": [{"message": {"role": "assistant", "content": f"answer to {marker}"},
-                                          "finish_reason": "length" if marker == "long" else "stop"}],
-                             "usage": {"prompt_tokens": 11, "completion_tokens": n if marker == "long" else 3}})
+            self._json(
+                200,
+                {
+                    "choices": [
+                        {
+                            "message": {"role": "assistant", "content": f"answer to {marker}"},
+                            "finish_reason": "length" if marker == "long" else "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 11, "completion_tokens": n if marker == "long" else 3},
+                },
+            )
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -93,16 +102,28 @@ def test_request_carries_only_the_configured_sampling_params(eval_config, script
     (g,) = _run(cfg, url, ["a"])
     sent = script.requests[0]
     gen = cfg.generation
-    assert (sent["temperature"], sent["top_p"], sent["max_tokens"], sent["seed"], sent["model"]) == \
-        (gen["temperature"], gen["top_p"], gen["max_new_tokens"], gen["seed"], "m")
-    assert (g.completion, g.finish_reason, g.truncated, g.prompt_tokens, g.completion_tokens) == \
-        ("answer to a", "stop", False, 11, 3)
+    assert (sent["temperature"], sent["top_p"], sent["max_tokens"], sent["seed"], sent["model"]) == (
+        gen["temperature"],
+        gen["top_p"],
+        gen["max_new_tokens"],
+        gen["seed"],
+        "m",
+    )
+    assert (g.completion, g.finish_reason, g.truncated, g.prompt_tokens, g.completion_tokens) == (
+        "answer to a",
+        "stop",
+        False,
+        11,
+        3,
+    )
 
 
 def test_length_finish_is_flagged_truncated(eval_config, scripted):
     _, url = scripted
     (g,) = _run(_cfg(eval_config), url, ["long"])
-    assert g.truncated and g.finish_reason == "length" and g.completion_tokens == eval_config.generation["max_new_tokens"]
+    assert (
+        g.truncated and g.finish_reason == "length" and g.completion_tokens == eval_config.generation["max_new_tokens"]
+    )
 
 
 def test_5xx_is_retried_4xx_is_not(eval_config, scripted):
@@ -112,8 +133,8 @@ def test_5xx_is_retried_4xx_is_not(eval_config, scripted):
     assert out["flaky"].ok and out["flaky"].completion == "answer to flaky"
     assert not out["bad"].ok and "HTTP 400" in out["bad"].error and out["bad"].completion == ""
     asked = [r["messages"][-1]["content"] for r in script.requests]
-    assert sum("bad" in a for a in asked) == 1      # not retried
-    assert sum("flaky" in a for a in asked) == 2    # failed once, retried once
+    assert sum("bad" in a for a in asked) == 1  # not retried
+    assert sum("flaky" in a for a in asked) == 2  # failed once, retried once
 
 
 def test_results_are_yielded_as_they_complete(eval_config, scripted):

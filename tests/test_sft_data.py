@@ -18,7 +18,10 @@ from coderl.paths import repo_root
 SOLUTIONS = [
     ("Write a function add(a, b) that returns the sum of a and b.", "def add(a, b):\n    return a + b"),
     ("Write a function that reverses a string s.", "def rev(s):\n    return s[::-1]"),
-    ("Write a program that reads n and prints the n-th triangular number.", "n = int(input())\nprint(n * (n + 1) // 2)"),
+    (
+        "Write a program that reads n and prints the n-th triangular number.",
+        "n = int(input())\nprint(n * (n + 1) // 2)",
+    ),
     ("Write a function is_even(n) that tells if n is even.", "def is_even(n):\n    return n % 2 == 0"),
     ("Write a function that returns the largest element of a list xs.", "def biggest(xs):\n    return max(xs)"),
     ("Count the vowels in the string given on standard input.", "s = input()\nprint(sum(c in 'aeiou' for c in s))"),
@@ -28,6 +31,7 @@ SOLUTIONS = [
 @pytest.fixture(scope="module")
 def tok():
     from coderl.models.tokenizer import load_qwen_tokenizer
+
     return load_qwen_tokenizer()
 
 
@@ -37,8 +41,15 @@ def good_rows(n: int = 24) -> list[dict]:
         q, a = SOLUTIONS[k % len(SOLUTIONS)]
         q = f"Task {k} ({'alpha beta gamma delta'.split()[k % 4]} variant {k * 7919 % 1009}): {q} Use only the standard library {k}."
         if k % 3 == 0:
-            rows.append({"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": q},
-                                      {"role": "assistant", "content": f"```python\n{a}\n```"}]})
+            rows.append(
+                {
+                    "messages": [
+                        {"role": "system", "content": "You are terse."},
+                        {"role": "user", "content": q},
+                        {"role": "assistant", "content": f"```python\n{a}\n```"},
+                    ]
+                }
+            )
         else:
             rows.append({"id": f"row-{k}", "prompt": q, "response": f"```python\n{a}\n```"})
     return rows
@@ -93,18 +104,40 @@ def test_malformed_json_names_the_line(tmp_path, tok):
     assert len(bad) == 1 and bad[0].line == 3
 
 
-@pytest.mark.parametrize("row, needle", [
-    ({"prompt": "Write code."}, "missing field 'response'"),
-    ({"prompt": "  ", "response": "x = 1"}, "field 'prompt' is empty"),
-    ({"text": "hello"}, "needs 'messages', or 'prompt' and 'response'"),
-    ({"messages": [{"role": "bot", "content": "hi"}, {"role": "assistant", "content": "x"}]}, "role is 'bot'"),
-    ({"messages": [{"role": "user", "content": "a"}, {"role": "system", "content": "b"},
-                   {"role": "assistant", "content": "c"}]}, "only as the first message"),
-    ({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
-                   {"role": "user", "content": "c"}]}, "last message must be the assistant"),
-    ({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": ""}]}, "empty or non-string content"),
-    ({"prompt": "Write code.", "response": "x = 1", "tests": [{"input": "1"}]}, "'tests' must be"),
-])
+@pytest.mark.parametrize(
+    "row, needle",
+    [
+        ({"prompt": "Write code."}, "missing field 'response'"),
+        ({"prompt": "  ", "response": "x = 1"}, "field 'prompt' is empty"),
+        ({"text": "hello"}, "needs 'messages', or 'prompt' and 'response'"),
+        ({"messages": [{"role": "bot", "content": "hi"}, {"role": "assistant", "content": "x"}]}, "role is 'bot'"),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "a"},
+                    {"role": "system", "content": "b"},
+                    {"role": "assistant", "content": "c"},
+                ]
+            },
+            "only as the first message",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "a"},
+                    {"role": "assistant", "content": "b"},
+                    {"role": "user", "content": "c"},
+                ]
+            },
+            "last message must be the assistant",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": ""}]},
+            "empty or non-string content",
+        ),
+        ({"prompt": "Write code.", "response": "x = 1", "tests": [{"input": "1"}]}, "'tests' must be"),
+    ],
+)
 def test_bad_rows_are_reported_with_their_line(tmp_path, tok, row, needle):
     inp = write_jsonl(tmp_path / "in.jsonl", good_rows(6) + [row])
     rep = refused(tmp_path, inp, tok, val_size=1)
@@ -153,11 +186,21 @@ def test_decontamination_against_eval_sets(tmp_path, tok):
     ctx = BuildContext(raw_dir=tmp_path / "raw", manifests_dir=man, cache_dir=tmp_path / "cache")
     build_dataset("humaneval", cfg.datasets["humaneval"], ctx)
     from coderl.data.registry import load_eval_problems
+
     he = load_eval_problems("humaneval", tmp_path / "raw", man)
-    leak = {"id": "leak", "prompt": "Please solve:\n" + he[10].prompt, "response": "```python\n" + he[10].reference_code + "```"}
+    leak = {
+        "id": "leak",
+        "prompt": "Please solve:\n" + he[10].prompt,
+        "response": "```python\n" + he[10].reference_code + "```",
+    }
     inp = write_jsonl(tmp_path / "in.jsonl", good_rows(6) + [leak])
-    kw = dict(val_size=1, decontaminate=True, eval_sets=["humaneval", "codecontests_valid"],
-              raw_dir=tmp_path / "raw", manifests_dir=man)
+    kw = dict(
+        val_size=1,
+        decontaminate=True,
+        eval_sets=["humaneval", "codecontests_valid"],
+        raw_dir=tmp_path / "raw",
+        manifests_dir=man,
+    )
     rep = refused(tmp_path, inp, tok, **kw)
     assert [h["row_id"] for h in rep.contamination["humaneval"]["rows"]] == ["leak"]
     assert rep.contamination["humaneval"]["rows"][0]["problem_id"] == "HumanEval/10"
@@ -168,24 +211,39 @@ def test_decontamination_against_eval_sets(tmp_path, tok):
 
 def test_cli_exit_code_and_report(tmp_path, capsys):
     inp = write_jsonl(tmp_path / "in.jsonl", good_rows(5), {0: "not json"})
-    rc = cli.main(["prepare-sft", "--input", str(inp), "--out-dir", str(tmp_path / "o"), "--val-size", "1",
-                   "--no-decontaminate"])
+    rc = cli.main(
+        ["prepare-sft", "--input", str(inp), "--out-dir", str(tmp_path / "o"), "--val-size", "1", "--no-decontaminate"]
+    )
     out = capsys.readouterr().out
     assert rc == 1 and "line 1: [malformed_json]" in out and "REFUSED" in out
 
 
 def test_validate_drops_rows_whose_response_fails_its_tests(tmp_path, tok):
     rows = good_rows(6) + [
-        {"id": "fn-ok", "prompt": "Write mul(a, b).", "response": "```python\ndef mul(a, b):\n    return a * b\n```",
-         "test_list": ["assert mul(2, 3) == 6", "assert mul(0, 5) == 0"]},
-        {"id": "fn-bad", "prompt": "Write sub(a, b).", "response": "```python\ndef sub(a, b):\n    return a + b\n```",
-         "test_list": ["assert sub(5, 3) == 2"]},
-        {"id": "io-ok", "prompt": "Read two ints, print their sum.",
-         "response": "```python\na, b = map(int, input().split())\nprint(a + b)\n```",
-         "tests": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "10\n"}]},
-        {"id": "io-bad", "prompt": "Read two ints, print their product.",
-         "response": "```python\na, b = map(int, input().split())\nprint(a + b)\n```",
-         "tests": [{"input": "2 2\n", "output": "4\n"}, {"input": "3 3\n", "output": "9\n"}]},
+        {
+            "id": "fn-ok",
+            "prompt": "Write mul(a, b).",
+            "response": "```python\ndef mul(a, b):\n    return a * b\n```",
+            "test_list": ["assert mul(2, 3) == 6", "assert mul(0, 5) == 0"],
+        },
+        {
+            "id": "fn-bad",
+            "prompt": "Write sub(a, b).",
+            "response": "```python\ndef sub(a, b):\n    return a + b\n```",
+            "test_list": ["assert sub(5, 3) == 2"],
+        },
+        {
+            "id": "io-ok",
+            "prompt": "Read two ints, print their sum.",
+            "response": "```python\na, b = map(int, input().split())\nprint(a + b)\n```",
+            "tests": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "10\n"}],
+        },
+        {
+            "id": "io-bad",
+            "prompt": "Read two ints, print their product.",
+            "response": "```python\na, b = map(int, input().split())\nprint(a + b)\n```",
+            "tests": [{"input": "2 2\n", "output": "4\n"}, {"input": "3 3\n", "output": "9\n"}],
+        },
     ]
     inp = write_jsonl(tmp_path / "in.jsonl", rows)
     rep = prep(tmp_path, inp, tok, val_size=1, validate=True)
@@ -204,8 +262,9 @@ def test_verl_multiturn_dataset_reads_the_output(tmp_path, tok, tiny_model_dir):
     inp = write_jsonl(tmp_path / "in.jsonl", good_rows(6))
     prep(tmp_path, inp, tok, val_size=1)
     qtok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
-    cfg = OmegaConf.create({"max_length": 512, "truncation": "error", "ignore_input_ids_mismatch": True,
-                            "messages_key": "messages"})
+    cfg = OmegaConf.create(
+        {"max_length": 512, "truncation": "error", "ignore_input_ids_mismatch": True, "messages_key": "messages"}
+    )
     ds = MultiTurnSFTDataset(str(tmp_path / "out" / "sft_train.parquet"), qtok, cfg)
     assert len(ds) == 5
     item = ds[0]
@@ -220,11 +279,25 @@ def test_decontam_index_short_prompts_and_boilerplate():
     from coderl.data.problem import Problem
 
     boiler = "The first line contains a single integer t the number of test cases in this input"
-    probs = [Problem(id="mbpp/248", dataset="mbpp_reg", kind="functional", test_code="assert 1",
-                     prompt="Write a function to calculate the harmonic sum of n-1.")]
-    probs += [Problem(id=f"cc{k}", dataset="codecontests_valid", kind="stdio", tests=[{"input": "", "output": ""}],
-                      prompt=f"{boiler}. Then problem {k} asks for quite specific thing number {k} with words w{k} x{k} y{k}.")
-              for k in range(3)]
+    probs = [
+        Problem(
+            id="mbpp/248",
+            dataset="mbpp_reg",
+            kind="functional",
+            test_code="assert 1",
+            prompt="Write a function to calculate the harmonic sum of n-1.",
+        )
+    ]
+    probs += [
+        Problem(
+            id=f"cc{k}",
+            dataset="codecontests_valid",
+            kind="stdio",
+            tests=[{"input": "", "output": ""}],
+            prompt=f"{boiler}. Then problem {k} asks for quite specific thing number {k} with words w{k} x{k} y{k}.",
+        )
+        for k in range(3)
+    ]
     idx = EvalIndex(probs, n=13)
     hit = idx.hits("r1", "Task: write a function to calculate the harmonic sum of n-1. Use recursion.", 0.5)
     assert [(h.problem_id, h.overlap) for h in hit] == [("mbpp/248", 1.0)]

@@ -29,8 +29,12 @@ def test_each_problem_becomes_the_eval_prompt_and_its_solution(shared_data, eval
 
 def test_a_row_without_a_solution_is_named(eval_config, tmp_path):
     src = tmp_path / "bad.jsonl"
-    src.write_text(json.dumps({"id": "a", "statement": "s", "solution": "print(1)", "tests": []}) + "\n"
-                   + json.dumps({"id": "b", "statement": "s", "tests": []}) + "\n")
+    src.write_text(
+        json.dumps({"id": "a", "statement": "s", "solution": "print(1)", "tests": []})
+        + "\n"
+        + json.dumps({"id": "b", "statement": "s", "tests": []})
+        + "\n"
+    )
     with pytest.raises(DataError, match=r"bad\.jsonl:2: missing solution"):
         rows_from_solutions(src, eval_config)
     assert main(["--input", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o.jsonl")]) == 2

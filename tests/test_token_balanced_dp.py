@@ -54,9 +54,9 @@ def test_same_global_batches_fewer_tokens_on_the_busiest_rank(dp, bound):
     assert [len(x) for x in ours] == [len(x) for x in stock]
     steps = len(stock[0]) // b
     for k in range(steps):  # every optimizer step trains on exactly the samples verl's sampler picks
-        batch = lambda lists: sorted(i for x in lists for i in x[k * b:(k + 1) * b])  # noqa: E731
+        batch = lambda lists, k=k: sorted(i for x in lists for i in x[k * b : (k + 1) * b])  # noqa: E731
         assert batch(ours) == batch(stock), f"step {k}"
-        assert all(len(x[k * b:(k + 1) * b]) == b for x in ours)
+        assert all(len(x[k * b : (k + 1) * b]) == b for x in ours)
     before, after = imbalance(stock, LENGTHS, b), imbalance(ours, LENGTHS, b)
     # simulated for 16 samples per step: 4 ranks 1.39 -> 1.025, 2 ranks 1.14 -> 1.001; with 8 ranks
     # (2 samples each) the longest sample alone often sets the busiest rank
@@ -89,8 +89,13 @@ def test_without_lengths_or_on_one_rank_it_is_verls_sampler():
 
 def test_resume_mid_epoch_continues_with_the_same_batches():
     ds = LengthsDataset(LENGTHS[:200])
-    mk = lambda: StatefulDataLoader(ds, batch_size=4, drop_last=True, collate_fn=list,  # noqa: E731
-                                    sampler=TokenBalancedSampler(ds, num_replicas=4, rank=1, shuffle=True, drop_last=True))
+    mk = lambda: StatefulDataLoader(  # noqa: E731
+        ds,
+        batch_size=4,
+        drop_last=True,
+        collate_fn=list,  # noqa: E731
+        sampler=TokenBalancedSampler(ds, num_replicas=4, rank=1, shuffle=True, drop_last=True),
+    )
     full = list(mk())
     first = mk()
     it = iter(first)
@@ -120,12 +125,16 @@ def test_two_processes_same_losses_as_verls_order(tiny_model_dir, qwen_tokenizer
     data = write_sft_parquet(tmp_path / "train.parquet", rows)
     runs = {}
     for balance in (True, False):
-        recipe = {"base": "default", "name": f"bal_{balance}", "model": {"path": str(tiny_model_dir)},
-                  "data": {"train_files": str(data), "val_files": None, "max_length": 512},
-                  "batch": {"global_batch_size": 8, "max_token_len_per_gpu": 4096, "balance_tokens": balance},
-                  "optim": {"lr": 1e-3, "warmup_ratio": 0.0},
-                  "training": {"max_steps": 3},
-                  "checkpoint": {"dir": str(tmp_path / f"ckpt_{balance}"), "save_freq": 100, "test_freq": -1}}
+        recipe = {
+            "base": "default",
+            "name": f"bal_{balance}",
+            "model": {"path": str(tiny_model_dir)},
+            "data": {"train_files": str(data), "val_files": None, "max_length": 512},
+            "batch": {"global_batch_size": 8, "max_token_len_per_gpu": 4096, "balance_tokens": balance},
+            "optim": {"lr": 1e-3, "warmup_ratio": 0.0},
+            "training": {"max_steps": 3},
+            "checkpoint": {"dir": str(tmp_path / f"ckpt_{balance}"), "save_freq": 100, "test_freq": -1},
+        }
         s = train(recipe, gpus=2, device="cpu", run_dir=tmp_path / f"run_{balance}", echo="none")
         assert s.status == "finished", s.log_path.read_text()[-3000:]
         runs[balance] = s
@@ -133,8 +142,10 @@ def test_two_processes_same_losses_as_verls_order(tiny_model_dir, qwen_tokenizer
     assert sorted(on.losses) == sorted(off.losses) == [1, 2, 3]
     for step in on.losses:  # same samples per step, summed in another order: fp32 rounding only
         assert on.losses[step] == pytest.approx(off.losses[step], rel=1e-5), step
-    m = re.search(r"token-balanced ranks, epoch 0: busiest rank / mean tokens per step ([\d.]+) -> ([\d.]+)",
-                  on.log_path.read_text())
+    m = re.search(
+        r"token-balanced ranks, epoch 0: busiest rank / mean tokens per step ([\d.]+) -> ([\d.]+)",
+        on.log_path.read_text(),
+    )
     assert m, on.log_path.read_text()[-3000:]
     assert float(m.group(2)) < float(m.group(1))
     assert "token-balanced" not in off.log_path.read_text()

@@ -36,12 +36,15 @@ print(json.dumps({"finite": bool(torch.isfinite(logits).all()), "attn": model.co
 @pytest.mark.slow
 def test_default_recipe_export_loads_with_stock_transformers(tiny_model_dir, tmp_path):
     train_file, val_file = write_toy_sft(tmp_path / "sft", n_train=8, n_val=2)
-    recipe = {"base": "default", "name": "export",
-              "model": {"path": str(tiny_model_dir)},
-              "data": {"train_files": str(train_file), "val_files": str(val_file), "max_length": 256},
-              "batch": {"global_batch_size": 4, "max_token_len_per_gpu": 1024},
-              "training": {"max_steps": 1},
-              "checkpoint": {"save_freq": 1, "test_freq": -1}}
+    recipe = {
+        "base": "default",
+        "name": "export",
+        "model": {"path": str(tiny_model_dir)},
+        "data": {"train_files": str(train_file), "val_files": str(val_file), "max_length": 256},
+        "batch": {"global_batch_size": 4, "max_token_len_per_gpu": 1024},
+        "training": {"max_steps": 1},
+        "checkpoint": {"save_freq": 1, "test_freq": -1},
+    }
     s = train(recipe, gpus=1, device="cpu", run_dir=tmp_path / "run", echo="none")
     assert s.status == "finished", s.log_path.read_text()[-3000:]
     hf = tmp_path / "run" / "global_step_1" / "huggingface"
@@ -51,8 +54,9 @@ def test_default_recipe_export_loads_with_stock_transformers(tiny_model_dir, tmp
     assert not [k for k, v in saved.items() if "coderl" in f"{k}{v}"], saved
 
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    r = subprocess.run([sys.executable, "-I", "-c", STOCK_LOAD, str(hf)], capture_output=True, text=True,
-                       env=env, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-I", "-c", STOCK_LOAD, str(hf)], capture_output=True, text=True, env=env, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out == {"finite": True, "attn": out["attn"], "coderl_modules": []}
@@ -68,5 +72,6 @@ def test_smoke_check_fails_an_export_that_names_a_coderl_attention(tiny_model_di
     cfg = json.loads((hf / "config.json").read_text())
     (hf / "config.json").write_text(json.dumps({**cfg, "attn_implementation": "coderl_varlen"}))
     import coderl.training.varlen_attn  # noqa: F401  registered here, the load alone would pass
+
     check = _hf_export(hf)
     assert not check.ok and 'attn_implementation="coderl_varlen"' in check.detail, check.line()

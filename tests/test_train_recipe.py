@@ -36,15 +36,20 @@ def test_default_and_runbook_profiles_override_verl_defaults():
     # the runbook is stock verl; the default adds the varlen kernel and the chunked log-probs
     assert "model.external_lib" not in rb
     df = _ov(recipe_to_overrides(load_recipe("default"), gpus=2))
-    assert df["model.external_lib"] == ("[coderl.training.stock_export,coderl.training.varlen_attn,"
-                                        "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]")
+    assert df["model.external_lib"] == (
+        "[coderl.training.stock_export,coderl.training.varlen_attn,"
+        "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]"
+    )
     cpu = _ov(recipe_to_overrides(load_recipe("default"), gpus=1, device="cpu"))
-    assert cpu["model.external_lib"] == ("[coderl.training.stock_export,coderl.training.fast_logprobs,"
-                                         "coderl.training.token_balanced_dp]")
+    assert cpu["model.external_lib"] == (
+        "[coderl.training.stock_export,coderl.training.fast_logprobs,coderl.training.token_balanced_dp]"
+    )
 
 
-@pytest.mark.parametrize("gpus,nnodes,per_gpu,micro,accum", [(1, 1, 16, 2, 8), (4, 1, 4, 2, 2), (8, 1, 2, 2, 1),
-                                                              (16, 1, 1, 1, 1), (4, 2, 2, 2, 1)])
+@pytest.mark.parametrize(
+    "gpus,nnodes,per_gpu,micro,accum",
+    [(1, 1, 16, 2, 8), (4, 1, 4, 2, 2), (8, 1, 2, 2, 1), (16, 1, 1, 1, 1), (4, 2, 2, 2, 1)],
+)
 def test_batch_plan_spreads_global_batch(gpus, nnodes, per_gpu, micro, accum):
     bp = batch_plan(load_recipe("runbook"), gpus, nnodes)
     assert (bp.per_gpu_batch, bp.micro_batch_size_per_gpu, bp.grad_accumulation) == (per_gpu, micro, accum)
@@ -52,7 +57,9 @@ def test_batch_plan_spreads_global_batch(gpus, nnodes, per_gpu, micro, accum):
 
 
 def test_global_batch_must_divide_by_world_size():
-    with pytest.raises(ConfigError, match=r"global_batch_size=16 does not divide by the world size 3.*\[1, 2, 4, 8, 16\]"):
+    with pytest.raises(
+        ConfigError, match=r"global_batch_size=16 does not divide by the world size 3.*\[1, 2, 4, 8, 16\]"
+    ):
         recipe_to_overrides(load_recipe("runbook"), gpus=3)
 
 
@@ -72,8 +79,7 @@ def test_validation_names_the_key(tmp_path):
 
 
 def test_cpu_overrides_and_passthrough(tmp_path):
-    r = load_recipe({"base": "runbook", "model": {"path": str(tmp_path)},
-                     "verl_overrides": ["engine.fsdp_size=-1"]})
+    r = load_recipe({"base": "runbook", "model": {"path": str(tmp_path)}, "verl_overrides": ["engine.fsdp_size=-1"]})
     ov = recipe_to_overrides(r, gpus=2, device="cpu")
     d = _ov(ov)
     assert d["trainer.device"] == "cpu" and d["engine.use_torch_compile"] == "false"
@@ -133,7 +139,22 @@ def test_train_cli_dry_run_prints_config_and_command(tmp_path):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "coderl", "train", "--dry-run", "--gpus", "4", "--recipe", "runbook",
-                          "trainer.logger=[console,wandb]"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coderl",
+            "train",
+            "--dry-run",
+            "--gpus",
+            "4",
+            "--recipe",
+            "runbook",
+            "trainer.logger=[console,wandb]",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "global 16 = 4 x 4 per GPU; micro 2 x accumulation 2" in out
     assert "--nproc_per_node=4" in out and out.rstrip().endswith("'trainer.logger=[console,wandb]'")

@@ -35,13 +35,16 @@ PAUSE_HOOK = Path(__file__).parent / "fixtures" / "pause_after_checkpoint"
 
 
 def _recipe(model: Path, data: tuple[Path, Path], batch: int = 2) -> dict:
-    return {"base": "runbook", "name": "tiny",
-            "model": {"path": str(model)},
-            "data": {"train_files": str(data[0]), "val_files": str(data[1]), "max_length": 256},
-            "batch": {"global_batch_size": batch, "micro_batch_size_per_gpu": 2},
-            "optim": {"lr": 1e-3, "warmup_ratio": 0.0},
-            "training": {"max_steps": STEPS},
-            "checkpoint": {"save_freq": SAVE, "test_freq": SAVE}}
+    return {
+        "base": "runbook",
+        "name": "tiny",
+        "model": {"path": str(model)},
+        "data": {"train_files": str(data[0]), "val_files": str(data[1]), "max_length": 256},
+        "batch": {"global_batch_size": batch, "micro_batch_size_per_gpu": 2},
+        "optim": {"lr": 1e-3, "warmup_ratio": 0.0},
+        "training": {"max_steps": STEPS},
+        "checkpoint": {"save_freq": SAVE, "test_freq": SAVE},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +69,15 @@ def reference(tiny_model_dir, data, tmp_path_factory):
 
 
 def test_verl_hydra_output_goes_into_the_run_dir(reference):
-    assert list(reference.launch_cwd.iterdir()) == []   # no outputs/<date>/<time>/ where it was launched
+    assert list(reference.launch_cwd.iterdir()) == []  # no outputs/<date>/<time>/ where it was launched
     hydra = reference.run_dir / "logs" / "attempt_001_hydra"
     assert (hydra / "sft_trainer.log").is_file() and (hydra / ".hydra" / "config.yaml").is_file()
 
 
-PROGRESS = re.compile(r"^\[progress\] step (\d+)/(\d+) \((\d+)%\)  (?:(-) s/step  - tokens/s/gpu  ETA -|"
-                      r"([\d.]+) s/step  ([\d,]+) tokens/s/gpu  ETA (\d+):(\d\d):(\d\d))$")
+PROGRESS = re.compile(
+    r"^\[progress\] step (\d+)/(\d+) \((\d+)%\)  (?:(-) s/step  - tokens/s/gpu  ETA -|"
+    r"([\d.]+) s/step  ([\d,]+) tokens/s/gpu  ETA (\d+):(\d\d):(\d\d))$"
+)
 
 
 def test_progress_lines_show_step_rate_tokens_and_eta(reference):
@@ -80,7 +85,7 @@ def test_progress_lines_show_step_rate_tokens_and_eta(reference):
     rows = [PROGRESS.match(ln) for ln in log.splitlines() if ln.startswith("[progress]")]
     assert len(rows) == STEPS and all(rows), [ln for ln in log.splitlines() if ln.startswith("[progress]")]
     assert [(int(m[1]), int(m[2])) for m in rows] == [(i, STEPS) for i in range(1, STEPS + 1)]
-    assert rows[0][4] == "-"                      # one step line gives no rate yet
+    assert rows[0][4] == "-"  # one step line gives no rate yet
     tokens = {step: m["train/global_tokens"] for step, m in read_metrics(reference.run_dir).items()}
     for m in rows[1:]:
         step, sec, tok = int(m[1]), float(m[5]), int(m[6].replace(",", ""))
@@ -108,18 +113,37 @@ def test_interrupt_refuse_resume_matches_reference(reference, tiny_model_dir, da
     run_dir = tmp_path / "run"
     recipe_file = tmp_path / "recipe.yaml"
     recipe_file.write_text(yaml.safe_dump(_recipe(tiny_model_dir, data)))
-    cmd = [sys.executable, "-m", "coderl", "train", "--recipe", str(recipe_file), "--device", "cpu", "--gpus", "1",
-           "--run-dir", str(run_dir), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "coderl",
+        "train",
+        "--recipe",
+        str(recipe_file),
+        "--device",
+        "cpu",
+        "--gpus",
+        "1",
+        "--run-dir",
+        str(run_dir),
+        "--quiet",
+    ]
     # the workers hold right after the step-SAVE checkpoint (tests/fixtures/pause_after_checkpoint), so
     # Ctrl-C arrives on that event, mid-run, however loaded the machine is
     paused = tmp_path / "paused"
-    env = {**os.environ, "CODERL_TEST_PAUSE_AFTER_STEP": str(SAVE), "CODERL_TEST_PAUSED_FILE": str(paused),
-           "PYTHONPATH": os.pathsep.join([str(PAUSE_HOOK), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "CODERL_TEST_PAUSE_AFTER_STEP": str(SAVE),
+        "CODERL_TEST_PAUSED_FILE": str(paused),
+        "PYTHONPATH": os.pathsep.join([str(PAUSE_HOOK), os.environ.get("PYTHONPATH", "")]),
+    }
     launcher = start_in_foreground_group(cmd, env=env)
-    deadline = time.monotonic() + 600   # a safety net only: the wait ends on the event
+    deadline = time.monotonic() + 600  # a safety net only: the wait ends on the event
     while not paused.exists() and launcher.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert launcher.poll() is None and paused.exists(), "run ended before it could be interrupted:\n" + launcher.stdout.read()
+    assert launcher.poll() is None and paused.exists(), (
+        "run ended before it could be interrupted:\n" + launcher.stdout.read()
+    )
     tree = psutil.Process(launcher.pid).children(recursive=True)
     assert len(tree) >= 2  # torchrun and its worker
     os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C, to the foreground process group as a terminal sends it

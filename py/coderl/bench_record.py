@@ -57,8 +57,11 @@ def versions() -> dict[str, Any]:
     root = repo_root()
     commit = _run(["git", "rev-parse", "HEAD"], cwd=root)
     dirty = _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root)
-    v: dict[str, Any] = {"python": sys.version.split()[0], "coderl_commit": commit,
-                         "coderl_dirty": bool(dirty) if dirty is not None else None}
+    v: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "coderl_commit": commit,
+        "coderl_dirty": bool(dirty) if dirty is not None else None,
+    }
     for dist in VERSIONED:
         try:
             v[dist] = metadata.version(dist)
@@ -69,21 +72,32 @@ def versions() -> dict[str, Any]:
 
 def record(bench: str, argv: list[str]) -> dict[str, Any]:
     """The provenance block: what ran, where, when, with which software."""
-    return {"bench": bench, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "command": shlex.join(argv), "argv": list(argv), "machine": machine(), "versions": versions()}
+    return {
+        "bench": bench,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": shlex.join(argv),
+        "argv": list(argv),
+        "machine": machine(),
+        "versions": versions(),
+    }
 
 
-def write_result(bench: str, name: str, payload: dict[str, Any], argv: list[str], *,
-                 out_dir: str | Path | None = None) -> Path:
+def write_result(
+    bench: str, name: str, payload: dict[str, Any], argv: list[str], *, out_dir: str | Path | None = None
+) -> Path:
     """Write `payload` plus its `record` block to OUT/<YYYY-MM-DD>_<name>.json and return the path.
 
     OUT defaults to docs/bench_<bench>/; an existing file of that name is kept and a numbered
     one (`_2`, `_3`, ...) written beside it, so a re-run never replaces a committed result.
     """
     if not name or "/" in name or name.startswith("."):
-        raise ConfigError(f"bench result name {name!r}: give a plain file stem such as '7.6b_2xH200_runbook_vs_default'")
+        raise ConfigError(
+            f"bench result name {name!r}: give a plain file stem such as '7.6b_2xH200_runbook_vs_default'"
+        )
     if "record" in payload:
-        raise ConfigError(f"bench {bench!r} payload already has a 'record' key; it is reserved for the provenance block")
+        raise ConfigError(
+            f"bench {bench!r} payload already has a 'record' key; it is reserved for the provenance block"
+        )
     out = Path(out_dir) if out_dir is not None else results_dir(bench)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{time.strftime('%Y-%m-%d', time.gmtime())}_{name}"

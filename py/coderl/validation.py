@@ -8,8 +8,15 @@ from .errors import ConfigError
 
 NoneType = type(None)
 
-_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list",
-          dict: "a mapping", NoneType: "null"}
+_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+    NoneType: "null",
+}
 
 
 def type_name(types: Any) -> str:

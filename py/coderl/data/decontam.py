@@ -22,7 +22,7 @@ def ngrams(text: str, n: int) -> set[str]:
     w = words(text)
     if len(w) < n:
         return {" ".join(w)} if len(w) >= MIN_WORDS else set()
-    return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
+    return {" ".join(w[i : i + n]) for i in range(len(w) - n + 1)}
 
 
 @dataclass
@@ -39,8 +39,11 @@ class EvalIndex:
         self.problems = problems
         per_problem = [ngrams(p.prompt, n) for p in problems]
         # prompts shorter than n words: matched as a whole word sequence (" w1 w2 ... ")
-        self.short = [(k, " " + next(iter(g)) + " ") for k, g in enumerate(per_problem)
-                      if len(g) == 1 and len(next(iter(g)).split()) < n]
+        self.short = [
+            (k, " " + next(iter(g)) + " ")
+            for k, g in enumerate(per_problem)
+            if len(g) == 1 and len(next(iter(g)).split()) < n
+        ]
         df = Counter(g for grams in per_problem for g in grams)
         self.index: dict[str, list[int]] = defaultdict(list)
         self.sizes: list[int] = []

@@ -14,7 +14,7 @@ import numpy as np
 
 _WORD = re.compile(r"\w+")
 _PRIME = np.uint64((1 << 31) - 1)
-N_PERM, BANDS = 64, 16          # 16 bands x 4 rows: candidate pairs from Jaccard ~0.5 up
+N_PERM, BANDS = 64, 16  # 16 bands x 4 rows: candidate pairs from Jaccard ~0.5 up
 
 
 def words(text: str) -> list[str]:
@@ -25,7 +25,7 @@ def shingles(text: str, k: int = 5) -> set[str]:
     w = words(text)
     if len(w) < k:
         return {" ".join(w)} if w else set()
-    return {" ".join(w[i:i + k]) for i in range(len(w) - k + 1)}
+    return {" ".join(w[i : i + k]) for i in range(len(w) - k + 1)}
 
 
 def _signature(sh: set[str], a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -58,7 +58,7 @@ def near_duplicates(texts: list[str], threshold: float, skip: set[int] = frozens
             continue
         sig = _signature(s, a, b)
         for band in range(BANDS):
-            buckets[(band, *sig[band * rows_per_band:(band + 1) * rows_per_band].tolist())].append(i)
+            buckets[(band, *sig[band * rows_per_band : (band + 1) * rows_per_band].tolist())].append(i)
     out: dict[int, tuple[int, float]] = {}
     for members in buckets.values():
         for pos, j in enumerate(members):

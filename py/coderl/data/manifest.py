@@ -50,7 +50,9 @@ def load_manifest(name: str, manifests_dir: str | Path) -> dict[str, Any]:
     try:
         m = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise DataError(f"{path}: not valid JSON ({e.msg}, line {e.lineno}); restore it with: git checkout -- {path}") from None
+        raise DataError(
+            f"{path}: not valid JSON ({e.msg}, line {e.lineno}); restore it with: git checkout -- {path}"
+        ) from None
     recs = m.get("records") if isinstance(m, dict) else None
     if not isinstance(recs, list) or not all(isinstance(r, dict) and "id" in r and "sha256" in r for r in recs):
         raise DataError(f"{path}: expected 'records': [{{id, sha256}}, ...]; restore it with: git checkout -- {path}")
@@ -64,20 +66,30 @@ def records_hash(records: list[dict[str, Any]]) -> str:
 
 def verify_against_manifest(name: str, problems: list[Problem], manifest: dict[str, Any], where: str) -> None:
     """Raise DataError naming the first record that differs from the manifest (order matters)."""
-    fix = (f"rebuild it with: coderl data --datasets {name} --force (if the source itself changed on purpose, "
-           f"add --update-manifest and commit data/manifests/{name}.json)")
+    fix = (
+        f"rebuild it with: coderl data --datasets {name} --force (if the source itself changed on purpose, "
+        f"add --update-manifest and commit data/manifests/{name}.json)"
+    )
     expected = manifest["records"]
     for i, (p, rec) in enumerate(zip(problems, expected)):
         if p.id != rec["id"]:
-            raise DataError(f"{where}: record {i + 1} has id {p.id!r} but the manifest of '{name}' expects "
-                            f"{rec['id']!r} there; {fix}")
+            raise DataError(
+                f"{where}: record {i + 1} has id {p.id!r} but the manifest of '{name}' expects "
+                f"{rec['id']!r} there; {fix}"
+            )
         actual = p.content_hash()
         if actual != rec["sha256"]:
-            raise DataError(f"{where}: problem {p.id!r} differs from the manifest of '{name}' (sha256 {actual[:12]}... "
-                            f"!= {rec['sha256'][:12]}...): its prompt, tests or reference changed; {fix}")
+            raise DataError(
+                f"{where}: problem {p.id!r} differs from the manifest of '{name}' (sha256 {actual[:12]}... "
+                f"!= {rec['sha256'][:12]}...): its prompt, tests or reference changed; {fix}"
+            )
     if len(problems) < len(expected):
-        raise DataError(f"{where}: {len(problems)} records but the manifest of '{name}' has {len(expected)}; "
-                        f"first missing id {expected[len(problems)]['id']!r}; {fix}")
+        raise DataError(
+            f"{where}: {len(problems)} records but the manifest of '{name}' has {len(expected)}; "
+            f"first missing id {expected[len(problems)]['id']!r}; {fix}"
+        )
     if len(problems) > len(expected):
-        raise DataError(f"{where}: {len(problems)} records but the manifest of '{name}' has {len(expected)}; "
-                        f"first extra id {problems[len(expected)].id!r}; {fix}")
+        raise DataError(
+            f"{where}: {len(problems)} records but the manifest of '{name}' has {len(expected)}; "
+            f"first extra id {problems[len(expected)].id!r}; {fix}"
+        )

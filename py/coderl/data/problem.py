@@ -18,16 +18,16 @@ KINDS = ("functional", "stdio")
 class Problem:
     id: str
     dataset: str
-    kind: str                      # "functional" | "stdio"
-    prompt: str                    # what the model sees before templating
-    source: str = ""               # where it came from (dataset id, split, file)
-    entry_point: str | None = None # functional: the function HumanEval's check() receives
-    test_code: str | None = None   # functional: asserts / check() appended after the solution
+    kind: str  # "functional" | "stdio"
+    prompt: str  # what the model sees before templating
+    source: str = ""  # where it came from (dataset id, split, file)
+    entry_point: str | None = None  # functional: the function HumanEval's check() receives
+    test_code: str | None = None  # functional: asserts / check() appended after the solution
     tests: list[dict[str, str]] | None = None  # stdio: [{"input": str, "output": str}, ...]
-    time_limit_s: float | None = None          # the source's limit, kept as information
-    reference_code: str | None = None          # the dataset's own solution, if any
+    time_limit_s: float | None = None  # the source's limit, kept as information
+    reference_code: str | None = None  # the dataset's own solution, if any
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. MBPP test_list shown in the prompt
-    sha256: str | None = None      # of the normalized record without this field
+    sha256: str | None = None  # of the normalized record without this field
 
     def __post_init__(self) -> None:
         where = f"problem {self.id!r} ({self.dataset})"
@@ -43,7 +43,11 @@ class Problem:
             if not isinstance(self.tests, list) or not self.tests:
                 raise DataError(f"{where}: stdio problems need a non-empty 'tests' list of {{input, output}}")
             for i, t in enumerate(self.tests):
-                if not isinstance(t, dict) or not isinstance(t.get("input"), str) or not isinstance(t.get("output"), str):
+                if (
+                    not isinstance(t, dict)
+                    or not isinstance(t.get("input"), str)
+                    or not isinstance(t.get("output"), str)
+                ):
                     raise DataError(f"{where}: tests[{i}] must be {{'input': str, 'output': str}}")
 
     def content_hash(self) -> str:
@@ -52,7 +56,7 @@ class Problem:
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-    def with_hash(self) -> "Problem":
+    def with_hash(self) -> Problem:
         self.sha256 = self.content_hash()
         return self
 
@@ -60,7 +64,7 @@ class Problem:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "") -> "Problem":
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> Problem:
         known = set(cls.__dataclass_fields__)
         unknown = set(d) - known
         if unknown:

@@ -23,19 +23,23 @@ def raw_path(name: str, raw_dir: str | Path = DEFAULT_RAW_DIR) -> Path:
     return resolve(raw_dir) / f"{name}_raw.jsonl"
 
 
-def load_eval_problems(name: str, raw_dir: str | Path = DEFAULT_RAW_DIR,
-                       manifests_dir: str | Path = DEFAULT_MANIFESTS_DIR) -> list[Problem]:
+def load_eval_problems(
+    name: str, raw_dir: str | Path = DEFAULT_RAW_DIR, manifests_dir: str | Path = DEFAULT_MANIFESTS_DIR
+) -> list[Problem]:
     """The problems of eval dataset `name`, verified record by record against its manifest."""
     manifest = load_manifest(name, resolve(manifests_dir))
     path = raw_path(name, raw_dir)
     if not path.is_file():
-        raise DataError(f"raw data for '{name}' not found: {path}; build it with: coderl data --datasets {name} "
-                        f"(make data)")
+        raise DataError(
+            f"raw data for '{name}' not found: {path}; build it with: coderl data --datasets {name} (make data)"
+        )
     problems = load_problems(path)
     wrong = next((p for p in problems if p.dataset != name), None)
     if wrong is not None:
-        raise DataError(f"{path}: problem {wrong.id!r} belongs to dataset {wrong.dataset!r}, not '{name}'; "
-                        f"rebuild with: coderl data --datasets {name} --force")
+        raise DataError(
+            f"{path}: problem {wrong.id!r} belongs to dataset {wrong.dataset!r}, not '{name}'; "
+            f"rebuild with: coderl data --datasets {name} --force"
+        )
     verify_against_manifest(name, problems, manifest, str(path))
     return problems
 

@@ -23,13 +23,15 @@ def judge_or_abort(jobs: list[tuple[str, Problem, str]], sandbox: str, cfg, purp
     if not ok:
         raise InfrastructureError(f"sandbox '{sandbox}' is not usable {purpose}: {why}; see: coderl sandbox --help")
     verdicts = []
-    with JudgePool(executor, cfg.execution.get("workers", 0), compare=cfg.judge["stdio_compare"],
-                   stop_at_first_failure=True) as pool:
+    with JudgePool(
+        executor, cfg.execution.get("workers", 0), compare=cfg.judge["stdio_compare"], stop_at_first_failure=True
+    ) as pool:
         futures = [(label, pool.submit(p, code)) for label, p, code in jobs]
         for label, fut in futures:
             v = fut.result()
             if v.verdict == "sandbox_error":
-                raise InfrastructureError(f"the sandbox failed while {label}: {v.detail}; "
-                                          f"nothing was written; fix the sandbox and re-run")
+                raise InfrastructureError(
+                    f"the sandbox failed while {label}: {v.detail}; nothing was written; fix the sandbox and re-run"
+                )
             verdicts.append(v)
     return verdicts

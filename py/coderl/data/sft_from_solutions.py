@@ -33,14 +33,21 @@ def rows_from_solutions(path: Path, cfg) -> list[dict]:
             raise DataError(f"{path}:{n}: not JSON ({e.msg})") from None
         missing = [k for k in ("id", "statement", "solution", "tests") if k not in r]
         if missing:
-            raise DataError(f"{path}:{n}: missing {', '.join(missing)}; expected CodeContests train300 rows "
-                            f"(id, statement, solution, tests)")
+            raise DataError(
+                f"{path}:{n}: missing {', '.join(missing)}; expected CodeContests train300 rows "
+                f"(id, statement, solution, tests)"
+            )
         raw.append(r)
     out = []
     for p in problems_from_train300_rows(raw, "sft_seed", str(path)):
         answer = f"```python\n{p.reference_code.rstrip()}\n```"
-        out.append({"id": p.id, "messages": [*build_messages(p, cfg), {"role": "assistant", "content": answer}],
-                    "tests": p.tests})
+        out.append(
+            {
+                "id": p.id,
+                "messages": [*build_messages(p, cfg), {"role": "assistant", "content": answer}],
+                "tests": p.tests,
+            }
+        )
     return out
 
 

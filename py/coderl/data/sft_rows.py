@@ -20,7 +20,7 @@ ROLES = ("system", "user", "assistant")
 
 @dataclass
 class Issue:
-    check: str      # malformed_json | bad_row | duplicate_id | exact_duplicate | near_duplicate | too_long | ...
+    check: str  # malformed_json | bad_row | duplicate_id | exact_duplicate | near_duplicate | too_long | ...
     line: int
     id: str | None
     message: str
@@ -34,7 +34,7 @@ class SFTRow:
     line: int
     id: str
     messages: list[dict[str, str]]
-    tests: dict[str, Any] = field(default_factory=dict)   # {"test_list", "test_setup_code"} or {"tests"}
+    tests: dict[str, Any] = field(default_factory=dict)  # {"test_list", "test_setup_code"} or {"tests"}
 
     def text(self) -> str:
         return "\n".join(m["content"] for m in self.messages)
@@ -73,7 +73,10 @@ def _messages_of(obj: dict[str, Any]) -> tuple[list[dict[str, str]] | None, str 
         if sys_msg is not None and (not isinstance(sys_msg, str) or not sys_msg.strip()):
             return None, "field 'system' is empty or not a string"
         head = [{"role": "system", "content": sys_msg}] if sys_msg else []
-        return head + [{"role": "user", "content": obj["prompt"]}, {"role": "assistant", "content": obj["response"]}], None
+        return head + [
+            {"role": "user", "content": obj["prompt"]},
+            {"role": "assistant", "content": obj["response"]},
+        ], None
     return None, "missing fields: a row needs 'messages', or 'prompt' and 'response'"
 
 
@@ -101,8 +104,13 @@ def _tests_of(obj: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         return {"test_list": tl, "test_setup_code": obj.get("test_setup_code") or ""}, None
     if "tests" in obj:
         ts = obj["tests"]
-        if not isinstance(ts, list) or not ts or not all(
-                isinstance(t, dict) and isinstance(t.get("input"), str) and isinstance(t.get("output"), str) for t in ts):
+        if (
+            not isinstance(ts, list)
+            or not ts
+            or not all(
+                isinstance(t, dict) and isinstance(t.get("input"), str) and isinstance(t.get("output"), str) for t in ts
+            )
+        ):
             return {}, "'tests' must be a non-empty list of {input: str, output: str}"
         return {"tests": ts}, None
     return {}, None

@@ -19,8 +19,13 @@ def row_problem(row: SFTRow) -> Problem | None:
         test_code = "\n".join(([setup, ""] if setup.strip() else []) + row.tests["test_list"]) + "\n"
         return Problem(id=row.id, dataset="sft", kind="functional", prompt=prompt, test_code=test_code)
     if "tests" in row.tests:
-        return Problem(id=row.id, dataset="sft", kind="stdio", prompt=prompt,
-                       tests=[{"input": t["input"], "output": t["output"]} for t in row.tests["tests"]])
+        return Problem(
+            id=row.id,
+            dataset="sft",
+            kind="stdio",
+            prompt=prompt,
+            tests=[{"input": t["input"], "output": t["output"]} for t in row.tests["tests"]],
+        )
     return None
 
 
@@ -35,8 +40,12 @@ def validate_rows(rows: list[SFTRow], sandbox: str = "local", cfg=None) -> dict[
     cfg = cfg or load_eval_config()
     todo = [(r, row_problem(r)) for r in rows]
     todo = [(r, p) for r, p in todo if p is not None]
-    verdicts = judge_or_abort([(f"validating row {r.id} (line {r.line})", p, extract_code(r.response()).code)
-                               for r, p in todo], sandbox, cfg, "for --validate")
+    verdicts = judge_or_abort(
+        [(f"validating row {r.id} (line {r.line})", p, extract_code(r.response()).code) for r, p in todo],
+        sandbox,
+        cfg,
+        "for --validate",
+    )
     failed = {r.id: f"{v.verdict}: {v.detail}".strip(": ") for (r, _), v in zip(todo, verdicts) if not v.accepted}
     log.info("validated %d rows with tests: %d failed", len(todo), len(failed))
     return failed

@@ -27,8 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--raw-dir", default="data/raw")
     p.add_argument("--manifests-dir", default="data/manifests")
     p.add_argument("--out", default="outputs/data_validation/report.json")
-    p.add_argument("--workers", type=int, default=None, help="parallel problems (default: execution.workers in eval.yaml)")
-    p.add_argument("--no-recheck", dest="recheck", action="store_false", help="do not re-judge failures to spot flaky tests")
+    p.add_argument(
+        "--workers", type=int, default=None, help="parallel problems (default: execution.workers in eval.yaml)"
+    )
+    p.add_argument(
+        "--no-recheck", dest="recheck", action="store_false", help="do not re-judge failures to spot flaky tests"
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when any reference fails")
     p.add_argument("--config", default=None)
 
@@ -52,13 +56,27 @@ def validate_dataset(name: str, problems, pool, recheck: bool) -> dict[str, Any]
         flaky = p.id in second and second[p.id].verdict != v.verdict
         kind = "sandbox_error" if v.verdict == "sandbox_error" else ("flaky" if flaky else v.verdict)
         counts[kind] += 1
-        failures.append({"id": p.id, "verdict": v.verdict, "class": kind, "detail": v.detail,
-                         "first_failed_test": v.first_failed_test, "tests_total": v.tests_total,
-                         "recheck_verdict": second[p.id].verdict if p.id in second else None,
-                         "time_limit_s": p.time_limit_s})
-    return {"problems": len(problems), "with_reference": len(with_ref), "no_reference": len(problems) - len(with_ref),
-            "reference_accepted": len(with_ref) - len(failed), "reference_failed": len(failed),
-            "by_class": dict(sorted(counts.items())), "failures": failures}
+        failures.append(
+            {
+                "id": p.id,
+                "verdict": v.verdict,
+                "class": kind,
+                "detail": v.detail,
+                "first_failed_test": v.first_failed_test,
+                "tests_total": v.tests_total,
+                "recheck_verdict": second[p.id].verdict if p.id in second else None,
+                "time_limit_s": p.time_limit_s,
+            }
+        )
+    return {
+        "problems": len(problems),
+        "with_reference": len(with_ref),
+        "no_reference": len(problems) - len(with_ref),
+        "reference_accepted": len(with_ref) - len(failed),
+        "reference_failed": len(failed),
+        "by_class": dict(sorted(counts.items())),
+        "failures": failures,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,8 +84,9 @@ def run(args: argparse.Namespace) -> int:
     from ..sandbox.judge import JudgePool
 
     cfg = load_eval_config(args.config)
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()] or \
-        [n for n in cfg.datasets if raw_path(n, args.raw_dir).is_file()]
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()] or [
+        n for n in cfg.datasets if raw_path(n, args.raw_dir).is_file()
+    ]
     if not names:
         raise DataError(f"no raw datasets in {resolve(args.raw_dir)}; build them first: make data")
     executor = make_executor(args.sandbox, cfg)
@@ -75,10 +94,19 @@ def run(args: argparse.Namespace) -> int:
     if not ok:
         raise InfrastructureError(f"sandbox '{args.sandbox}' is not usable: {why}")
     workers = args.workers if args.workers is not None else cfg.execution.get("workers", 0)
-    report: dict[str, Any] = {"sandbox": args.sandbox, "isolation": getattr(executor, "isolation_level", "?"),
-                              "limits": cfg.sandbox, "compare": cfg.judge["stdio_compare"], "datasets": {}}
-    with JudgePool(executor, workers, compare=cfg.judge["stdio_compare"],
-                   stop_at_first_failure=cfg.judge.get("stop_at_first_failure", True)) as pool:
+    report: dict[str, Any] = {
+        "sandbox": args.sandbox,
+        "isolation": getattr(executor, "isolation_level", "?"),
+        "limits": cfg.sandbox,
+        "compare": cfg.judge["stdio_compare"],
+        "datasets": {},
+    }
+    with JudgePool(
+        executor,
+        workers,
+        compare=cfg.judge["stdio_compare"],
+        stop_at_first_failure=cfg.judge.get("stop_at_first_failure", True),
+    ) as pool:
         for name in names:
             problems = load_eval_problems(name, args.raw_dir, args.manifests_dir)
             log.info("validating %s: %d problems", name, len(problems))
@@ -87,11 +115,15 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_json(out, report)
     print(f"{'dataset':<24} {'problems':>8} {'no_ref':>6} {'ok':>5} {'failed':>6}  by class")
     for name, d in report["datasets"].items():
-        print(f"{name:<24} {d['problems']:>8} {d['no_reference']:>6} {d['reference_accepted']:>5} "
-              f"{d['reference_failed']:>6}  {d['by_class'] or ''}")
+        print(
+            f"{name:<24} {d['problems']:>8} {d['no_reference']:>6} {d['reference_accepted']:>5} "
+            f"{d['reference_failed']:>6}  {d['by_class'] or ''}"
+        )
     print(f"report: {out}")
     infra = sum(d["by_class"].get("sandbox_error", 0) for d in report["datasets"].values())
     if infra:
-        raise InfrastructureError(f"{infra} reference run(s) failed in the sandbox itself (see {out}); fix the sandbox and re-run")
+        raise InfrastructureError(
+            f"{infra} reference run(s) failed in the sandbox itself (see {out}); fix the sandbox and re-run"
+        )
     failed = sum(d["reference_failed"] for d in report["datasets"].values())
     return 1 if (args.strict and failed) else 0

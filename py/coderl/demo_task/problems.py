@@ -99,8 +99,10 @@ def make_toy_problems(spec: ToyTaskSpec = ToyTaskSpec()) -> tuple[list[Problem],
         # distinct (name, op, constant) combinations: no duplicate rows for prepare_sft to refuse
         combos = [(f"{a}_{b}", op, k) for a, b in pairs for op in sorted(OPERATORS) for k in constants]
         if n > len(combos):
-            raise ConfigError(f"toy task spec {spec}: {n} {split} problems requested but only {len(combos)} distinct "
-                              "ones exist; lower the count or raise max_constant")
+            raise ConfigError(
+                f"toy task spec {spec}: {n} {split} problems requested but only {len(combos)} distinct "
+                "ones exist; lower the count or raise max_constant"
+            )
         return [_problem(i, split, *c, form=spec.prompt_form) for i, c in enumerate(rng.sample(combos, n))]
 
     return draw(train_pairs, spec.n_train, "train"), draw(held_pairs, spec.n_heldout, "heldout")

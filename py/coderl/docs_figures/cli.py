@@ -39,11 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         for rel in stale:
             old, new = docs[rel]
-            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"{rel} (committed)",
-                                                       f"{rel} (from raw results)"))
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    old.splitlines(True), new.splitlines(True), f"{rel} (committed)", f"{rel} (from raw results)"
+                )
+            )
         if stale:
-            print(f"docs-figures: {', '.join(stale)} differ from the raw results: run `make docs-figures` and commit",
-                  file=sys.stderr)
+            print(
+                f"docs-figures: {', '.join(stale)} differ from the raw results: run `make docs-figures` and commit",
+                file=sys.stderr,
+            )
             return 1
         print(f"docs-figures: {len(docs)} docs up to date with their raw results")
         return 0

@@ -6,7 +6,7 @@ from . import fmt
 from .raw import Raw
 
 DEMO = "bench_demo/2026-11-27_demo_transcribed.json"
-PARTS = ("training", "evaluation", "model+data", "report")   # in the order the demo runs them
+PARTS = ("training", "evaluation", "model+data", "report")  # in the order the demo runs them
 
 
 def _wall(run: dict) -> str:
@@ -25,7 +25,10 @@ def table(raw: Raw) -> str:
     for i, run in enumerate(raw.key(DEMO, "runs")):
         where = f"{m['cpus']}-core dev VM, {m['mem_gib']} GiB, {run['load']}" if i == 0 else f"same VM, {run['load']}"
         rows.append([run["date"], where, run["what"], _wall(run)])
-    return fmt.table(["date", "machine, load", "what", "wall"], rows) + f"\n\nRaw (transcribed, output not kept): docs/{DEMO}."
+    return (
+        fmt.table(["date", "machine, load", "what", "wall"], rows)
+        + f"\n\nRaw (transcribed, output not kept): docs/{DEMO}."
+    )
 
 
 def _role(raw: Raw, role: str) -> float:

@@ -39,12 +39,12 @@ def fill(text: str, render: Callable[[str], str], where: str) -> str:
         if end < 0:
             line = text.count("\n", 0, m.start()) + 1
             raise ConfigError(f"{where}:{line}: figures span {name!r} is never closed; add {_close(name)}")
-        inner = text[m.end():end]
+        inner = text[m.end() : end]
         if OPEN.search(inner):
             raise ConfigError(f"{where}: figures span {name!r} contains another span; spans do not nest")
         body = render(name)
         block = inner.startswith("\n")
-        out += [text[pos:m.end()], f"\n{body}\n" if block else body]
+        out += [text[pos : m.end()], f"\n{body}\n" if block else body]
         pos = end
     out.append(text[pos:])
     return "".join(out)

@@ -39,20 +39,29 @@ def _plan():
 
     recipe = load_recipe("default")
     c = recipe["checkpoint"]
-    return make_plan(recipe["model"]["path"], workload_from_recipe(recipe, 4, 1, 141.0), total_steps=20,
-                     save_freq=10, save_optimizer=c["save_optimizer"])
+    return make_plan(
+        recipe["model"]["path"],
+        workload_from_recipe(recipe, 4, 1, 141.0),
+        total_steps=20,
+        save_freq=10,
+        save_optimizer=c["save_optimizer"],
+    )
 
 
 def memory_terms(raw: Raw) -> str:
     m = _plan().memory
-    return (f"params {m.params_gb:.1f} + grads {m.grads_gb:.1f} + AdamW {m.optimizer_gb:.1f} + bf16 working copy "
-            f"{m.working_params_gb:.1f} + activations/logits {m.activations_peak_gb:.1f} + runtime {m.runtime_gb:.1f}")
+    return (
+        f"params {m.params_gb:.1f} + grads {m.grads_gb:.1f} + AdamW {m.optimizer_gb:.1f} + bf16 working copy "
+        f"{m.working_params_gb:.1f} + activations/logits {m.activations_peak_gb:.1f} + runtime {m.runtime_gb:.1f}"
+    )
 
 
 def checkpoint_terms(raw: Raw) -> str:
     d = _plan().disk
-    return (f"{d.per_checkpoint_gb:.1f} GB (model shards {d.model_shards_gb:.1f} + optimizer {d.optimizer_gb:.1f} + "
-            f"HF export {d.hf_export_gb:.1f})")
+    return (
+        f"{d.per_checkpoint_gb:.1f} GB (model shards {d.model_shards_gb:.1f} + optimizer {d.optimizer_gb:.1f} + "
+        f"HF export {d.hf_export_gb:.1f})"
+    )
 
 
 INLINE.update({"plan.memory_terms": memory_terms, "plan.checkpoint_terms": checkpoint_terms})

@@ -13,8 +13,10 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"raw result {path} is missing: restore it from git, or re-run its benchmark "
-                          "(make bench-train / bench-sandbox) and point the figure at the new file") from None
+        raise ConfigError(
+            f"raw result {path} is missing: restore it from git, or re-run its benchmark "
+            "(make bench-train / bench-sandbox) and point the figure at the new file"
+        ) from None
     except json.JSONDecodeError as e:
         raise ConfigError(f"raw result {path} is not valid JSON ({e}); restore it from git") from None
 
@@ -24,7 +26,7 @@ class Raw:
 
     def __init__(self, docs: Path):
         self.docs = docs
-        self._files: dict[str, dict[str, Any]] = {}   # read once per regeneration
+        self._files: dict[str, dict[str, Any]] = {}  # read once per regeneration
 
     def file(self, rel: str) -> dict[str, Any]:
         if rel not in self._files:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import ConfigError
 from . import demo_figures, plan_figures, sandbox_figures, train_figures
@@ -11,8 +11,13 @@ from .raw import Raw
 DOCS = ("README.md", "docs/performance.md", "docs/throughput.md", "docs/sandbox.md", "docs/training.md")
 
 FIGURES: dict[str, Callable[[Raw], str]] = {
-    **train_figures.TABLES, **train_figures.INLINE, **plan_figures.INLINE,
-    **sandbox_figures.TABLES, **sandbox_figures.INLINE, **demo_figures.TABLES, **demo_figures.INLINE,
+    **train_figures.TABLES,
+    **train_figures.INLINE,
+    **plan_figures.INLINE,
+    **sandbox_figures.TABLES,
+    **sandbox_figures.INLINE,
+    **demo_figures.TABLES,
+    **demo_figures.INLINE,
 }
 
 
@@ -20,6 +25,8 @@ def render(name: str, raw: Raw) -> str:
     try:
         fig = FIGURES[name]
     except KeyError:
-        raise ConfigError(f"unknown figure {name!r}; known: {', '.join(sorted(FIGURES))} "
-                          "(add a renderer in coderl/docs_figures/ or fix the marker)") from None
+        raise ConfigError(
+            f"unknown figure {name!r}; known: {', '.join(sorted(FIGURES))} "
+            "(add a renderer in coderl/docs_figures/ or fix the marker)"
+        ) from None
     return fig(raw)

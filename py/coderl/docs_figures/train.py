@@ -7,8 +7,9 @@ the speed-up from the row it is compared with. Only labels (what the row is) are
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import fmt
 from .raw import Raw
@@ -19,14 +20,14 @@ D = "bench_train/"
 
 @dataclass(frozen=True)
 class Row:
-    file: str                       # under docs/bench_train/
+    file: str  # under docs/bench_train/
     recipe: str
-    label: str                      # the recipe column as the reader sees it
-    vs: tuple[str, str] | None = None   # (file, recipe) this row's speed-up is measured against
-    ref: bool = False               # the 1.00x row of a comparison
-    bold: bool = False              # the headline row
-    cells: dict[str, str] = field(default_factory=dict)   # literal cells (notes, predictions)
-    digits: int = 2                 # of the speed-up
+    label: str  # the recipe column as the reader sees it
+    vs: tuple[str, str] | None = None  # (file, recipe) this row's speed-up is measured against
+    ref: bool = False  # the 1.00x row of a comparison
+    bold: bool = False  # the headline row
+    cells: dict[str, str] = field(default_factory=dict)  # literal cells (notes, predictions)
+    digits: int = 2  # of the speed-up
 
 
 def card(report: dict[str, Any]) -> str:
@@ -79,8 +80,9 @@ def cite(files: list[str]) -> str:
     return "\n\nRaw: " + ", ".join(f"docs/{f}" for f in dict.fromkeys(files)) + "."
 
 
-def render(raw: Raw, columns: list[str], rows: list[Row], headers: dict[str, str] | None = None,
-           cited: bool = True) -> str:
+def render(
+    raw: Raw, columns: list[str], rows: list[Row], headers: dict[str, str] | None = None, cited: bool = True
+) -> str:
     """A markdown table (and its raw files); `headers` renames columns, literal columns come from each row's cells."""
     head = [(headers or {}).get(c, COLUMNS[c][0] if c in COLUMNS else c) for c in columns]
     body = []
@@ -114,7 +116,7 @@ def loss_columns(a: dict[str, float], b: dict[str, float], per_line: int = 5) ->
     """Per-step losses a/b, five steps a line (the code block under a comparison)."""
     keys = sorted(set(a) & set(b), key=int)
     cells = [f"{int(k):2d} {a[k]:7.4f}/{b[k]:.4f}" for k in keys]
-    lines = ["   ".join(cells[i:i + per_line]) for i in range(0, len(cells), per_line)]
+    lines = ["   ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
     return "```\n" + "\n".join(lines) + "\n```"
 
 
@@ -139,8 +141,12 @@ def accept_timing(raw: Raw) -> dict[str, float]:
     if any(steps[n - 1]["attempt"] != steps[n]["attempt"] for n in timed):
         raise ValueError("a timed step follows a step of another attempt")
     tokens = sum(steps[n]["train/global_tokens"] for n in timed)
-    return {"s_per_step": statistics.median(dt.values()), "tokens": tokens,
-            "tokens_per_s_per_gpu": tokens / sum(dt.values()) / gpus, "n_timed": len(timed),
-            "mean_tokens_per_step": statistics.mean(s["train/global_tokens"] for s in steps.values()),
-            "verl_max_allocated_gb": max(s["perf/max_memory_allocated_gb"] for s in steps.values()),
-            "verl_max_reserved_gb": max(s["perf/max_memory_reserved_gb"] for s in steps.values())}
+    return {
+        "s_per_step": statistics.median(dt.values()),
+        "tokens": tokens,
+        "tokens_per_s_per_gpu": tokens / sum(dt.values()) / gpus,
+        "n_timed": len(timed),
+        "mean_tokens_per_step": statistics.mean(s["train/global_tokens"] for s in steps.values()),
+        "verl_max_allocated_gb": max(s["perf/max_memory_allocated_gb"] for s in steps.values()),
+        "verl_max_reserved_gb": max(s["perf/max_memory_reserved_gb"] for s in steps.values()),
+    }

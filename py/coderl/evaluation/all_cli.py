@@ -24,18 +24,31 @@ log = logging.getLogger(__name__)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ckpt-root", required=True, help="the folder holding global_step_N/ (verl's default_local_dir)")
-    p.add_argument("--tier-intermediate", type=int, default=1, help="tier for every checkpoint but the last (default 1)")
+    p.add_argument(
+        "--tier-intermediate", type=int, default=1, help="tier for every checkpoint but the last (default 1)"
+    )
     p.add_argument("--tier-final", type=int, default=3, help="tier for the last checkpoint (default 3)")
     p.add_argument("--force", action="store_true", help="re-evaluate even when the history already has the evaluation")
     p.add_argument("--baseline-phase", default="phase0", help="shown beside the table at the end (default phase0)")
-    p.add_argument("--gpus", type=int, default=None,
-                   help="evaluate GPUS // TP checkpoints at once on this box, each on its own GPUs (Ray, local)")
+    p.add_argument(
+        "--gpus",
+        type=int,
+        default=None,
+        help="evaluate GPUS // TP checkpoints at once on this box, each on its own GPUs (Ray, local)",
+    )
     p.add_argument("--tp", type=int, default=1, help="GPUs per evaluation (vLLM tensor parallelism; default 1)")
-    p.add_argument("--ray-address", default=None,
-                   help="a Ray cluster (ray start --head): one evaluation per TP GPUs across its nodes; "
-                        "checkpoints, data and --out-root must be on paths every node sees")
-    p.add_argument("--progress-every", type=float, default=15.0,
-                   help="with --gpus/--ray-address: seconds between progress lines (default 15)")
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="a Ray cluster (ray start --head): one evaluation per TP GPUs across its nodes; "
+        "checkpoints, data and --out-root must be on paths every node sees",
+    )
+    p.add_argument(
+        "--progress-every",
+        type=float,
+        default=15.0,
+        help="with --gpus/--ray-address: seconds between progress lines (default 15)",
+    )
     add_common_arguments(p)
 
 
@@ -49,19 +62,20 @@ def covering_row(rows: list[dict], step: int, wanted: dict[str, str]) -> dict | 
     (the same tier, or a higher tier that contains it: a final checkpoint evaluated at tier 3 needs no tier 1)."""
     for r in rows:
         if int(r["step"]) == int(step) and all(
-                (r.get("scores") or {}).get(d, {}).get("fingerprint") == fp for d, fp in wanted.items()):
+            (r.get("scores") or {}).get(d, {}).get("fingerprint") == fp for d, fp in wanted.items()
+        ):
             return r
     return None
 
 
 def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> list[tuple[int, str | EvalRequest]]:
     """Per checkpoint in step order: (step, a line saying why it is skipped) or (step, the EvalRequest to run)."""
-    from .discovery import discover_checkpoints
-    from .history import history_path, read_history
     from ..sandbox import make_executor
+    from .discovery import discover_checkpoints
     from .guard import check_health
-    from .runtime import runtime_identity
+    from .history import history_path, read_history
     from .runner import EvalRequest, eval_fingerprint
+    from .runtime import runtime_identity
 
     ckpts = discover_checkpoints(args.ckpt_root)
     usable = [c for c in ckpts if c.hf_dir is not None]
@@ -85,17 +99,45 @@ def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> list[tuple[int, str |
             continue
         tier_wanted = args.tier_final if c.step == final_step else args.tier_intermediate
         tier, datasets = datasets_for(args, cfg, None if args.datasets else tier_wanted)
-        done = None if args.force else covering_row(read_history(hist), c.step, {
-            d: eval_fingerprint(cfg, [d], args.manifests_dir, args.limit, runtime) for d in datasets})
+        done = (
+            None
+            if args.force
+            else covering_row(
+                read_history(hist),
+                c.step,
+                {d: eval_fingerprint(cfg, [d], args.manifests_dir, args.limit, runtime) for d in datasets},
+            )
+        )
         if done is not None:
-            jobs.append((c.step, f"step {c.step}: tier {tier} already in {hist} (as tier {done['tier']}, "
-                                 f"fingerprint {done['eval_fingerprint']}), skipped"))
+            jobs.append(
+                (
+                    c.step,
+                    f"step {c.step}: tier {tier} already in {hist} (as tier {done['tier']}, "
+                    f"fingerprint {done['eval_fingerprint']}), skipped",
+                )
+            )
             continue
-        jobs.append((c.step, EvalRequest(
-            model=str(c.hf_dir), checkpoint=str(c.path.resolve()), step=c.step, phase=args.phase, tier=tier,
-            datasets=datasets, out_root=Path(args.out_root), backend=kind, vllm_url=args.vllm_url,
-            sandbox=args.sandbox, raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, limit=args.limit,
-            backend_opts=backend_opts(args, kind))))
+        jobs.append(
+            (
+                c.step,
+                EvalRequest(
+                    model=str(c.hf_dir),
+                    checkpoint=str(c.path.resolve()),
+                    step=c.step,
+                    phase=args.phase,
+                    tier=tier,
+                    datasets=datasets,
+                    out_root=Path(args.out_root),
+                    backend=kind,
+                    vllm_url=args.vllm_url,
+                    sandbox=args.sandbox,
+                    raw_dir=args.raw_dir,
+                    manifests_dir=args.manifests_dir,
+                    limit=args.limit,
+                    backend_opts=backend_opts(args, kind),
+                ),
+            )
+        )
     return jobs
 
 
@@ -109,8 +151,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_eval_config(args.eval_config)
     kind = backend_kind(args)
     if kind == "openai":
-        raise ConfigError("eval-all evaluates many checkpoints and starts a vLLM server for each; a server at "
-                          "--vllm-url serves one model. Drop --vllm-url, or run coderl eval --checkpoint ... --vllm-url per checkpoint")
+        raise ConfigError(
+            "eval-all evaluates many checkpoints and starts a vLLM server for each; a server at "
+            "--vllm-url serves one model. Drop --vllm-url, or run coderl eval --checkpoint ... --vllm-url per checkpoint"
+        )
     if args.tp < 1 or (args.gpus is not None and not args.ray_address):
         concurrent_evaluations(args.gpus if args.gpus is not None else args.tp, args.tp)  # GPUS=3 TP=2: refused
     jobs = plan_jobs(args, cfg, kind)

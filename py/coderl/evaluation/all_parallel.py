@@ -37,8 +37,12 @@ def problem_counts(requests: list[EvalRequest]) -> dict[str, int]:
 
 def _absolute(req: EvalRequest) -> EvalRequest:
     """Ray workers may start in another folder (and on another node): every path absolute."""
-    return dataclasses.replace(req, out_root=Path(req.out_root).resolve(), raw_dir=str(Path(req.raw_dir).resolve()),
-                               manifests_dir=str(Path(req.manifests_dir).resolve()))
+    return dataclasses.replace(
+        req,
+        out_root=Path(req.out_root).resolve(),
+        raw_dir=str(Path(req.raw_dir).resolve()),
+        manifests_dir=str(Path(req.manifests_dir).resolve()),
+    )
 
 
 def run_jobs_in_parallel(args: argparse.Namespace, cfg, jobs: list) -> tuple[list[str], int]:
@@ -57,8 +61,14 @@ def run_jobs_in_parallel(args: argparse.Namespace, cfg, jobs: list) -> tuple[lis
         try:
             ray_eval.check_shared_paths(requests[0].out_root, Path(args.ckpt_root).resolve(), Path(requests[0].raw_dir))
             print(f"eval-all: {len(requests)} evaluation(s) as Ray tasks, {args.tp} GPU(s) each", flush=True)
-            for o in ray_eval.run_parallel(requests, cfg, tp=args.tp, totals=totals,
-                                           progress_every_s=args.progress_every, say=lambda s: print(s, flush=True)):
+            for o in ray_eval.run_parallel(
+                requests,
+                cfg,
+                tp=args.tp,
+                totals=totals,
+                progress_every_s=args.progress_every,
+                say=lambda s: print(s, flush=True),
+            ):
                 step = o.request.step
                 if o.row is not None:
                     H.record_evaluation(H.history_path(o.request.out_root, o.request.phase), o.row)

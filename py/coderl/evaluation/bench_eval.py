@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..paths import repo_root
@@ -37,8 +37,14 @@ def _versions() -> dict[str, str]:
 
 
 def _machine() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "os": platform.platform()}
 
 
@@ -92,24 +98,53 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gpus", type=int, default=4)
     ap.add_argument("--out", default=None, help="JSON result (default docs/results/bench_eval_<date>.json)")
     args = ap.parse_args(argv)
-    started = datetime.now(timezone.utc)
-    result = {"benchmark": "eval-all sequential vs --gpus N (Ray tasks)", "date": started.isoformat(timespec="seconds"),
-              "machine": _machine(), "versions": _versions(), "command": " ".join([sys.executable, "-m", __spec__.name, *(argv or sys.argv[1:])]),
-              "load_average_start": os.getloadavg(), "checkpoints": len(STEPS), "limit": args.limit,
-              "max_new_tokens": args.max_new_tokens, "runs": []}
+    started = datetime.now(UTC)
+    result = {
+        "benchmark": "eval-all sequential vs --gpus N (Ray tasks)",
+        "date": started.isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "versions": _versions(),
+        "command": " ".join([sys.executable, "-m", __spec__.name, *(argv or sys.argv[1:])]),
+        "load_average_start": os.getloadavg(),
+        "checkpoints": len(STEPS),
+        "limit": args.limit,
+        "max_new_tokens": args.max_new_tokens,
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory(prefix="coderl-bench-eval-") as tmp:
         root, raw, cfg = _setup(Path(tmp), args.max_new_tokens)
         for backend in args.backends.split(","):
             walls, rows = {}, {}
             for mode, extra in (("sequential", []), (f"gpus{args.gpus}", ["--gpus", str(args.gpus)])):
                 out = Path(tmp) / f"out_{backend}_{mode}"
-                cmd = [sys.executable, "-m", "coderl", "eval-all", "--ckpt-root", str(root), "--backend", backend,
-                       "--limit", str(args.limit), "--eval-config", str(cfg), "--raw-dir", str(raw),
-                       "--out-root", str(out), *extra]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "coderl",
+                    "eval-all",
+                    "--ckpt-root",
+                    str(root),
+                    "--backend",
+                    backend,
+                    "--limit",
+                    str(args.limit),
+                    "--eval-config",
+                    str(cfg),
+                    "--raw-dir",
+                    str(raw),
+                    "--out-root",
+                    str(out),
+                    *extra,
+                ]
                 walls[mode] = _run(cmd)
                 rows[mode] = _rows(out)
-                run = {"backend": backend, "mode": mode, "wall_s": round(walls[mode], 1), "load_average_after": os.getloadavg(),
-                       "command": " ".join(cmd[1:]).replace(tmp, "$TMP")}
+                run = {
+                    "backend": backend,
+                    "mode": mode,
+                    "wall_s": round(walls[mode], 1),
+                    "load_average_after": os.getloadavg(),
+                    "command": " ".join(cmd[1:]).replace(tmp, "$TMP"),
+                }
                 result["runs"].append(run)
                 print(json.dumps(run), flush=True)
             seq, par = rows["sequential"], rows[f"gpus{args.gpus}"]
@@ -119,10 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else repo_root() / "docs" / "results" / f"bench_eval_{started:%Y-%m-%d}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\n| backend | mode | wall (s) | speed-up | same rows |\n|---|---|---|---|---|")
+    print("\n| backend | mode | wall (s) | speed-up | same rows |\n|---|---|---|---|---|")
     for r in result["runs"]:
-        print(f"| {r['backend']} | {r['mode']} | {r['wall_s']} | {r.get('speedup_vs_sequential', '')} | "
-              f"{r.get('same_history_rows_as_sequential', '')} |")
+        print(
+            f"| {r['backend']} | {r['mode']} | {r['wall_s']} | {r.get('speedup_vs_sequential', '')} | "
+            f"{r.get('same_history_rows_as_sequential', '')} |"
+        )
     print(f"\nwritten: {out}")
     return 0
 

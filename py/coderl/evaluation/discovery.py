@@ -19,9 +19,9 @@ WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
 @dataclass(frozen=True)
 class Checkpoint:
     step: int
-    path: Path            # the global_step_<N> folder
-    hf_dir: Path | None   # its huggingface/ folder when it holds loadable weights
-    problem: str = ""     # why hf_dir is None
+    path: Path  # the global_step_<N> folder
+    hf_dir: Path | None  # its huggingface/ folder when it holds loadable weights
+    problem: str = ""  # why hf_dir is None
 
 
 def has_hf_weights(d: Path) -> bool:
@@ -41,7 +41,9 @@ def inspect_checkpoint(path: Path) -> Checkpoint:
     if not hf.is_dir() and (path / "actor" / "huggingface").is_dir():
         hf = path / "actor" / "huggingface"  # verl's RL trainer saves the policy under actor/
     if not hf.is_dir():
-        return Checkpoint(step, path, None, "no huggingface/ folder (save with checkpoint.save_contents including hf_model)")
+        return Checkpoint(
+            step, path, None, "no huggingface/ folder (save with checkpoint.save_contents including hf_model)"
+        )
     if not has_hf_weights(hf):
         return Checkpoint(step, path, None, "huggingface/ has no config.json with *.safetensors/*.bin weights")
     return Checkpoint(step, path, hf)

@@ -27,7 +27,9 @@ EMPTY_MIN_ANSWERS = 20  # answers seen before the empty-content share is judged 
 def check_health(executor, backend=None) -> None:
     ok, msg = executor.health()
     if not ok:
-        raise InfrastructureError(f"sandbox not healthy before the run: {msg}; fix the sandbox (make sandbox / --sandbox) and re-run")
+        raise InfrastructureError(
+            f"sandbox not healthy before the run: {msg}; fix the sandbox (make sandbox / --sandbox) and re-run"
+        )
     health = getattr(backend, "health", None)
     if callable(health):
         ok, msg = health()
@@ -37,7 +39,7 @@ def check_health(executor, backend=None) -> None:
 
 @dataclass
 class Guard:
-    planned: int                       # problems this run will generate/judge
+    planned: int  # problems this run will generate/judge
     max_sandbox_error_rate: float
     max_generation_failure_rate: float
     max_empty_answer_rate: float = 0.9
@@ -47,9 +49,13 @@ class Guard:
     empty_answers: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_config(cls, guard_cfg: dict, planned: int) -> "Guard":
-        return cls(planned, float(guard_cfg["max_sandbox_error_rate"]), float(guard_cfg["max_generation_failure_rate"]),
-                   float(guard_cfg.get("max_empty_answer_rate", 0.9)))
+    def from_config(cls, guard_cfg: dict, planned: int) -> Guard:
+        return cls(
+            planned,
+            float(guard_cfg["max_sandbox_error_rate"]),
+            float(guard_cfg["max_generation_failure_rate"]),
+            float(guard_cfg.get("max_empty_answer_rate", 0.9)),
+        )
 
     def answer(self, where: str, completion: str) -> None:
         """Count one new answer; stop the run when too many have empty message content."""
@@ -67,7 +73,8 @@ class Guard:
                 f"more than the guard's {self.max_empty_answer_rate:.0%} (guard.max_empty_answer_rate): the server "
                 "sends no text: a wrong chat template, a reasoning parser moving the answer out of `content`, or "
                 "the wrong model served. Stopped, nothing recorded in the history; check the server "
-                "(its log, --served-model-name) and re-run")
+                "(its log, --served-model-name) and re-run"
+            )
 
     def _budget(self, rate: float) -> int:
         return math.floor(rate * self.planned)
@@ -76,17 +83,31 @@ class Guard:
         self.sandbox_errors.append(f"{where}: {detail}")
         log.warning("sandbox_error on %s: %s", where, detail)
         if len(self.sandbox_errors) > self._budget(self.max_sandbox_error_rate):
-            raise InfrastructureError(self._message("sandbox", self.sandbox_errors, self.max_sandbox_error_rate,
-                                                    "check the sandbox (coderl sandbox / SANDBOX=url) and re-run; finished results are cached"))
+            raise InfrastructureError(
+                self._message(
+                    "sandbox",
+                    self.sandbox_errors,
+                    self.max_sandbox_error_rate,
+                    "check the sandbox (coderl sandbox / SANDBOX=url) and re-run; finished results are cached",
+                )
+            )
 
     def generation_failure(self, where: str, detail: str) -> None:
         self.generation_failures.append(f"{where}: {detail}")
         log.warning("generation failure on %s: %s", where, detail)
         if len(self.generation_failures) > self._budget(self.max_generation_failure_rate):
-            raise InfrastructureError(self._message("generation", self.generation_failures, self.max_generation_failure_rate,
-                                                    "check the model server (logs, --vllm-url) and re-run; finished results are cached"))
+            raise InfrastructureError(
+                self._message(
+                    "generation",
+                    self.generation_failures,
+                    self.max_generation_failure_rate,
+                    "check the model server (logs, --vllm-url) and re-run; finished results are cached",
+                )
+            )
 
     def _message(self, what: str, errors: list[str], rate: float, todo: str) -> str:
         shown = "; ".join(errors[:3]) + (f"; ... ({len(errors) - 3} more)" if len(errors) > 3 else "")
-        return (f"{len(errors)} {what} failure(s) out of {self.planned} planned problems exceed the guard's "
-                f"{rate:.1%} budget; stopped, nothing recorded in the history. First: {shown}. {todo}")
+        return (
+            f"{len(errors)} {what} failure(s) out of {self.planned} planned problems exceed the guard's "
+            f"{rate:.1%} budget; stopped, nothing recorded in the history. First: {shown}. {todo}"
+        )

@@ -38,8 +38,10 @@ def read_history(path: str | Path) -> list[dict[str, Any]]:
     for i, row in enumerate(rows, start=1):
         missing = [k for k in REQUIRED if k not in row]
         if missing:
-            raise DataError(f"{path}: row {i} lacks {', '.join(missing)}; it was not written by coderl eval; "
-                            "remove that line or restore the file")
+            raise DataError(
+                f"{path}: row {i} lacks {', '.join(missing)}; it was not written by coderl eval; "
+                "remove that line or restore the file"
+            )
     return rows
 
 

@@ -9,10 +9,21 @@ n_excluded.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-VERDICTS = ("accepted", "wrong_answer", "runtime_error", "timeout", "memory_exceeded",
-            "output_limit", "no_code", "prompt_too_long", "sandbox_error", "generation_error")
+VERDICTS = (
+    "accepted",
+    "wrong_answer",
+    "runtime_error",
+    "timeout",
+    "memory_exceeded",
+    "output_limit",
+    "no_code",
+    "prompt_too_long",
+    "sandbox_error",
+    "generation_error",
+)
 # The program ran to completion on every test it was given (it may still have printed a wrong
 # answer). no_code ran nothing; output_limit was stopped mid-run, so neither is a success.
 # prompt_too_long: the server refused the prompt as longer than its context allows (a deterministic
@@ -44,8 +55,11 @@ def dataset_metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     truncated = sum(1 for r in counted if r.get("truncated"))
     tokens = [float(r["completion_tokens"]) for r in counted if r.get("completion_tokens") is not None]
     prompt_tokens = [float(r["prompt_tokens"]) for r in counted if r.get("prompt_tokens") is not None]
-    test_fracs = [r["tests_passed"] / r["tests_total"] for r in counted
-                  if r.get("tests_total") and r.get("tests_passed") is not None]
+    test_fracs = [
+        r["tests_passed"] / r["tests_total"]
+        for r in counted
+        if r.get("tests_total") and r.get("tests_passed") is not None
+    ]
     return {
         "n": n,
         "n_excluded": len(records) - n,
@@ -66,8 +80,16 @@ def dataset_metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 # What the history keeps per dataset (the full breakdown stays in metrics.json).
-HISTORY_KEYS = ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate",
-                "mean_completion_tokens", "n_excluded", "n_prompt_too_long")
+HISTORY_KEYS = (
+    "n",
+    "accepted_at_1",
+    "exec_success_rate",
+    "no_code_rate",
+    "truncated_rate",
+    "mean_completion_tokens",
+    "n_excluded",
+    "n_prompt_too_long",
+)
 
 
 def history_scores(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class StepOutputs:
     dir: Path
 
     @classmethod
-    def for_step(cls, out_root: str | Path, phase: str, step: int, limit: int | None = None) -> "StepOutputs":
+    def for_step(cls, out_root: str | Path, phase: str, step: int, limit: int | None = None) -> StepOutputs:
         """step_<N>/ for a full evaluation; step_<N>_limit<K>/ for a --limit K run, so a quick check
         never replaces a full run's files."""
         name = f"step_{int(step)}" + (f"_limit{int(limit)}" if limit else "")
@@ -126,8 +126,10 @@ def write_qa_log(out: StepOutputs, dataset: str, records: list[dict[str, Any]], 
         if taken.get(v, 0) >= QA_PER_VERDICT:
             continue
         taken[v] = taken.get(v, 0) + 1
-        parts.append(f"## {r['id']} — {v} ({r.get('tests_passed')}/{r.get('tests_total')} tests"
-                     f"{', truncated' if r.get('truncated') else ''})\n")
+        parts.append(
+            f"## {r['id']} — {v} ({r.get('tests_passed')}/{r.get('tests_total')} tests"
+            f"{', truncated' if r.get('truncated') else ''})\n"
+        )
         parts.append("### prompt\n\n" + _fenced(prompts.get(r["id"], "")))
         parts.append("### answer\n\n" + _fenced(r.get("completion") or ""))
         if r.get("detail"):

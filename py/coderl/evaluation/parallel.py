@@ -21,8 +21,10 @@ def concurrent_evaluations(gpus: int, tp: int) -> int:
     if tp < 1:
         raise ConfigError(f"TP={tp}: the tensor-parallel size is 1 or more")
     if gpus % tp:
-        raise ConfigError(f"GPUS={gpus} is not a multiple of TP={tp}: every evaluation needs TP whole GPUs; "
-                          f"use GPUS={gpus - gpus % tp or tp} or another TP")
+        raise ConfigError(
+            f"GPUS={gpus} is not a multiple of TP={tp}: every evaluation needs TP whole GPUs; "
+            f"use GPUS={gpus - gpus % tp or tp} or another TP"
+        )
     return gpus // tp
 
 
@@ -41,7 +43,9 @@ def backend_options(kind: str, gpu_ids: list[int], tp: int, base_port: int) -> d
     (hf runs in the task's process, which Ray already pinned through CUDA_VISIBLE_DEVICES)."""
     if kind != "vllm":
         return {}
-    return {"port": server_port(base_port, gpu_ids),
-            "env": {"CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpu_ids)},
-            # the last --tensor-parallel-size wins over cfg.serving's (serving is not fingerprinted)
-            "extra_args": ("--tensor-parallel-size", str(tp))}
+    return {
+        "port": server_port(base_port, gpu_ids),
+        "env": {"CUDA_VISIBLE_DEVICES": ",".join(str(g) for g in gpu_ids)},
+        # the last --tensor-parallel-size wins over cfg.serving's (serving is not fingerprinted)
+        "extra_args": ("--tensor-parallel-size", str(tp)),
+    }

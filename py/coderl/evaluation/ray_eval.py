@@ -18,9 +18,10 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..errors import CoderlError, ConfigError, InfrastructureError
 from .outputs import StepOutputs
@@ -35,8 +36,8 @@ CANCEL_GRACE_S = 30.0  # for tasks to stop their servers after Ctrl-C before the
 @dataclass
 class Outcome:
     request: EvalRequest
-    row: dict | None = None       # the history row when the evaluation finished
-    error: str = ""               # why it did not
+    row: dict | None = None  # the history row when the evaluation finished
+    error: str = ""  # why it did not
     infrastructure: bool = False  # a sandbox/server failure (as opposed to a bad checkpoint)
 
 
@@ -62,8 +63,10 @@ def connect(address: str | None, gpus: int | None) -> RaySession:
         try:
             ray.init(address=address, log_to_driver=True)
         except (ConnectionError, RuntimeError, ValueError) as e:
-            raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {e}; start it with "
-                              "`ray start --head` on the head node and `ray start --address=...` on the others") from None
+            raise ConfigError(
+                f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {e}; start it with "
+                "`ray start --head` on the head node and `ray start --address=...` on the others"
+            ) from None
         return RaySession(owned=False)
     # address="local": a new instance even when $RAY_ADDRESS names a cluster (that is --ray-address's job)
     ray.init(address="local", num_cpus=os.cpu_count() or 1, num_gpus=int(gpus or 0), include_dashboard=False)
@@ -78,12 +81,18 @@ def cluster_gpus() -> dict[str, float]:
 
 
 def _listing(d: Path, pattern: str) -> list[str]:
-    return sorted(f"{p.name}:{p.stat().st_size if p.is_file() else 'dir'}" for p in d.glob(pattern)) if d.is_dir() else []
+    return (
+        sorted(f"{p.name}:{p.stat().st_size if p.is_file() else 'dir'}" for p in d.glob(pattern)) if d.is_dir() else []
+    )
 
 
 def _what_this_node_sees(marker: str, ckpt_root: str, raw_dir: str) -> dict[str, Any]:
-    return {"host": socket.gethostname(), "marker": Path(marker).is_file(),
-            "checkpoints": _listing(Path(ckpt_root), "global_step_*"), "raw": _listing(Path(raw_dir), "*")}
+    return {
+        "host": socket.gethostname(),
+        "marker": Path(marker).is_file(),
+        "checkpoints": _listing(Path(ckpt_root), "global_step_*"),
+        "raw": _listing(Path(raw_dir), "*"),
+    }
 
 
 def check_shared_paths(out_root: Path, ckpt_root: Path, raw_dir: Path) -> None:
@@ -98,18 +107,26 @@ def check_shared_paths(out_root: Path, ckpt_root: Path, raw_dir: Path) -> None:
     try:
         here = _what_this_node_sees(str(marker), str(ckpt_root), str(raw_dir))
         probe = ray.remote(num_cpus=0, max_retries=0)(_what_this_node_sees)
-        refs = {nid: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(
-            str(marker), str(ckpt_root), str(raw_dir)) for nid in cluster_gpus()}
+        refs = {
+            nid: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False)).remote(
+                str(marker), str(ckpt_root), str(raw_dir)
+            )
+            for nid in cluster_gpus()
+        }
         for nid, ref in refs.items():
             seen = ray.get(ref, timeout=300)
             where = f"node {seen['host']} ({nid[:8]})"
             if not seen["marker"]:
-                raise ConfigError(f"{where} does not see {out_root} (the head's marker file is missing there): outputs "
-                                  "must be on a path every node mounts (NFS, a shared disk); pass --out-root on it")
+                raise ConfigError(
+                    f"{where} does not see {out_root} (the head's marker file is missing there): outputs "
+                    "must be on a path every node mounts (NFS, a shared disk); pass --out-root on it"
+                )
             for key, d in (("checkpoints", ckpt_root), ("raw", raw_dir)):
                 if seen[key] != here[key]:
-                    raise ConfigError(f"{where} sees different contents in {d} than the head ({len(seen[key])} vs "
-                                      f"{len(here[key])} entries): checkpoints and data must be on a shared path")
+                    raise ConfigError(
+                        f"{where} sees different contents in {d} than the head ({len(seen[key])} vs "
+                        f"{len(here[key])} entries): checkpoints and data must be on a shared path"
+                    )
     finally:
         marker.unlink(missing_ok=True)
 
@@ -134,8 +151,9 @@ def _evaluate(req: EvalRequest, cfg, tp: int, jobs: int) -> dict[str, Any]:
         workers = share * len(req.sandbox.split(","))
     execution["workers"] = workers
     cfg = dataclasses.replace(cfg, execution=execution)
-    req = dataclasses.replace(req, backend_opts={**req.backend_opts, **backend_options(
-        req.backend, gpu_ids, tp, int(cfg.serving["port"]))})
+    req = dataclasses.replace(
+        req, backend_opts={**req.backend_opts, **backend_options(req.backend, gpu_ids, tp, int(cfg.serving["port"]))}
+    )
     log.info("step %s on %s, GPUs %s, %d judge workers", req.step, socket.gethostname(), gpu_ids, workers)
     try:
         return {"row": run_evaluation(req, cfg, record=False)}
@@ -162,8 +180,15 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
-def run_parallel(requests: list[EvalRequest], cfg, *, tp: int, totals: dict[str, int],
-                 progress_every_s: float = 15.0, say: Callable[[str], None] = print) -> Iterator[Outcome]:
+def run_parallel(
+    requests: list[EvalRequest],
+    cfg,
+    *,
+    tp: int,
+    totals: dict[str, int],
+    progress_every_s: float = 15.0,
+    say: Callable[[str], None] = print,
+) -> Iterator[Outcome]:
     """Submit one task per request (TP GPUs each) and yield each Outcome as it finishes."""
     import ray
 
@@ -173,8 +198,12 @@ def run_parallel(requests: list[EvalRequest], cfg, *, tp: int, totals: dict[str,
     # the biggest first (the final checkpoint's tier 3): it then runs beside the small ones instead of
     # alone at the end; Ray starts queued tasks in submission order
     ordered = sorted(requests, key=lambda r: (-r.tier, -len(r.datasets), r.step))
-    pending = {task.options(num_gpus=tp, num_cpus=0, max_retries=0, name=f"coderl_eval_step_{r.step}").remote(
-        r, cfg, tp, len(requests)): r for r in ordered}
+    pending = {
+        task.options(num_gpus=tp, num_cpus=0, max_retries=0, name=f"coderl_eval_step_{r.step}").remote(
+            r, cfg, tp, len(requests)
+        ): r
+        for r in ordered
+    }
     last_shown: dict[int, str] = {}
     try:
         while pending:
@@ -200,8 +229,11 @@ def _outcome(req: EvalRequest, ref) -> Outcome:
         res = ray.get(ref)
     except RayError as e:  # the worker died (killed, OOM) or the task raised something unexpected
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        return Outcome(req, error=f"the evaluation's Ray worker failed ({type(e).__name__}: {first}); "
-                                  "re-run eval-all to resume it from its cache")
+        return Outcome(
+            req,
+            error=f"the evaluation's Ray worker failed ({type(e).__name__}: {first}); "
+            "re-run eval-all to resume it from its cache",
+        )
     if "row" in res:
         return Outcome(req, row=res["row"])
     return Outcome(req, error=res["error"], infrastructure=res["infrastructure"])

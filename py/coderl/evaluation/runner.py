@@ -19,7 +19,7 @@ import queue
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +41,11 @@ BASELINE_PHASE = "phase0"
 
 @dataclass
 class EvalRequest:
-    model: str               # what the backend loads: an HF model folder or a hub id
-    checkpoint: str          # what the history calls it: the global_step_N folder, model folder or hub id
+    model: str  # what the backend loads: an HF model folder or a hub id
+    checkpoint: str  # what the history calls it: the global_step_N folder, model folder or hub id
     step: int
     phase: str
-    tier: int                # 0 = a custom dataset list (--datasets)
+    tier: int  # 0 = a custom dataset list (--datasets)
     datasets: list[str]
     out_root: Path = Path("outputs")
     backend: str = "vllm"
@@ -62,8 +62,8 @@ class EvalRequest:
 class DatasetPlan:
     name: str
     problems: list[Problem]
-    manifest_hash: str       # of the problems evaluated (the manifest's, or of its first `limit`)
-    fingerprint: str         # cfg.fingerprint({name: manifest_hash}, runtime): this dataset's scores are comparable iff equal
+    manifest_hash: str  # of the problems evaluated (the manifest's, or of its first `limit`)
+    fingerprint: str  # cfg.fingerprint({name: manifest_hash}, runtime): this dataset's scores are comparable iff equal
 
 
 @dataclass
@@ -86,8 +86,9 @@ def dataset_hash(name: str, manifests_dir, limit: int | None) -> str:
     return h if not limit else hashlib.sha256(f"{h}:first{int(limit)}".encode()).hexdigest()
 
 
-def eval_fingerprint(cfg: EvalConfig, datasets: list[str], manifests_dir, limit: int | None = None,
-                     runtime: dict[str, Any] | None = None) -> str:
+def eval_fingerprint(
+    cfg: EvalConfig, datasets: list[str], manifests_dir, limit: int | None = None, runtime: dict[str, Any] | None = None
+) -> str:
     """The fingerprint of an evaluation before running it (eval-all uses it to skip finished ones)."""
     return cfg.fingerprint({d: dataset_hash(d, manifests_dir, limit) for d in datasets}, runtime)
 
@@ -111,23 +112,48 @@ def plan_evaluation(req: EvalRequest, cfg: EvalConfig, runtime: dict[str, Any] |
 def _progress(desc: str, total: int, initial: int, position: int):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, unit="pb", position=position, leave=True,
-                disable=None, dynamic_ncols=True)  # disable=None: silent when stderr is not a terminal
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit="pb",
+        position=position,
+        leave=True,
+        disable=None,
+        dynamic_ncols=True,
+    )  # disable=None: silent when stderr is not a terminal
 
 
 def _record(problem: Problem, gen: dict[str, Any], extraction, prompt_hash: str, verdict) -> dict[str, Any]:
     v = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
     return {
-        "id": problem.id, "dataset": problem.dataset, "prompt_sha256": prompt_hash,
-        "completion": gen.get("completion", ""), "code": extraction.code if extraction else None,
-        "extraction": ({"reason": extraction.reason, "n_blocks": extraction.n_blocks,
-                        "fixups": list(getattr(extraction, "fixups", ()) or ())} if extraction else None),
-        "finish_reason": gen.get("finish_reason"), "truncated": bool(gen.get("truncated")),
-        "prompt_tokens": gen.get("prompt_tokens"), "completion_tokens": gen.get("completion_tokens"),
-        "gen_wall_s": gen.get("wall_s"), "generation_error": gen.get("error"),
-        "verdict": v["verdict"], "tests_passed": v.get("tests_passed"), "tests_total": v.get("tests_total"),
-        "first_failed_test": v.get("first_failed_test"), "test_statuses": v.get("test_statuses"),
-        "exec_wall_s": v.get("wall_s"), "detail": v.get("detail", ""),
+        "id": problem.id,
+        "dataset": problem.dataset,
+        "prompt_sha256": prompt_hash,
+        "completion": gen.get("completion", ""),
+        "code": extraction.code if extraction else None,
+        "extraction": (
+            {
+                "reason": extraction.reason,
+                "n_blocks": extraction.n_blocks,
+                "fixups": list(getattr(extraction, "fixups", ()) or ()),
+            }
+            if extraction
+            else None
+        ),
+        "finish_reason": gen.get("finish_reason"),
+        "truncated": bool(gen.get("truncated")),
+        "prompt_tokens": gen.get("prompt_tokens"),
+        "completion_tokens": gen.get("completion_tokens"),
+        "gen_wall_s": gen.get("wall_s"),
+        "generation_error": gen.get("error"),
+        "verdict": v["verdict"],
+        "tests_passed": v.get("tests_passed"),
+        "tests_total": v.get("tests_total"),
+        "first_failed_test": v.get("first_failed_test"),
+        "test_statuses": v.get("test_statuses"),
+        "exec_wall_s": v.get("wall_s"),
+        "detail": v.get("detail", ""),
     }
 
 
@@ -178,7 +204,9 @@ class _Execution:
             if rec["verdict"] != "sandbox_error" and gen.get("completion"):
                 self.caches[problem.dataset].add_record(problem.id, rec)
         except BaseException as e:  # a judge bug is an infrastructure failure, not the model's
-            rec = _record(problem, gen, extraction, prompt_hash, {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"})
+            rec = _record(
+                problem, gen, extraction, prompt_hash, {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"}
+            )
         self.results.put(rec)
 
     def submit(self, pool, problem: Problem, gen: dict) -> None:
@@ -187,7 +215,9 @@ class _Execution:
 
         prompt_hash = prompt_sha256(self.messages(problem))
         if gen.get("finish_reason") == PROMPT_TOO_LONG:  # the server refused the prompt: nothing to judge
-            rec = _record(problem, gen, None, prompt_hash, {"verdict": PROMPT_TOO_LONG, "detail": gen.get("detail") or ""})
+            rec = _record(
+                problem, gen, None, prompt_hash, {"verdict": PROMPT_TOO_LONG, "detail": gen.get("detail") or ""}
+            )
             self.caches[problem.dataset].add_record(problem.id, rec)
             self.outstanding += 1
             self.results.put(rec)
@@ -221,11 +251,17 @@ class _Execution:
         bars = {}
         for i, d in enumerate(self.plan.datasets):
             n = len(d.problems)
-            bars[d.name] = (_progress(f"{d.name} generated", n, len(self.generations[d.name]) + 0, 2 * i),
-                            _progress(f"{d.name} judged", n, len(self.records[d.name]), 2 * i + 1))
+            bars[d.name] = (
+                _progress(f"{d.name} generated", n, len(self.generations[d.name]) + 0, 2 * i),
+                _progress(f"{d.name} judged", n, len(self.records[d.name]), 2 * i + 1),
+            )
         t0 = time.monotonic()
-        pool = JudgePool(self.executor, workers, compare=self.cfg.judge["stdio_compare"],
-                         stop_at_first_failure=bool(self.cfg.judge["stop_at_first_failure"]))
+        pool = JudgePool(
+            self.executor,
+            workers,
+            compare=self.cfg.judge["stdio_compare"],
+            stop_at_first_failure=bool(self.cfg.judge["stop_at_first_failure"]),
+        )
         finished = False
         try:
             for p, gen in to_judge:
@@ -246,8 +282,13 @@ class _Execution:
                         self.stats["generated"] += 1
                         bars[p.dataset][0].update(1)
                         if g.error:
-                            self.records[p.dataset][p.id] = _record(p, gen, None, prompt_sha256(self.messages(p)),
-                                                                    {"verdict": "generation_error", "detail": g.error})
+                            self.records[p.dataset][p.id] = _record(
+                                p,
+                                gen,
+                                None,
+                                prompt_sha256(self.messages(p)),
+                                {"verdict": "generation_error", "detail": g.error},
+                            )
                             bars[p.dataset][1].update(1)
                             guard.generation_failure(f"{p.dataset}/{p.id}", g.error)
                         else:
@@ -270,10 +311,15 @@ class _Execution:
         t_end = time.monotonic()
         missing = [(d.name, p.id) for d in self.plan.datasets for p in d.problems if p.id not in self.records[d.name]]
         if missing:
-            raise InfrastructureError(f"{len(missing)} problem(s) got no answer from the backend (first: {missing[0]}); "
-                                      "nothing recorded in the history; re-run to resume")
-        return {"total_s": round(t_end - t0, 3), "generation_phase_s": round(t_gen - t0, 3),
-                "execution_tail_s": round(t_end - t_gen, 3)}
+            raise InfrastructureError(
+                f"{len(missing)} problem(s) got no answer from the backend (first: {missing[0]}); "
+                "nothing recorded in the history; re-run to resume"
+            )
+        return {
+            "total_s": round(t_end - t0, 3),
+            "generation_phase_s": round(t_gen - t0, 3),
+            "execution_tail_s": round(t_end - t_gen, 3),
+        }
 
 
 def _workers(cfg: EvalConfig, executor=None) -> int:
@@ -297,16 +343,23 @@ def _context_need(req: EvalRequest, cfg: EvalConfig, prompts):
         tok = load_tokenizer(resolve_model_dir(source), local_only=req.backend != "vllm")
     except Exception as e:  # noqa: BLE001 - any loader failure means: cannot count here
         if req.backend == "vllm":
-            raise ConfigError(f"cannot load the tokenizer of {source} to size the server's context ({e}); "
-                              "give a model folder with its tokenizer files") from None
-        log.warning("cannot count prompt tokens with %s's tokenizer (%s): the server's context is not checked "
-                    "before generating", source, e)
+            raise ConfigError(
+                f"cannot load the tokenizer of {source} to size the server's context ({e}); "
+                "give a model folder with its tokenizer files"
+            ) from None
+        log.warning(
+            "cannot count prompt tokens with %s's tokenizer (%s): the server's context is not checked "
+            "before generating",
+            source,
+            e,
+        )
         return None
     return longest_prompt(tok, prompts(), int(cfg.generation["max_new_tokens"]))
 
 
 def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
     """prompts(): (dataset/id, messages) of every planned problem, to size or check the server's context."""
+
     @contextmanager
     def make():
         from ..generation import make_backend
@@ -325,11 +378,13 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
             if kind == "openai" and need is not None:
                 check_served_context(backend.client.served_max_model_len(), need, backend.client.base_url)
             yield backend
+
     return make
 
 
-def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None, *,
-                   record: bool = True) -> dict[str, Any]:
+def run_evaluation(
+    req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = None, *, record: bool = True
+) -> dict[str, Any]:
     """Evaluate; write the step folder, the history line and best_checkpoint.json; return the history row.
 
     record=False leaves the history and best_checkpoint.json to the caller (eval-all running several
@@ -337,15 +392,23 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
     from ..sandbox import make_executor
     from .runtime import runtime_identity
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     executor = make_executor(req.sandbox, cfg)
     check_health(executor)
-    plan = plan or plan_evaluation(req, cfg, runtime_identity(req.sandbox, executor, req.backend, cfg, req.backend_opts))
+    plan = plan or plan_evaluation(
+        req, cfg, runtime_identity(req.sandbox, executor, req.backend, cfg, req.backend_opts)
+    )
     out = plan.out
     ckpt_id = checkpoint_id(req.model)
     ex = _Execution(plan, cfg, executor, ckpt_id)
-    log.info("evaluating %s (step %s, tier %s) on %s -> %s", req.checkpoint, req.step, req.tier,
-             ", ".join(d.name for d in plan.datasets), out.dir)
+    log.info(
+        "evaluating %s (step %s, tier %s) on %s -> %s",
+        req.checkpoint,
+        req.step,
+        req.tier,
+        ", ".join(d.name for d in plan.datasets),
+        out.dir,
+    )
     prompts = lambda: ((f"{d.name}/{p.id}", ex.messages(p)) for d in plan.datasets for p in d.problems)  # noqa: E731
     try:
         timings = ex.run(_backend_cm(req, cfg, prompts), _workers(cfg, executor))
@@ -362,37 +425,84 @@ def run_evaluation(req: EvalRequest, cfg: EvalConfig, plan: EvalPlan | None = No
         write_per_problem(out, d.name, recs)
         write_qa_log(out, d.name, recs, {p.id: ex.messages(p)[-1]["content"] for p in d.problems})
         metrics[d.name] = {**dataset_metrics(recs), "fingerprint": d.fingerprint}
-    common = {"phase": req.phase, "step": req.step, "tier": req.tier, "checkpoint": req.checkpoint,
-              "eval_fingerprint": plan.eval_fingerprint, "config_fingerprint": plan.config_fingerprint,
-              "runtime": plan.runtime, "limit": req.limit}
+    common = {
+        "phase": req.phase,
+        "step": req.step,
+        "tier": req.tier,
+        "checkpoint": req.checkpoint,
+        "eval_fingerprint": plan.eval_fingerprint,
+        "config_fingerprint": plan.config_fingerprint,
+        "runtime": plan.runtime,
+        "limit": req.limit,
+    }
     atomic_write_json(out.metrics_json, {**common, "datasets": metrics})
-    atomic_write_json(out.summary_json, {**common, "elapsed_s": timings["total_s"], "datasets": {
-        ds: {k: m[k] for k in ("n", "accepted_at_1", "exec_success_rate", "no_code_rate", "truncated_rate",
-                               "n_prompt_too_long")}
-        for ds, m in metrics.items()}})
-    atomic_write_json(out.eval_info_json, {
-        **common, "checkpoint_id": ckpt_id, "model": req.model,
-        "datasets": {d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint,
-                              "n_problems": len(d.problems)} for d in plan.datasets},
-        "eval_config": cfg.as_dict()})
-    atomic_write_json(out.run_info_json, run_info(
-        started=started, timings=timings, stats=ex.stats, workers=_workers(cfg, executor), backend=req.backend,
-        vllm_url=req.vllm_url, sandbox=req.sandbox, executor=executor))
+    atomic_write_json(
+        out.summary_json,
+        {
+            **common,
+            "elapsed_s": timings["total_s"],
+            "datasets": {
+                ds: {
+                    k: m[k]
+                    for k in (
+                        "n",
+                        "accepted_at_1",
+                        "exec_success_rate",
+                        "no_code_rate",
+                        "truncated_rate",
+                        "n_prompt_too_long",
+                    )
+                }
+                for ds, m in metrics.items()
+            },
+        },
+    )
+    atomic_write_json(
+        out.eval_info_json,
+        {
+            **common,
+            "checkpoint_id": ckpt_id,
+            "model": req.model,
+            "datasets": {
+                d.name: {"manifest_hash": d.manifest_hash, "fingerprint": d.fingerprint, "n_problems": len(d.problems)}
+                for d in plan.datasets
+            },
+            "eval_config": cfg.as_dict(),
+        },
+    )
+    atomic_write_json(
+        out.run_info_json,
+        run_info(
+            started=started,
+            timings=timings,
+            stats=ex.stats,
+            workers=_workers(cfg, executor),
+            backend=req.backend,
+            vllm_url=req.vllm_url,
+            sandbox=req.sandbox,
+            executor=executor,
+        ),
+    )
 
-    row = {**common, "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"), "backend": req.backend,
-           "scores": {ds: {**history_scores(m), "fingerprint": m["fingerprint"]} for ds, m in metrics.items()}}
+    row = {
+        **common,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "backend": req.backend,
+        "scores": {ds: {**history_scores(m), "fingerprint": m["fingerprint"]} for ds, m in metrics.items()},
+    }
     if record:
         H.record_evaluation(H.history_path(req.out_root, req.phase), row)
         write_best_checkpoint(req.out_root, req.phase, cfg)
     return row
 
 
-def write_best_checkpoint(out_root: str | Path, phase: str, cfg: EvalConfig,
-                          baseline_phase: str = BASELINE_PHASE) -> dict[str, Any]:
+def write_best_checkpoint(
+    out_root: str | Path, phase: str, cfg: EvalConfig, baseline_phase: str = BASELINE_PHASE
+) -> dict[str, Any]:
     rows = H.read_history(H.history_path(out_root, phase))
     base = H.read_history(H.history_path(out_root, baseline_phase)) if phase != baseline_phase else rows
     best = select_best(rows, cfg.selection, base, config_fingerprint=cfg.fingerprint())
     best["phase"] = phase
-    best["written_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    best["written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     atomic_write_json(Path(out_root) / phase / "best_checkpoint.json", best)
     return best

@@ -28,14 +28,22 @@ def answer_python(executor) -> str:
     r = executor.run(_PYTHON_PROBE, timeout_s=30.0)
     version = r.stdout.strip()
     if r.status != "ok" or not version.replace(".", "").isdigit():
-        raise InfrastructureError(f"the sandbox could not report its Python version (status {r.status}: "
-                                  f"{(r.message or r.stderr)[-200:]!r}); fix the sandbox and re-run")
+        raise InfrastructureError(
+            f"the sandbox could not report its Python version (status {r.status}: "
+            f"{(r.message or r.stderr)[-200:]!r}); fix the sandbox and re-run"
+        )
     return version
 
 
-def runtime_identity(sandbox_spec: str, executor, backend: str, cfg, backend_opts: dict | None = None) -> dict[str, Any]:
+def runtime_identity(
+    sandbox_spec: str, executor, backend: str, cfg, backend_opts: dict | None = None
+) -> dict[str, Any]:
     dtype = None
     if backend in ("vllm", "hf"):
         dtype = str((backend_opts or {}).get("dtype") or cfg.serving["dtype"])
-    return {"sandbox": sandbox_kind(sandbox_spec), "python": answer_python(executor),
-            "engine": ENGINES.get(backend, backend), "dtype": dtype}
+    return {
+        "sandbox": sandbox_kind(sandbox_spec),
+        "python": answer_python(executor),
+        "engine": ENGINES.get(backend, backend),
+        "dtype": dtype,
+    }

@@ -21,7 +21,9 @@ def run(args: argparse.Namespace) -> int:
     from .runner import write_best_checkpoint
 
     if not history_path(args.out_root, args.phase).is_file():
-        raise DataError(f"no history at {history_path(args.out_root, args.phase)}; evaluate checkpoints first (make eval-all)")
+        raise DataError(
+            f"no history at {history_path(args.out_root, args.phase)}; evaluate checkpoints first (make eval-all)"
+        )
     best = write_best_checkpoint(args.out_root, args.phase, load_eval_config(args.eval_config), args.baseline_phase)
     print(json.dumps(best, indent=2) if args.json else best["explanation"])
     return 0 if best.get("step") is not None else 1

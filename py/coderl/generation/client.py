@@ -18,8 +18,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import requests
 
@@ -90,8 +91,10 @@ class OpenAIClient:
             r.raise_for_status()
             return [m["id"] for m in r.json().get("data", [])]
         except (requests.RequestException, ValueError, KeyError, TypeError) as e:
-            raise GenerationError(f"{self.base_url}/v1/models: cannot list the served models ({e}); is an "
-                                  "OpenAI-compatible server running there? (check --vllm-url / the server log)") from None
+            raise GenerationError(
+                f"{self.base_url}/v1/models: cannot list the served models ({e}); is an "
+                "OpenAI-compatible server running there? (check --vllm-url / the server log)"
+            ) from None
 
     def served_max_model_len(self) -> int | None:
         """The context the server serves self.model with, when it says (vLLM's /v1/models does)."""
@@ -110,12 +113,16 @@ class OpenAIClient:
         served = self.served_models()
         if self.model is None:
             if len(served) != 1:
-                raise GenerationError(f"{self.base_url} serves {len(served)} models ({', '.join(served) or 'none listed'}); "
-                                      "name the one to use with --model")
+                raise GenerationError(
+                    f"{self.base_url} serves {len(served)} models ({', '.join(served) or 'none listed'}); "
+                    "name the one to use with --model"
+                )
             self.model = served[0]
         elif served and self.model not in served:
-            raise GenerationError(f"{self.base_url} serves {', '.join(served)}, not {self.model!r}: the wrong server or "
-                                  "checkpoint is running on that port; stop it or pass the served name with --model")
+            raise GenerationError(
+                f"{self.base_url} serves {', '.join(served)}, not {self.model!r}: the wrong server or "
+                "checkpoint is running on that port; stop it or pass the served name with --model"
+            )
         elif not served:
             # `transformers serve` lists only models from the hub cache, not a local folder it was given
             log.warning("%s lists no models; cannot verify that it serves %r", self.base_url, self.model)
@@ -123,15 +130,18 @@ class OpenAIClient:
 
     def _post_once(self, payload: dict) -> dict:
         try:
-            r = self._session.post(self.base_url + "/v1/chat/completions", json=payload,
-                                   timeout=(_CONNECT_TIMEOUT_S, self.timeout_s))
+            r = self._session.post(
+                self.base_url + "/v1/chat/completions", json=payload, timeout=(_CONNECT_TIMEOUT_S, self.timeout_s)
+            )
         except requests.RequestException as e:
             raise RequestFailed(f"{type(e).__name__}: {e}", transport=True) from None
         if r.status_code != 200:
             body = r.text[:500].replace("\n", " ")
-            raise RequestFailed(f"HTTP {r.status_code} from {self.base_url}/v1/chat/completions: {body}",
-                                transport=r.status_code in _RETRY_STATUS,
-                                prompt_too_long=400 <= r.status_code < 500 and bool(_CONTEXT_TOO_SMALL.search(body)))
+            raise RequestFailed(
+                f"HTTP {r.status_code} from {self.base_url}/v1/chat/completions: {body}",
+                transport=r.status_code in _RETRY_STATUS,
+                prompt_too_long=400 <= r.status_code < 500 and bool(_CONTEXT_TOO_SMALL.search(body)),
+            )
         try:
             return r.json()
         except ValueError:
@@ -140,8 +150,16 @@ class OpenAIClient:
     def chat(self, messages: list[dict], max_new_tokens: int | None = None) -> dict[str, Any]:
         """One chat completion with retries: {'text', 'finish_reason', 'prompt_tokens', 'completion_tokens'}."""
         p = self.params
-        payload = {"model": self.model, "messages": messages, "temperature": p["temperature"], "top_p": p["top_p"],
-                   "max_tokens": max_new_tokens or p["max_new_tokens"], "seed": p["seed"], "n": 1, "stream": False}
+        payload = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": p["temperature"],
+            "top_p": p["top_p"],
+            "max_tokens": max_new_tokens or p["max_new_tokens"],
+            "seed": p["seed"],
+            "n": 1,
+            "stream": False,
+        }
         delay = 1.0
         for attempt in range(self.retries + 1):
             try:
@@ -157,10 +175,16 @@ class OpenAIClient:
         try:
             choice = data["choices"][0]
             usage = data.get("usage") or {}
-            return {"text": choice["message"].get("content") or "", "finish_reason": choice.get("finish_reason"),
-                    "prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens")}
+            return {
+                "text": choice["message"].get("content") or "",
+                "finish_reason": choice.get("finish_reason"),
+                "prompt_tokens": usage.get("prompt_tokens"),
+                "completion_tokens": usage.get("completion_tokens"),
+            }
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise RequestFailed(f"malformed chat completion from {self.base_url}: {str(data)[:300]}", transport=False) from None
+            raise RequestFailed(
+                f"malformed chat completion from {self.base_url}: {str(data)[:300]}", transport=False
+            ) from None
 
 
 class OpenAIBackend(Backend):
@@ -168,8 +192,9 @@ class OpenAIBackend(Backend):
 
     name = "openai"
 
-    def __init__(self, url: str, cfg, *, model: str | None = None, concurrency: int | None = None,
-                 verify_model: bool = True):
+    def __init__(
+        self, url: str, cfg, *, model: str | None = None, concurrency: int | None = None, verify_model: bool = True
+    ):
         self.client = OpenAIClient(url, cfg, model=model)
         # off only for a server we started ourselves with that model (`transformers serve`'s /v1/models
         # lists the hub cache, not the model it serves)
@@ -177,11 +202,12 @@ class OpenAIBackend(Backend):
         self.concurrency = int(concurrency or cfg.serving["concurrency"])
         self._resolved = False
 
-    def __enter__(self) -> "OpenAIBackend":
+    def __enter__(self) -> OpenAIBackend:
         ok, why = self.client.health()
         if not ok:
-            raise GenerationError(f"no server answers at {self.client.base_url} ({why}); start one (coderl serve) "
-                                  "or fix --vllm-url")
+            raise GenerationError(
+                f"no server answers at {self.client.base_url} ({why}); start one (coderl serve) or fix --vllm-url"
+            )
         if self.verify_model or self.client.model is None:
             self.client.resolve_model()
         self._resolved = True
@@ -193,21 +219,36 @@ class OpenAIBackend(Backend):
             out = self.client.chat(messages)
         except RequestFailed as e:
             if e.prompt_too_long:  # the problem's own answer: it does not fit this server's context
-                return Generation(id=problem.id, dataset=problem.dataset, completion="", finish_reason=PROMPT_TOO_LONG,
-                                  truncated=False, prompt_tokens=None, completion_tokens=None,
-                                  wall_s=time.monotonic() - t0, detail=str(e)[:400])
+                return Generation(
+                    id=problem.id,
+                    dataset=problem.dataset,
+                    completion="",
+                    finish_reason=PROMPT_TOO_LONG,
+                    truncated=False,
+                    prompt_tokens=None,
+                    completion_tokens=None,
+                    wall_s=time.monotonic() - t0,
+                    detail=str(e)[:400],
+                )
             g = Generation.failed(problem.id, problem.dataset, f"{self.client.base_url}: {e}", time.monotonic() - t0)
             g._transport = e.transport  # type: ignore[attr-defined]  # read by generate(), not serialized
             return g
         fr = out["finish_reason"]
-        return Generation(id=problem.id, dataset=problem.dataset, completion=out["text"], finish_reason=fr,
-                          truncated=fr == "length", prompt_tokens=out["prompt_tokens"],
-                          completion_tokens=out["completion_tokens"], wall_s=time.monotonic() - t0)
+        return Generation(
+            id=problem.id,
+            dataset=problem.dataset,
+            completion=out["text"],
+            finish_reason=fr,
+            truncated=fr == "length",
+            prompt_tokens=out["prompt_tokens"],
+            completion_tokens=out["completion_tokens"],
+            wall_s=time.monotonic() - t0,
+        )
 
     def generate(self, items: Iterable[Item]) -> Iterator[Generation]:
         if not self._resolved:
             self.__enter__()
-        self.client.stopping.clear()   # a new run of requests (an earlier one may have been cut short)
+        self.client.stopping.clear()  # a new run of requests (an earlier one may have been cut short)
         it = iter(items)
         window = 2 * self.concurrency  # bounded: a huge item stream never floods memory or the server
         done_count = 0
@@ -238,7 +279,8 @@ class OpenAIBackend(Backend):
                                 raise GenerationError(
                                     f"the server at {self.client.base_url} stopped answering ({why}) after "
                                     f"{done_count} generations; those were yielded (and kept by the caller); "
-                                    "restart the server and re-run to resume")
+                                    "restart the server and re-run to resume"
+                                )
             finally:
                 for f in pending:
                     f.cancel()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import ConfigError
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ContextNeed:
     longest_prompt_tokens: int
-    longest_problem: str       # dataset/id of the longest prompt
+    longest_problem: str  # dataset/id of the longest prompt
     max_new_tokens: int
 
     @property
@@ -77,11 +77,18 @@ def serving_max_model_len(cfg, model: str, need: ContextNeed) -> int:
             f"the longest prompt ({need.longest_problem}, {need.longest_prompt_tokens} tokens) plus "
             f"generation.max_new_tokens ({need.max_new_tokens}) needs a context of {need.tokens} tokens, but "
             f"{model} holds {limit} (max_position_embeddings); lower generation.max_new_tokens in the eval "
-            "config or leave that dataset out; the server was not started")
+            "config or leave that dataset out; the server was not started"
+        )
     floor = int(cfg.serving["max_model_len"])
     if need.tokens > floor:
-        log.info("serving context raised from serving.max_model_len %d to %d: %s has %d prompt tokens + %d new",
-                 floor, need.tokens, need.longest_problem, need.longest_prompt_tokens, need.max_new_tokens)
+        log.info(
+            "serving context raised from serving.max_model_len %d to %d: %s has %d prompt tokens + %d new",
+            floor,
+            need.tokens,
+            need.longest_problem,
+            need.longest_prompt_tokens,
+            need.max_new_tokens,
+        )
     size = max(floor, need.tokens)
     return min(size, limit) if limit is not None else size  # a floor above the model's own limit: the limit
 
@@ -93,4 +100,5 @@ def check_served_context(served_len: int | None, need: ContextNeed, url: str) ->
             f"the server at {url} serves a context of {served_len} tokens, but the longest prompt "
             f"({need.longest_problem}, {need.longest_prompt_tokens} tokens) plus generation.max_new_tokens "
             f"({need.max_new_tokens}) needs {need.tokens}: restart it with --max-model-len >= {need.tokens} "
-            "(coderl serve sizes it itself)")
+            "(coderl serve sizes it itself)"
+        )

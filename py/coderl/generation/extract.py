@@ -36,7 +36,7 @@ class Extraction:
     code: str | None
     # fenced_python | fenced_untagged | unterminated_fence | unfenced_python | no_code
     reason: str
-    n_blocks: int = 0                       # fenced blocks seen (any language)
+    n_blocks: int = 0  # fenced blocks seen (any language)
     fixups: tuple[str, ...] = field(default=())  # e.g. ("body_only_completed", "imports_from_prompt")
 
     def to_dict(self) -> dict:
@@ -82,13 +82,15 @@ def _parses(code: str) -> ast.Module | None:
 def _defines(tree: ast.Module | None, name: str | None) -> bool:
     if tree is None or not name:
         return False
-    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name
-               for n in tree.body)
+    return any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name for n in tree.body
+    )
 
 
 def _substantive(code: str, tree: ast.Module | None) -> bool:
-    if tree is not None and any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                                for n in tree.body):
+    if tree is not None and any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in tree.body
+    ):
         return True
     if tree is None and re.search(r"^\s*(def|class)\s+\w+", code, re.M):  # a truncated definition
         return True
@@ -145,10 +147,12 @@ def _prompt_imports(prompt: str) -> list[str]:
     if tree is None:
         return []
     lines = prompt.split("\n")
-    return ["\n".join(lines[n.lineno - 1:n.end_lineno]) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return [
+        "\n".join(lines[n.lineno - 1 : n.end_lineno]) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+    ]
 
 
-def extract_for_problem(text: str, problem: "Problem") -> Extraction:
+def extract_for_problem(text: str, problem: Problem) -> Extraction:
     """extract_code plus the HumanEval-style repairs a function-completion prompt invites.
 
     - a body-only answer (indented statements, no `def entry_point`) is appended to the prompt's stub
@@ -178,6 +182,10 @@ def extract_for_problem(text: str, problem: "Problem") -> Extraction:
     present = set(_prompt_imports(ex.code))
     missing = [imp for imp in _prompt_imports(problem.prompt) if imp not in present]
     if missing:
-        return Extraction(code="\n".join(missing) + "\n" + ex.code, reason=ex.reason, n_blocks=ex.n_blocks,
-                          fixups=("imports_from_prompt",))
+        return Extraction(
+            code="\n".join(missing) + "\n" + ex.code,
+            reason=ex.reason,
+            n_blocks=ex.n_blocks,
+            fixups=("imports_from_prompt",),
+        )
     return ex

@@ -17,7 +17,7 @@ import itertools
 import logging
 import re
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import ConfigError, GenerationError
 from .base import Backend, Item, greedy_params
@@ -35,8 +35,9 @@ def resolve_device(device: str | None) -> str:
     if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
         raise ConfigError(f"hf backend: device {device!r}: expected auto, cpu, cuda or cuda:N")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"hf backend: device {device} but torch sees no CUDA GPU (torch {torch.__version__}); "
-                          "use --device cpu")
+        raise ConfigError(
+            f"hf backend: device {device} but torch sees no CUDA GPU (torch {torch.__version__}); use --device cpu"
+        )
     return device
 
 
@@ -57,7 +58,7 @@ class HFBackend(Backend):
         self.model = None
         self.tokenizer = None
 
-    def __enter__(self) -> "HFBackend":
+    def __enter__(self) -> HFBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -66,8 +67,10 @@ class HFBackend(Backend):
             torch_dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
             self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=torch_dtype).to(self.device).eval()
         except (OSError, ValueError) as e:
-            raise GenerationError(f"cannot load {self.model_path} with transformers ({e}); pass a Hugging Face model "
-                                  "folder (a checkpoint's huggingface/)") from None
+            raise GenerationError(
+                f"cannot load {self.model_path} with transformers ({e}); pass a Hugging Face model "
+                "folder (a checkpoint's huggingface/)"
+            ) from None
         log.info("hf backend: %s (%s, %s, batch %d)", self.model_path, self.dtype, self.device, self.batch_size)
         return self
 
@@ -85,15 +88,21 @@ class HFBackend(Backend):
         return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
 
     def _prompt_ids(self, messages: list[dict]) -> list[int]:
-        return list(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                       return_dict=True)["input_ids"])
+        return list(
+            self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)[
+                "input_ids"
+            ]
+        )
 
     def _generate_kwargs(self) -> dict:
         import torch
 
         p = self.params
-        kwargs = {"max_new_tokens": p["max_new_tokens"], "eos_token_id": sorted(self._eos_ids()),
-                  "pad_token_id": self._pad_id()}
+        kwargs = {
+            "max_new_tokens": p["max_new_tokens"],
+            "eos_token_id": sorted(self._eos_ids()),
+            "pad_token_id": self._pad_id(),
+        }
         if p["temperature"] == 0.0:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
@@ -106,12 +115,16 @@ class HFBackend(Backend):
         eos = self._eos_ids()
         stop_at = next((i for i, t in enumerate(new) if t in eos), None)
         if stop_at is not None:
-            new = new[:stop_at + 1]
+            new = new[: stop_at + 1]
         stopped = stop_at is not None
         text_ids = new[:-1] if stopped else new
-        return {"text": self.tokenizer.decode(text_ids, skip_special_tokens=True), "token_ids": new,
-                "finish_reason": "stop" if stopped or len(new) < self.params["max_new_tokens"] else "length",
-                "prompt_tokens": prompt_len, "completion_tokens": len(new)}
+        return {
+            "text": self.tokenizer.decode(text_ids, skip_special_tokens=True),
+            "token_ids": new,
+            "finish_reason": "stop" if stopped or len(new) < self.params["max_new_tokens"] else "length",
+            "prompt_tokens": prompt_len,
+            "completion_tokens": len(new),
+        }
 
     def generate_one(self, messages: list[dict]) -> dict:
         return self.generate_batch([messages])[0]
@@ -149,12 +162,19 @@ class HFBackend(Backend):
                     yield from (g for item in chunk for g in self.generate([item]))
                     continue
                 problem = chunk[0][0]
-                yield Generation.failed(problem.id, problem.dataset, f"hf backend: {type(e).__name__}: {e}",
-                                        time.monotonic() - t0)
+                yield Generation.failed(
+                    problem.id, problem.dataset, f"hf backend: {type(e).__name__}: {e}", time.monotonic() - t0
+                )
                 continue
             wall = (time.monotonic() - t0) / len(chunk)  # a batch's time, shared out
             for (problem, _), out in zip(chunk, outs):
-                yield Generation(id=problem.id, dataset=problem.dataset, completion=out["text"],
-                                 finish_reason=out["finish_reason"], truncated=out["finish_reason"] == "length",
-                                 prompt_tokens=out["prompt_tokens"], completion_tokens=out["completion_tokens"],
-                                 wall_s=wall)
+                yield Generation(
+                    id=problem.id,
+                    dataset=problem.dataset,
+                    completion=out["text"],
+                    finish_reason=out["finish_reason"],
+                    truncated=out["finish_reason"] == "length",
+                    prompt_tokens=out["prompt_tokens"],
+                    completion_tokens=out["completion_tokens"],
+                    wall_s=wall,
+                )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .base import Backend, Item
 from .records import Generation
@@ -18,10 +18,20 @@ class OracleBackend(Backend):
         for problem, _messages in items:
             ref = problem.reference_code
             if not ref or not ref.strip():
-                yield Generation.failed(problem.id, problem.dataset,
-                                        f"oracle: problem {problem.id!r} ({problem.dataset}) has no reference_code; "
-                                        "the oracle backend can only answer problems with a known solution")
+                yield Generation.failed(
+                    problem.id,
+                    problem.dataset,
+                    f"oracle: problem {problem.id!r} ({problem.dataset}) has no reference_code; "
+                    "the oracle backend can only answer problems with a known solution",
+                )
                 continue
-            yield Generation(id=problem.id, dataset=problem.dataset, completion=f"```python\n{ref.strip(chr(10))}\n```",
-                             finish_reason="stop", truncated=False, prompt_tokens=None, completion_tokens=None,
-                             wall_s=0.0)
+            yield Generation(
+                id=problem.id,
+                dataset=problem.dataset,
+                completion=f"```python\n{ref.strip(chr(10))}\n```",
+                finish_reason="stop",
+                truncated=False,
+                prompt_tokens=None,
+                completion_tokens=None,
+                wall_s=0.0,
+            )

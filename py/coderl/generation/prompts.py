@@ -36,7 +36,8 @@ def template_name(problem: Problem) -> str:
     raise DataError(
         f"problem {problem.id!r} ({problem.dataset}): cannot tell which prompt template to use (functional, "
         "no meta.test_list, prompt does not define its entry_point); set meta.prompt_style in its loader "
-        "to humaneval, mbpp or stdio")
+        "to humaneval, mbpp or stdio"
+    )
 
 
 def _tests_text(problem: Problem) -> str:
@@ -44,7 +45,8 @@ def _tests_text(problem: Problem) -> str:
     if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
         raise DataError(
             f"problem {problem.id!r} ({problem.dataset}): its template shows example tests ({{tests}}) but "
-            "meta.test_list is missing or not a list of strings; fix the loader or the template")
+            "meta.test_list is missing or not a list of strings; fix the loader or the template"
+        )
     return "\n".join(t.strip() for t in tests)
 
 
@@ -53,8 +55,10 @@ def render_user_prompt(problem: Problem, prompts: dict[str, Any], source: str = 
     name = template_name(problem)
     templates = prompts.get("templates") or {}
     if name not in templates:
-        raise ConfigError(f"{source}: no template '{name}' (needed by problem {problem.id!r} of {problem.dataset}); "
-                          f"defined: {', '.join(templates) or 'none'}")
+        raise ConfigError(
+            f"{source}: no template '{name}' (needed by problem {problem.id!r} of {problem.dataset}); "
+            f"defined: {', '.join(templates) or 'none'}"
+        )
     template: str = templates[name]
     values = {"prompt": problem.prompt.strip("\n")}
     if "{tests}" in template:

@@ -25,7 +25,9 @@ def example_problems(shared_data: Path) -> list[Problem]:
     rows = mbpp.read_rows(shared_data / "mbpp.jsonl")
     mb = mbpp.problem_from_row(next(r for r in rows if r["task_id"] == 11), "mbpp_reg")
     cc_rows = [json.loads(line) for line in (shared_data / "codecontests_sample20.jsonl").open(encoding="utf-8")]
-    cc = min(sandboxfusion.problems_from_sample_rows(cc_rows, "codecontests_valid", "shared"), key=lambda p: len(p.prompt))
+    cc = min(
+        sandboxfusion.problems_from_sample_rows(cc_rows, "codecontests_valid", "shared"), key=lambda p: len(p.prompt)
+    )
     return [he, mb, cc]
 
 
@@ -43,7 +45,9 @@ def render_chat(messages: list[dict]) -> str:
 def rendered_section(problems: list[Problem], cfg: EvalConfig) -> str:
     parts = [BEGIN]
     for p in problems:
-        parts.append(f"\n### `{template_name(p)}` — {p.id} ({p.dataset})\n\n````text\n{render_chat(build_messages(p, cfg))}````\n")
+        parts.append(
+            f"\n### `{template_name(p)}` — {p.id} ({p.dataset})\n\n````text\n{render_chat(build_messages(p, cfg))}````\n"
+        )
     parts.append(END)
     return "\n".join(parts)
 
@@ -53,7 +57,10 @@ def main() -> int:
 
     d = shared_data_dir()
     if d is None:
-        print("CODERL_SHARED_DATA (the offline data folder) is not set: cannot render the MBPP and CodeContests examples", file=sys.stderr)
+        print(
+            "CODERL_SHARED_DATA (the offline data folder) is not set: cannot render the MBPP and CodeContests examples",
+            file=sys.stderr,
+        )
         return 1
     print(rendered_section(example_problems(d), load_eval_config()))
     return 0

@@ -8,8 +8,8 @@ keeps its own cache in the eval output folder; this is the standalone path.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..data.problem import Problem
 from ..io_utils import append_jsonl, read_jsonl

@@ -52,8 +52,10 @@ def resolve_model_dir(path_or_id: str) -> str:
             return str(p.resolve())
         if (p / "huggingface" / "config.json").is_file():
             return str((p / "huggingface").resolve())
-        raise GenerationError(f"{p}: neither a Hugging Face model folder (config.json) nor a verl checkpoint with "
-                              "huggingface/config.json; save checkpoints with checkpoint.save_contents including hf_model")
+        raise GenerationError(
+            f"{p}: neither a Hugging Face model folder (config.json) nor a verl checkpoint with "
+            "huggingface/config.json; save checkpoints with checkpoint.save_contents including hf_model"
+        )
     if path_or_id.startswith(("/", "./", "../")):
         raise GenerationError(f"model folder not found: {path_or_id}")
     return path_or_id
@@ -69,23 +71,73 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def vllm_command(model: str, cfg, *, python: str, port: int, served_model_name: str, host: str = "127.0.0.1",
-                 extra_args: list[str] | tuple[str, ...] = (), max_model_len: int | None = None) -> list[str]:
+def vllm_command(
+    model: str,
+    cfg,
+    *,
+    python: str,
+    port: int,
+    served_model_name: str,
+    host: str = "127.0.0.1",
+    extra_args: list[str] | tuple[str, ...] = (),
+    max_model_len: int | None = None,
+) -> list[str]:
     """max_model_len: the context sized from the prompts (generation/context.py); default serving.max_model_len."""
     s = cfg.serving
-    return [python, "-m", "vllm.entrypoints.openai.api_server", "--model", model,
-            "--served-model-name", served_model_name, "--host", host, "--port", str(port),
-            "--tensor-parallel-size", str(s["tensor_parallel_size"]),
-            "--gpu-memory-utilization", str(s["gpu_memory_utilization"]),
-            "--max-model-len", str(max_model_len or s["max_model_len"]), "--dtype", str(s["dtype"]),
-            "--seed", str(cfg.generation.get("seed", 0)), *extra_args]
+    return [
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        model,
+        "--served-model-name",
+        served_model_name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--tensor-parallel-size",
+        str(s["tensor_parallel_size"]),
+        "--gpu-memory-utilization",
+        str(s["gpu_memory_utilization"]),
+        "--max-model-len",
+        str(max_model_len or s["max_model_len"]),
+        "--dtype",
+        str(s["dtype"]),
+        "--seed",
+        str(cfg.generation.get("seed", 0)),
+        *extra_args,
+    ]
 
 
-def transformers_serve_command(model: str, cfg, *, python: str, port: int, host: str = "127.0.0.1",
-                               dtype: str | None = None, extra_args: list[str] | tuple[str, ...] = ()) -> list[str]:
-    return [python, "-m", "transformers.cli.transformers", "serve", model, "--host", host, "--port", str(port),
-            "--device", "cpu", "--dtype", dtype or str(cfg.serving["dtype"]),
-            "--default-seed", str(cfg.generation.get("seed", 0)), *extra_args]
+def transformers_serve_command(
+    model: str,
+    cfg,
+    *,
+    python: str,
+    port: int,
+    host: str = "127.0.0.1",
+    dtype: str | None = None,
+    extra_args: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    return [
+        python,
+        "-m",
+        "transformers.cli.transformers",
+        "serve",
+        model,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+        "--dtype",
+        dtype or str(cfg.serving["dtype"]),
+        "--default-seed",
+        str(cfg.generation.get("seed", 0)),
+        *extra_args,
+    ]
 
 
 def _descendants(pid: int) -> list[int]:
@@ -110,8 +162,17 @@ def _descendants(pid: int) -> list[int]:
 class ServerProcess:
     """A server child process. Use as a context manager: started on enter, stopped on exit (always)."""
 
-    def __init__(self, command: list[str], *, port: int, host: str = "127.0.0.1", startup_timeout_s: float,
-                 log_path: str | Path | None = None, env: dict[str, str] | None = None, name: str = "server"):
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        port: int,
+        host: str = "127.0.0.1",
+        startup_timeout_s: float,
+        log_path: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        name: str = "server",
+    ):
         self.command = list(command)
         self.port = port
         self.host = host
@@ -135,23 +196,34 @@ class ServerProcess:
         head = ["... error lines earlier in the log:", *dict.fromkeys(errors[-5:]), "... last lines:"] if errors else []
         return "\n".join(head + lines[-n:])
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         if port_in_use(self.port, self.host):
-            raise GenerationError(f"port {self.port} on {self.host} is already in use (another server, or an earlier "
-                                  f"one still running: `ss -ltnp | grep :{self.port}`); stop it or pick another "
-                                  "port (--port, serving.port in configs/eval.yaml)")
+            raise GenerationError(
+                f"port {self.port} on {self.host} is already in use (another server, or an earlier "
+                f"one still running: `ss -ltnp | grep :{self.port}`); stop it or pick another "
+                "port (--port, serving.port in configs/eval.yaml)"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         logf = open(self.log_path, "ab")
         log.info("starting %s: %s (log: %s)", self.name, " ".join(self.command), self.log_path)
         env = {**os.environ, **(self.env or {})}
         # `transformers serve` answers /v1/models with a 500 when the hub cache folder does not exist
         # (a fresh machine); an empty one is enough
-        hub = env.get("HF_HUB_CACHE") or os.path.join(env.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub")
+        hub = env.get("HF_HUB_CACHE") or os.path.join(
+            env.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub"
+        )
         os.makedirs(hub, exist_ok=True)
         try:
             # its own session/process group: stop() signals the group, so workers it forks die with it
-            self.proc = subprocess.Popen(self.command, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, env=env, preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                self.command,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+                preexec_fn=_die_with_parent,
+            )
         except OSError as e:
             raise GenerationError(f"cannot start {self.name} ({self.command[0]}): {e}; check --python") from None
         finally:
@@ -169,8 +241,10 @@ class ServerProcess:
         while True:
             rc = self.proc.poll()
             if rc is not None:
-                raise GenerationError(f"{self.name} exited with code {rc} while starting; last lines of {self.log_path}:\n"
-                                      f"{self.log_tail()}")
+                raise GenerationError(
+                    f"{self.name} exited with code {rc} while starting; last lines of {self.log_path}:\n"
+                    f"{self.log_tail()}"
+                )
             try:
                 if requests.get(self.url + "/health", timeout=5).status_code == 200:
                     log.info("%s is up at %s", self.name, self.url)
@@ -178,8 +252,10 @@ class ServerProcess:
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise GenerationError(f"{self.name} did not answer {self.url}/health within {self.startup_timeout_s:.0f} s "
-                                      f"(serving.startup_timeout_s); last lines of {self.log_path}:\n{self.log_tail()}")
+                raise GenerationError(
+                    f"{self.name} did not answer {self.url}/health within {self.startup_timeout_s:.0f} s "
+                    f"(serving.startup_timeout_s); last lines of {self.log_path}:\n{self.log_tail()}"
+                )
             time.sleep(1.0)
 
     def alive(self) -> bool:
@@ -235,15 +311,19 @@ class ServerProcess:
             if not alive:
                 break
             if sig == signal.SIGTERM:
-                log.warning("%s: %d process(es) did not stop within %.0f s of SIGTERM; killing them", self.name,
-                            len(alive), grace_s)
+                log.warning(
+                    "%s: %d process(es) did not stop within %.0f s of SIGTERM; killing them",
+                    self.name,
+                    len(alive),
+                    grace_s,
+                )
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             log.error("%s (pid %d) survived SIGKILL", self.name, proc.pid)
         log.info("%s stopped", self.name)
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:

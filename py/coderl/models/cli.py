@@ -18,8 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = TinyQwen2Spec(hidden_size=args.hidden_size, num_hidden_layers=args.layers, num_attention_heads=args.heads,
-                         num_key_value_heads=args.kv_heads, intermediate_size=args.intermediate_size, seed=args.seed)
+    spec = TinyQwen2Spec(
+        hidden_size=args.hidden_size,
+        num_hidden_layers=args.layers,
+        num_attention_heads=args.heads,
+        num_key_value_heads=args.kv_heads,
+        intermediate_size=args.intermediate_size,
+        seed=args.seed,
+    )
     out = build_tiny_qwen2(args.out, spec)
     print(out)
     return 0

@@ -49,12 +49,18 @@ class QwenShape:
         return {"total": total, "matmul": matmul, "embedding": embed}
 
     def to_hf_config(self) -> dict:
-        return {"hidden_size": self.hidden_size, "intermediate_size": self.intermediate_size,
-                "num_hidden_layers": self.num_hidden_layers, "num_attention_heads": self.num_attention_heads,
-                "num_key_value_heads": self.num_key_value_heads, "vocab_size": self.vocab_size,
-                "tie_word_embeddings": self.tie_word_embeddings,
-                "max_position_embeddings": self.max_position_embeddings,
-                "rope_theta": 1000000.0, "rms_norm_eps": 1e-6}
+        return {
+            "hidden_size": self.hidden_size,
+            "intermediate_size": self.intermediate_size,
+            "num_hidden_layers": self.num_hidden_layers,
+            "num_attention_heads": self.num_attention_heads,
+            "num_key_value_heads": self.num_key_value_heads,
+            "vocab_size": self.vocab_size,
+            "tie_word_embeddings": self.tie_word_embeddings,
+            "max_position_embeddings": self.max_position_embeddings,
+            "rope_theta": 1000000.0,
+            "rms_norm_eps": 1e-6,
+        }
 
 
 def _q(name: str, h: int, inter: int, layers: int, heads: int, kv: int, vocab: int, tied: bool) -> QwenShape:
@@ -83,8 +89,9 @@ def shape(name: str) -> QwenShape:
         raise ConfigError(f"unknown model shape '{name}'; choose one of {', '.join(SHAPES)}") from None
 
 
-def build_qwen2(out_dir: str | Path, shp: QwenShape, *, dtype: str = "bfloat16", device: str = "cpu",
-                seed: int = 0) -> Path:
+def build_qwen2(
+    out_dir: str | Path, shp: QwenShape, *, dtype: str = "bfloat16", device: str = "cpu", seed: int = 0
+) -> Path:
     """A loadable random-init HF model folder: config, safetensors, the real Qwen tokenizer, generation config.
 
     Initialized under `torch.manual_seed(seed)` directly in `dtype` on `device` (a GPU initializes a
@@ -97,8 +104,13 @@ def build_qwen2(out_dir: str | Path, shp: QwenShape, *, dtype: str = "bfloat16",
     from .tokenizer import write_qwen25_tokenizer
 
     out = Path(out_dir)
-    cfg = Qwen2Config(**shp.to_hf_config(), bos_token_id=ENDOFTEXT_ID, eos_token_id=IM_END_ID,
-                      pad_token_id=ENDOFTEXT_ID, torch_dtype=dtype)
+    cfg = Qwen2Config(
+        **shp.to_hf_config(),
+        bos_token_id=ENDOFTEXT_ID,
+        eos_token_id=IM_END_ID,
+        pad_token_id=ENDOFTEXT_ID,
+        torch_dtype=dtype,
+    )
     torch.manual_seed(seed)
     prev = torch.get_default_dtype()
     torch.set_default_dtype(getattr(torch, dtype))

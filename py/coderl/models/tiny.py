@@ -33,9 +33,17 @@ class TinyQwen2Spec:
         return self.hidden_size // self.num_attention_heads
 
     def shape(self) -> QwenShape:
-        return QwenShape("tiny-qwen2", self.hidden_size, self.intermediate_size, self.num_hidden_layers,
-                         self.num_attention_heads, self.num_key_value_heads, QWEN25_VOCAB_SIZE,
-                         self.tie_word_embeddings, max_position_embeddings=self.max_position_embeddings)
+        return QwenShape(
+            "tiny-qwen2",
+            self.hidden_size,
+            self.intermediate_size,
+            self.num_hidden_layers,
+            self.num_attention_heads,
+            self.num_key_value_heads,
+            QWEN25_VOCAB_SIZE,
+            self.tie_word_embeddings,
+            max_position_embeddings=self.max_position_embeddings,
+        )
 
 
 def build_tiny_qwen2(out_dir: str | Path, spec: TinyQwen2Spec = TinyQwen2Spec(), dtype: str = "float32") -> Path:

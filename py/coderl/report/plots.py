@@ -29,7 +29,9 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_metrics_per_step(phases: dict[str, list[dict[str, Any]]], baseline_phase: str, path: str | Path) -> Path | None:
+def plot_metrics_per_step(
+    phases: dict[str, list[dict[str, Any]]], baseline_phase: str, path: str | Path
+) -> Path | None:
     """One panel per dataset: accepted@1 (solid) and exec_success_rate (dashed) against step."""
     trained = {ph: rows for ph, rows in phases.items() if ph != baseline_phase and rows}
     base = baseline_row(phases.get(baseline_phase, []))
@@ -44,7 +46,9 @@ def plot_metrics_per_step(phases: dict[str, list[dict[str, Any]]], baseline_phas
         for ph, rows in trained.items():
             by_step: dict[int, dict[str, Any]] = {}
             for r in rows:  # per step the most complete evaluation
-                if ds in (r.get("scores") or {}) and (int(r["step"]) not in by_step or int(r["tier"]) >= int(by_step[int(r["step"])]["tier"])):
+                if ds in (r.get("scores") or {}) and (
+                    int(r["step"]) not in by_step or int(r["tier"]) >= int(by_step[int(r["step"])]["tier"])
+                ):
                     by_step[int(r["step"])] = r
             steps = sorted(by_step)
             for (metric, short), style in zip(METRICS, ("-o", "--s")):
@@ -62,7 +66,7 @@ def plot_metrics_per_step(phases: dict[str, list[dict[str, Any]]], baseline_phas
         ax.set_ylabel("%")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(dss):]:
+    for ax in list(axes.flat)[len(dss) :]:
         ax.axis("off")
     fig.suptitle("Evaluation metrics per checkpoint", y=1.02)
     out = _save(fig, Path(path))

@@ -44,7 +44,9 @@ def quick_check_table(phases: dict[str, list[dict[str, Any]]]) -> Table | None:
     if not any(quick.values()):
         return None
     headers, rows_ = checkpoint_table({ph: rs for ph, rs in quick.items() if rs}, {})
-    limits = [str(r["limit"]) for ph, rs in quick.items() for r in sorted(rs, key=lambda r: (int(r["step"]), int(r["tier"])))]
+    limits = [
+        str(r["limit"]) for ph, rs in quick.items() for r in sorted(rs, key=lambda r: (int(r["step"]), int(r["tier"])))
+    ]
     return headers[:3] + ["limit"] + headers[3:], [row[:3] + [k] + row[3:] for row, k in zip(rows_, limits)]
 
 
@@ -72,8 +74,10 @@ def checkpoint_table(phases: dict[str, list[dict[str, Any]]], best_steps: dict[s
     for phase, rows in phases.items():
         for r in sorted(rows, key=lambda r: (int(r["step"]), int(r["tier"]))):
             mark = " *" if best_steps.get(phase) == int(r["step"]) else ""
-            out.append([phase, f"{r['step']}{mark}", str(r["tier"]), str(r.get("eval_fingerprint", ""))[:8]]
-                       + [pct(_val(r, d, m)) for d in dss for m, _ in METRICS])
+            out.append(
+                [phase, f"{r['step']}{mark}", str(r["tier"]), str(r.get("eval_fingerprint", ""))[:8]]
+                + [pct(_val(r, d, m)) for d in dss for m, _ in METRICS]
+            )
     return headers, out
 
 
@@ -106,8 +110,13 @@ def comparison_table(base: dict[str, Any] | None, best: dict[str, Any] | None, t
     rows_ = [r for r in (base, best) if r is not None]
     out = []
     for ds in datasets_of(rows_):
-        comparable = (base is not None and best is not None and ds in (base.get("scores") or {})
-                      and ds in (best.get("scores") or {}) and score_fingerprint(base, ds) == score_fingerprint(best, ds))
+        comparable = (
+            base is not None
+            and best is not None
+            and ds in (base.get("scores") or {})
+            and ds in (best.get("scores") or {})
+            and score_fingerprint(base, ds) == score_fingerprint(best, ds)
+        )
         for metric, short in METRICS:
             b, s = _val(base, ds, metric), _val(best, ds, metric)
             delta = 100 * (s - b) if comparable and b is not None and s is not None else None
@@ -129,13 +138,19 @@ def fingerprint_warnings(phases: dict[str, list[dict[str, Any]]]) -> list[str]:
     for ds, by_fp in groups.items():
         if len(by_fp) > 1:
             parts = "; ".join(f"{fp[:8]}: {', '.join(where)}" for fp, where in by_fp.items())
-            warnings.append(f"{ds} was scored under {len(by_fp)} different eval fingerprints; rows in different "
-                            f"groups are not comparable ({parts})")
+            warnings.append(
+                f"{ds} was scored under {len(by_fp)} different eval fingerprints; rows in different "
+                f"groups are not comparable ({parts})"
+            )
     return warnings
 
 
-def best_per_phase(phases: dict[str, list[dict[str, Any]]], baseline_phase: str, sel: dict[str, Any],
-                   config_fingerprint: str | None = None) -> dict[str, dict[str, Any]]:
+def best_per_phase(
+    phases: dict[str, list[dict[str, Any]]],
+    baseline_phase: str,
+    sel: dict[str, Any],
+    config_fingerprint: str | None = None,
+) -> dict[str, dict[str, Any]]:
     """select_best per trained phase; config_fingerprint: the current eval config's (cfg.fingerprint())."""
     base = phases.get(baseline_phase, [])
     return {ph: select_best(rows, sel, base, config_fingerprint) for ph, rows in phases.items() if ph != baseline_phase}

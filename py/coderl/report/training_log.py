@@ -53,7 +53,7 @@ def parse_training_log(path: str | Path) -> dict[int, dict[str, float]]:
             continue
         m = _CONSOLE_STEP.search(line)
         if m:
-            rest = line[m.end():]
+            rest = line[m.end() :]
             _merge(out, int(m.group(1)), {k: float(v) for k, v in _CONSOLE_PAIR.findall(rest)})
     if not out:
         log.warning("%s: no step records found (expected verl console lines or JSONL with 'step')", path)

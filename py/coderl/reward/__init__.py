@@ -11,5 +11,14 @@ from .modes import MODES
 from .scorer import RewardScorer, get_scorer
 from .verl_entry import compute_score, compute_score_async, compute_score_batch
 
-__all__ = ["FORMAT", "MODES", "RewardScorer", "compute_score", "compute_score_async", "compute_score_batch",
-           "get_scorer", "parse_ground_truth", "to_ground_truth"]
+__all__ = [
+    "FORMAT",
+    "MODES",
+    "RewardScorer",
+    "compute_score",
+    "compute_score_async",
+    "compute_score_batch",
+    "get_scorer",
+    "parse_ground_truth",
+    "to_ground_truth",
+]

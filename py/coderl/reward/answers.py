@@ -11,9 +11,22 @@ from __future__ import annotations
 
 # (kind, expected to be accepted when the known solution is) in the order a group cycles through.
 KINDS = (
-    "known_fenced", "wrong_first_token", "known_prose_after", "crash", "known_unfenced", "wrong_zero",
-    "no_code", "known_fenced", "syntax_error", "wrong_echo", "exit_early", "known_with_usage",
-    "other_language", "known_fenced", "crash_value", "wrong_first_token",
+    "known_fenced",
+    "wrong_first_token",
+    "known_prose_after",
+    "crash",
+    "known_unfenced",
+    "wrong_zero",
+    "no_code",
+    "known_fenced",
+    "syntax_error",
+    "wrong_echo",
+    "exit_early",
+    "known_with_usage",
+    "other_language",
+    "known_fenced",
+    "crash_value",
+    "wrong_first_token",
 )
 TIMEOUT_KIND = "timeout"
 
@@ -21,8 +34,10 @@ _TEMPLATES = {
     "known_fenced": "Here is a solution.\n\n```python\n{sol}\n```\n",
     "known_prose_after": "```python\n{sol}\n```\n\nThe program reads the input, computes the answer and prints it.",
     "known_unfenced": "{sol}",
-    "known_with_usage": ("Solution:\n\n```python\n{sol}\n```\n\nExample usage:\n\n```python\n"
-                         "# run it as: python solution.py < input.txt\nprint('see above')\n```\n"),
+    "known_with_usage": (
+        "Solution:\n\n```python\n{sol}\n```\n\nExample usage:\n\n```python\n"
+        "# run it as: python solution.py < input.txt\nprint('see above')\n```\n"
+    ),
     "wrong_first_token": "```python\nimport sys\ndata = sys.stdin.read().split()\nprint(data[0] if data else 0)\n```",
     "wrong_zero": "Simple approach:\n```python\nimport sys\nsys.stdin.read()\nprint(0)\n```",
     "wrong_echo": "```python\nimport sys\nsys.stdout.write(sys.stdin.read()[::-1])\n```",
@@ -31,7 +46,7 @@ _TEMPLATES = {
     "syntax_error": "```python\ndef solve(:\n    n = int(input())\n    print(n\n```",
     "exit_early": "```python\nimport sys\ndef main():\n    sys.exit(0)\nmain()\n```",
     "no_code": "This problem can be solved greedily: sort the values and take the best prefix. "
-               "The complexity is O(n log n).",
+    "The complexity is O(n log n).",
     "other_language": "```cpp\n#include <iostream>\nint main() { int n; std::cin >> n; std::cout << n; }\n```",
     "timeout": "```python\nimport sys\ndata = sys.stdin.read()\nwhile True:\n    pass\n```",
 }

@@ -49,7 +49,7 @@ from ..sandbox.judge import JudgePool
 from . import answers as answer_kinds
 from .scorer import RewardScorer
 
-SANDBOXFUSION_64_CORES = (13.6, 14.9)   # solutions/s on 64 cores / 128 threads (ScaleBox's report)
+SANDBOXFUSION_64_CORES = (13.6, 14.9)  # solutions/s on 64 cores / 128 threads (ScaleBox's report)
 
 
 def _percentile(xs: list[float], q: float) -> float:
@@ -59,13 +59,26 @@ def _percentile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
 
 
-def _row(name: str, wall: float, latencies: list[float], accepted: list[bool], reference: list[bool] | None,
-         workers: int, **extra) -> dict:
+def _row(
+    name: str,
+    wall: float,
+    latencies: list[float],
+    accepted: list[bool],
+    reference: list[bool] | None,
+    workers: int,
+    **extra,
+) -> dict:
     n = len(accepted)
-    row = {"scorer": name, "solutions": n, "wall_s": round(wall, 2), "solutions_per_s": round(n / wall, 2),
-           "solutions_per_s_per_core": round(n / wall / workers, 2),
-           "latency_p50_s": round(_percentile(latencies, 50), 3), "latency_p99_s": round(_percentile(latencies, 99), 3),
-           "accepted": sum(accepted)}
+    row = {
+        "scorer": name,
+        "solutions": n,
+        "wall_s": round(wall, 2),
+        "solutions_per_s": round(n / wall, 2),
+        "solutions_per_s_per_core": round(n / wall / workers, 2),
+        "latency_p50_s": round(_percentile(latencies, 50), 3),
+        "latency_p99_s": round(_percentile(latencies, 99), 3),
+        "accepted": sum(accepted),
+    }
     if reference is not None:
         row["agree_with_judge"] = sum(a == b for a, b in zip(accepted, reference))
         row["disagree_ids"] = [i for i, (a, b) in enumerate(zip(accepted, reference)) if a != b][:20]
@@ -105,14 +118,15 @@ def _bare_stdio(python: str, code: str | None, tests: list[dict], timeout: float
             stdin = Path(d, "stdin")
             stdin.write_text(t["input"])
             with open(stdin, "rb") as f:
-                proc = subprocess.Popen([python, "-I", str(prog)], stdin=f, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, cwd=d)
+                proc = subprocess.Popen(
+                    [python, "-I", str(prog)], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=d
+                )
             killed = threading.Event()
-            timer = threading.Timer(timeout, lambda: (killed.set(), os.kill(proc.pid, 9)))
+            timer = threading.Timer(timeout, lambda killed=killed, proc=proc: (killed.set(), os.kill(proc.pid, 9)))
             timer.start()
             out = proc.stdout.read()
             proc.stdout.close()
-            _, status, usage = os.wait4(proc.pid, 0)   # reaped here: its own rusage, not the threads' sum
+            _, status, usage = os.wait4(proc.pid, 0)  # reaped here: its own rusage, not the threads' sum
             timer.cancel()
             proc.returncode = os.waitstatus_to_exitcode(status)
             runs += 1
@@ -157,8 +171,11 @@ class CpuMeter:
     def _snapshot() -> tuple[float, dict[int, float]]:
         import psutil
 
-        own = sum(getattr(resource.getrusage(w), a) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-                  for a in ("ru_utime", "ru_stime"))
+        own = sum(
+            getattr(resource.getrusage(w), a)
+            for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            for a in ("ru_utime", "ru_stime")
+        )
         live = {}
         for child in psutil.Process().children(recursive=True):
             try:
@@ -182,14 +199,16 @@ def _leftover_children() -> int:
 
 def bench_batch(cfg, items, args, workers: int) -> list[dict]:
     """items: [(problem, known solution)]; returns the rows."""
-    batch = []   # (problem, kind, text)
+    batch = []  # (problem, kind, text)
     for i, (p, sol) in enumerate(items):
         for kind, text in answer_kinds.group(sol, args.answers, with_timeout=i < args.timeouts):
             batch.append((p, kind, text))
     kinds: dict[str, int] = {}
     for _, k, _ in batch:
         kinds[k] = kinds.get(k, 0) + 1
-    print(json.dumps({"batch": len(batch), "problems": len(items), "answers": args.answers, "kinds": kinds}), flush=True)
+    print(
+        json.dumps({"batch": len(batch), "problems": len(items), "answers": args.answers, "kinds": kinds}), flush=True
+    )
     rows = []
     extracted = [extract_for_problem(text, p).code for p, _, text in batch]
 
@@ -204,19 +223,33 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
 
     same = get_comparator(cfg.judge["stdio_compare"])
     meter = CpuMeter()
-    results, lat, wall = _timed_map(lambda it: _bare_stdio(scorer.executor.python, it[1], it[0].tests, args.timeout_s, same),
-                                    [(p, c) for (p, _, _), c in zip(batch, extracted)], workers)
+    results, lat, wall = _timed_map(
+        lambda it: _bare_stdio(scorer.executor.python, it[1], it[0].tests, args.timeout_s, same),
+        [(p, c) for (p, _, _), c in zip(batch, extracted)],
+        workers,
+    )
     cpu = [c for _, c, _ in results]
     runs = sum(r for _, _, r in results)
     # No scorer can finish before every answer's own CPU time is spent on `workers` cores, nor
     # before the longest single answer (a time-out) has run.
     floor_s = max(sum(cpu) / workers, max(cpu, default=0.0))
     start_s = _interpreter_start_cpu(scorer.executor.python)
-    rows.append(_row("bare runner (python3 -I per test, no isolation)", wall, lat, [ok for ok, _, _ in results], reference,
-                     workers, answers_cpu_s=round(sum(cpu), 2), floor_s=round(floor_s, 2), runs=runs,
-                     interpreter_start_cpu_s=round(start_s, 4),
-                     answers_cpu_without_starts_s=round(max(0.0, sum(cpu) - runs * start_s), 2),
-                     cpu_s=round(meter.seconds(), 2)))
+    rows.append(
+        _row(
+            "bare runner (python3 -I per test, no isolation)",
+            wall,
+            lat,
+            [ok for ok, _, _ in results],
+            reference,
+            workers,
+            answers_cpu_s=round(sum(cpu), 2),
+            floor_s=round(floor_s, 2),
+            runs=runs,
+            interpreter_start_cpu_s=round(start_s, 4),
+            answers_cpu_without_starts_s=round(max(0.0, sum(cpu) - runs * start_s), 2),
+            cpu_s=round(meter.seconds(), 2),
+        )
+    )
 
     meter = CpuMeter()
     t0 = time.monotonic()
@@ -228,21 +261,43 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
         futs.append(f)
     scores = [f.result() for f in futs]
     wall = time.monotonic() - t0
-    rows.append(_row("coderl.reward (binary, bwrap pooled)" if scorer.executor.isolation_level == "bwrap"
-                     else f"coderl.reward (binary, {scorer.executor.isolation_level})", wall, lat,
-                     [s["score"] == 1.0 for s in scores], reference, workers, cpu_s=round(meter.seconds(), 2)))
+    rows.append(
+        _row(
+            "coderl.reward (binary, bwrap pooled)"
+            if scorer.executor.isolation_level == "bwrap"
+            else f"coderl.reward (binary, {scorer.executor.isolation_level})",
+            wall,
+            lat,
+            [s["score"] == 1.0 for s in scores],
+            reference,
+            workers,
+            cpu_s=round(meter.seconds(), 2),
+        )
+    )
     scorer.close()
 
     if "prime_code" in args.scorers:
         before = _leftover_children()
-        pc_items = [(text, json.dumps({"inputs": [t["input"] for t in p.tests], "outputs": [t["output"] for t in p.tests]}))
-                    for p, _, text in batch]
+        pc_items = [
+            (text, json.dumps({"inputs": [t["input"] for t in p.tests], "outputs": [t["output"] for t in p.tests]}))
+            for p, _, text in batch
+        ]
         meter = CpuMeter()
         results, lat, wall = _timed_map(_prime_code, pc_items, workers)
         cpu_s = meter.seconds()
         time.sleep(1.0)
-        rows.append(_row("verl prime_code (continuous=True, no isolation)", wall, lat, results, reference, workers,
-                         cpu_s=round(cpu_s, 2), processes_left_after=_leftover_children() - before))
+        rows.append(
+            _row(
+                "verl prime_code (continuous=True, no isolation)",
+                wall,
+                lat,
+                results,
+                reference,
+                workers,
+                cpu_s=round(cpu_s, 2),
+                processes_left_after=_leftover_children() - before,
+            )
+        )
     return rows
 
 
@@ -257,8 +312,14 @@ def bench_agreement(cfg, items, workers: int) -> dict:
         verdicts = [f.result() for f in [pool.submit(p, extract_for_problem(t, p).code) for p, t in texts]]
     scorer.close()
     disagree = [p.id for (p, _), s, v in zip(texts, scores, verdicts) if (s["score"] == 1.0) != v.accepted]
-    row = {"section": "agreement", "problems": len(items), "reward_accepted": sum(s["score"] == 1.0 for s in scores),
-           "judge_accepted": sum(v.accepted for v in verdicts), "disagree": disagree, "reward_wall_s": round(reward_wall, 2)}
+    row = {
+        "section": "agreement",
+        "problems": len(items),
+        "reward_accepted": sum(s["score"] == 1.0 for s in scores),
+        "judge_accepted": sum(v.accepted for v in verdicts),
+        "disagree": disagree,
+        "reward_wall_s": round(reward_wall, 2),
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -266,8 +327,11 @@ def bench_agreement(cfg, items, workers: int) -> dict:
 def _machine() -> dict:
     model = ""
     try:
-        model = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                     if ln.startswith("model name"))
+        model = next(
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     return {"node": platform.node(), "cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version()}
@@ -278,8 +342,13 @@ def _versions() -> dict:
 
     commit = ""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
     return {"coderl_commit": commit, "verl": verl.__version__}
@@ -288,10 +357,16 @@ def _versions() -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m coderl.reward.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sections", default="batch", help="batch,agreement")
-    ap.add_argument("--problems", type=int, default=4, help="train300 problems in the batch (default 4: prime_code needs minutes)")
+    ap.add_argument(
+        "--problems", type=int, default=4, help="train300 problems in the batch (default 4: prime_code needs minutes)"
+    )
     ap.add_argument("--answers", type=int, default=16, help="answers per problem (default 16)")
-    ap.add_argument("--timeouts", type=int, default=1, help="problems whose group has one never-ending answer (default 1)")
-    ap.add_argument("--timeout-s", type=float, default=5.0, help="per-execution time limit for every scorer (default 5)")
+    ap.add_argument(
+        "--timeouts", type=int, default=1, help="problems whose group has one never-ending answer (default 1)"
+    )
+    ap.add_argument(
+        "--timeout-s", type=float, default=5.0, help="per-execution time limit for every scorer (default 5)"
+    )
     ap.add_argument("--workers", type=int, default=0, help="threads per scorer; 0 = one per core")
     ap.add_argument("--scorers", default="coderl,prime_code", help="add or drop prime_code (the slow one)")
     ap.add_argument("--json", help="where to write the raw result (default docs/results/bench_reward_<date>.json)")
@@ -301,17 +376,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     data = shared_data_dir()
     if data is None:
-        print("codecontests_train300.jsonl is not in CODERL_SHARED_DATA (the offline data folder): nothing to benchmark", file=sys.stderr)
+        print(
+            "codecontests_train300.jsonl is not in CODERL_SHARED_DATA (the offline data folder): nothing to benchmark",
+            file=sys.stderr,
+        )
         return 2
     workers = args.workers or (os.cpu_count() or 1)
     base = load_eval_config()
     cfg = dataclasses.replace(base, sandbox={**base.sandbox, "run_timeout_s": args.timeout_s})
     items = samples.codecontests_train300(data / "codecontests_train300.jsonl")
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    head = {"machine": _machine(), "date": date, "versions": _versions(), "command": " ".join(["python -m coderl.reward.bench", *sys.argv[1:]]),
-            "workers": workers, "timeout_s": args.timeout_s, "memory_limit_mb": cfg.sandbox["memory_limit_mb"],
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-            "sandboxfusion_published_solutions_per_s_64_cores": list(SANDBOXFUSION_64_CORES)}
+    head = {
+        "machine": _machine(),
+        "date": date,
+        "versions": _versions(),
+        "command": " ".join(["python -m coderl.reward.bench", *sys.argv[1:]]),
+        "workers": workers,
+        "timeout_s": args.timeout_s,
+        "memory_limit_mb": cfg.sandbox["memory_limit_mb"],
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "sandboxfusion_published_solutions_per_s_64_cores": list(SANDBOXFUSION_64_CORES),
+    }
     print(json.dumps(head), flush=True)
     out: dict = dict(head)
     if "batch" in args.sections:
@@ -322,24 +407,37 @@ def main(argv: list[str] | None = None) -> int:
     if "batch" in out:
         rows = {r["scorer"].split(" ")[0]: r for r in out["batch"]}
         ours, bare = rows["coderl.reward"], rows["bare"]
-        out["summary"] = {"floor_s": bare["floor_s"], "coderl_vs_floor": round(ours["wall_s"] / bare["floor_s"], 2),
-                          "coderl_cpu_vs_answers_cpu": round(ours["cpu_s"] / bare["answers_cpu_s"], 2),
-                          "coderl_cpu_vs_answers_cpu_without_starts": round(
-                              ours["cpu_s"] / max(bare["answers_cpu_without_starts_s"], 1e-9), 2),
-                          "coderl_vs_bare_runner": round(ours["wall_s"] / bare["wall_s"], 2),
-                          "sandboxfusion_per_core": [round(x / 64, 3) for x in SANDBOXFUSION_64_CORES]}
+        out["summary"] = {
+            "floor_s": bare["floor_s"],
+            "coderl_vs_floor": round(ours["wall_s"] / bare["floor_s"], 2),
+            "coderl_cpu_vs_answers_cpu": round(ours["cpu_s"] / bare["answers_cpu_s"], 2),
+            "coderl_cpu_vs_answers_cpu_without_starts": round(
+                ours["cpu_s"] / max(bare["answers_cpu_without_starts_s"], 1e-9), 2
+            ),
+            "coderl_vs_bare_runner": round(ours["wall_s"] / bare["wall_s"], 2),
+            "sandboxfusion_per_core": [round(x / 64, 3) for x in SANDBOXFUSION_64_CORES],
+        }
         if "verl" in rows:
             out["summary"]["coderl_vs_prime_code_speed"] = round(rows["verl"]["wall_s"] / ours["wall_s"], 2)
             out["summary"]["coderl_vs_prime_code_cpu"] = round(rows["verl"]["cpu_s"] / ours["cpu_s"], 2)
-        print("\n| scorer | solutions | wall s | CPU s | solutions/s | per core | p50 s | p99 s | accepted | agree with judge |")
+        print(
+            "\n| scorer | solutions | wall s | CPU s | solutions/s | per core | p50 s | p99 s | accepted | agree with judge |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for r in out["batch"]:
-            print(f"| {r['scorer']} | {r['solutions']} | {r['wall_s']} | {r.get('cpu_s', '—')} | {r['solutions_per_s']} | "
-                  f"{r['solutions_per_s_per_core']} | {r['latency_p50_s']} | {r['latency_p99_s']} | {r['accepted']} | "
-                  f"{r.get('agree_with_judge', '—')} |")
+            print(
+                f"| {r['scorer']} | {r['solutions']} | {r['wall_s']} | {r.get('cpu_s', '—')} | {r['solutions_per_s']} | "
+                f"{r['solutions_per_s_per_core']} | {r['latency_p50_s']} | {r['latency_p99_s']} | {r['accepted']} | "
+                f"{r.get('agree_with_judge', '—')} |"
+            )
         print(json.dumps(out["summary"]))
-    path = Path(args.json or Path(__file__).resolve().parents[3] / "docs" / "results" /
-                f"bench_reward_{time.strftime('%Y-%m-%d', time.gmtime())}.json")
+    path = Path(
+        args.json
+        or Path(__file__).resolve().parents[3]
+        / "docs"
+        / "results"
+        / f"bench_reward_{time.strftime('%Y-%m-%d', time.gmtime())}.json"
+    )
     from ..io_utils import atomic_write_json
 
     path.parent.mkdir(parents=True, exist_ok=True)

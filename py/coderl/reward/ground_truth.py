@@ -46,8 +46,10 @@ def parse_ground_truth(ground_truth: Any, data_source: str = "") -> Problem:
     if isinstance(ground_truth, bytes):
         ground_truth = ground_truth.decode("utf-8")
     if not isinstance(ground_truth, str):
-        raise DataError(f"reward ground_truth ({_where(data_source)}) must be a JSON string in format {FORMAT!r} "
-                        f"(written by coderl.reward.to_ground_truth), got {type(ground_truth).__name__}")
+        raise DataError(
+            f"reward ground_truth ({_where(data_source)}) must be a JSON string in format {FORMAT!r} "
+            f"(written by coderl.reward.to_ground_truth), got {type(ground_truth).__name__}"
+        )
     return _parse_cached(ground_truth, data_source)
 
 
@@ -57,8 +59,10 @@ def _parse_cached(text: str, data_source: str) -> Problem:
     try:
         d = json.loads(text)
     except json.JSONDecodeError as e:
-        raise DataError(f"reward ground_truth ({_where(data_source)}) is not valid JSON ({e}); it starts with "
-                        f"{text[:80]!r}; rebuild the RL data with coderl.reward.to_ground_truth") from None
+        raise DataError(
+            f"reward ground_truth ({_where(data_source)}) is not valid JSON ({e}); it starts with "
+            f"{text[:80]!r}; rebuild the RL data with coderl.reward.to_ground_truth"
+        ) from None
     if not isinstance(d, dict):
         raise DataError(f"reward ground_truth ({_where(data_source)}) must be a JSON object, got {type(d).__name__}")
     return _from_dict(d, data_source)
@@ -67,16 +71,19 @@ def _parse_cached(text: str, data_source: str) -> Problem:
 def _from_dict(d: dict, data_source: str) -> Problem:
     fmt = d.get("format")
     if fmt != FORMAT:
-        raise DataError(f"reward ground_truth ({_where(data_source)}, id {d.get('id')!r}) has format {fmt!r}, "
-                        f"expected {FORMAT!r}; rebuild the RL data with coderl.reward.to_ground_truth")
+        raise DataError(
+            f"reward ground_truth ({_where(data_source)}, id {d.get('id')!r}) has format {fmt!r}, "
+            f"expected {FORMAT!r}; rebuild the RL data with coderl.reward.to_ground_truth"
+        )
     body = {k: v for k, v in d.items() if k != "format"}
     try:
         return Problem.from_dict(body, where=f"reward ground_truth ({_where(data_source)})")
     except DataError as e:
         if "reward ground_truth" in str(e):
             raise
-        raise DataError(f"reward ground_truth ({_where(data_source)}): {e}; rebuild the RL data with "
-                        "coderl.reward.to_ground_truth") from None
+        raise DataError(
+            f"reward ground_truth ({_where(data_source)}): {e}; rebuild the RL data with coderl.reward.to_ground_truth"
+        ) from None
 
 
 def _where(data_source: str) -> str:

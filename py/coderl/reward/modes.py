@@ -18,8 +18,10 @@ PARTIAL_WEIGHT = 0.1
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise ConfigError(f"reward mode {mode!r} is not one of {MODES}; set it with "
-                          f"reward.custom_reward_function.reward_kwargs.mode=binary")
+        raise ConfigError(
+            f"reward mode {mode!r} is not one of {MODES}; set it with "
+            f"reward.custom_reward_function.reward_kwargs.mode=binary"
+        )
     return mode
 
 

@@ -38,15 +38,17 @@ class RewardScorer:
     Thread-safe; `submit` returns a Future[dict] (the async reward awaits it), `score` blocks.
     """
 
-    def __init__(self, cfg, *, sandbox: str = "local", workers: int | None = None, retries: int = 2,
-                 retry_wait_s: float = 1.0) -> None:
+    def __init__(
+        self, cfg, *, sandbox: str = "local", workers: int | None = None, retries: int = 2, retry_wait_s: float = 1.0
+    ) -> None:
         self.cfg = cfg
         self.sandbox = sandbox
         self.executor = make_executor(sandbox, cfg)
         ok, why = self.executor.health()
         if not ok:
-            raise SandboxUnavailable(f"reward: sandbox {sandbox!r} is not healthy: {why}; "
-                                     "no reward can be computed (docs/sandbox.md)")
+            raise SandboxUnavailable(
+                f"reward: sandbox {sandbox!r} is not healthy: {why}; no reward can be computed (docs/sandbox.md)"
+            )
         if workers is None:
             workers = int(cfg.execution.get("workers", 0))
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
@@ -55,7 +57,7 @@ class RewardScorer:
         self.retry_wait_s = float(retry_wait_s)
         self._pool = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="reward")
 
-    def submit(self, solution_str: str | None, problem: Problem, mode: str = "binary") -> "cf.Future[dict]":
+    def submit(self, solution_str: str | None, problem: Problem, mode: str = "binary") -> cf.Future[dict]:
         modes.check_mode(mode)
         return self._pool.submit(self.score_now, solution_str, problem, mode)
 
@@ -73,7 +75,7 @@ class RewardScorer:
             "verdict": verdict.verdict,
             "tests_passed": int(verdict.tests_passed),
             "tests_total": int(verdict.tests_total),
-            "tests_run": len(verdict.test_statuses),   # binary stops at the first failure
+            "tests_run": len(verdict.test_statuses),  # binary stops at the first failure
             "wall_s": round(time.monotonic() - t0, 4),
             "extraction": extraction.reason,
         }
@@ -84,24 +86,31 @@ class RewardScorer:
         why = ""
         for attempt in range(attempts):
             try:
-                verdict = judge_problem(problem, code, self.executor, compare=self.compare,
-                                        stop_at_first_failure=stop_at_first_failure)
+                verdict = judge_problem(
+                    problem, code, self.executor, compare=self.compare, stop_at_first_failure=stop_at_first_failure
+                )
             except CoderlError:
                 raise
-            except Exception as e:   # a failure in the sandbox machinery, not the answer's doing
+            except Exception as e:  # a failure in the sandbox machinery, not the answer's doing
                 why = f"{type(e).__name__}: {e}"
             else:
                 if verdict.verdict != "sandbox_error":
                     return verdict
                 why = verdict.detail or "sandbox_error"
             if attempt + 1 < attempts:
-                log.warning("reward: sandbox failure on %s (attempt %d/%d): %s; retrying", problem.id,
-                            attempt + 1, attempts, why)
-                time.sleep(self.retry_wait_s * (2 ** attempt))
+                log.warning(
+                    "reward: sandbox failure on %s (attempt %d/%d): %s; retrying",
+                    problem.id,
+                    attempt + 1,
+                    attempts,
+                    why,
+                )
+                time.sleep(self.retry_wait_s * (2**attempt))
         raise InfrastructureError(
             f"reward: the sandbox {self.sandbox!r} failed {attempts} times in a row on problem {problem.id!r} "
             f"({why[:300]}); stopping instead of training on a wrong reward. Check the sandbox "
-            f"(coderl judge on a known solution, docs/sandbox.md) and resume from the last checkpoint")
+            f"(coderl judge on a known solution, docs/sandbox.md) and resume from the last checkpoint"
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -111,8 +120,9 @@ _scorers: dict[tuple, RewardScorer] = {}
 _scorers_lock = threading.Lock()
 
 
-def get_scorer(config: str | None = None, sandbox: str = "local", workers: int | None = None,
-               retries: int = 2) -> RewardScorer:
+def get_scorer(
+    config: str | None = None, sandbox: str = "local", workers: int | None = None, retries: int = 2
+) -> RewardScorer:
     """The process's scorer for these settings (verl calls the reward once per answer)."""
     key = (config, sandbox, workers, retries)
     with _scorers_lock:

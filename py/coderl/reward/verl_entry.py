@@ -44,24 +44,27 @@ def _settings(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return mode, scorer_kw
 
 
-def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
-                  **kwargs: Any) -> dict[str, Any]:
+def compute_score(
+    data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None, **kwargs: Any
+) -> dict[str, Any]:
     """verl's custom reward signature. Returns {score, acc, verdict, tests_passed, tests_total, tests_run, wall_s, extraction}."""
     mode, scorer_kw = _settings(kwargs)
     problem = parse_ground_truth(ground_truth, data_source)
     return get_scorer(**scorer_kw).score(solution_str, problem, mode)
 
 
-async def compute_score_async(data_source: str, solution_str: str, ground_truth: Any,
-                              extra_info: dict | None = None, **kwargs: Any) -> dict[str, Any]:
+async def compute_score_async(
+    data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None, **kwargs: Any
+) -> dict[str, Any]:
     """The coroutine form: the event loop is free while the sandbox runs the answer."""
     mode, scorer_kw = _settings(kwargs)
     problem = parse_ground_truth(ground_truth, data_source)
     return await asyncio.wrap_future(get_scorer(**scorer_kw).submit(solution_str, problem, mode))
 
 
-def compute_score_batch(data_sources: list, solution_strs: list, ground_truths: list, extra_infos: list | None = None,
-                        **kwargs: Any) -> list[dict[str, Any]]:
+def compute_score_batch(
+    data_sources: list, solution_strs: list, ground_truths: list, extra_infos: list | None = None, **kwargs: Any
+) -> list[dict[str, Any]]:
     """The list form verl's `batch` reward manager calls: all answers judged concurrently."""
     mode, scorer_kw = _settings(kwargs)
     scorer = get_scorer(**scorer_kw)

@@ -9,16 +9,31 @@ import shlex
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ
-    p.add_argument("--recipe", default=env.get("RL_PROFILE") or "default",
-                   help="profile (default -> configs/rl.yaml, X -> configs/rl_X.yaml) or a YAML path [env RL_PROFILE]")
+    p.add_argument(
+        "--recipe",
+        default=env.get("RL_PROFILE") or "default",
+        help="profile (default -> configs/rl.yaml, X -> configs/rl_X.yaml) or a YAML path [env RL_PROFILE]",
+    )
     p.add_argument("--gpus", type=int, default=int(env.get("GPUS", "1")), help="GPUs on this node [env GPUS]")
-    p.add_argument("--device", choices=("auto", "cuda", "cpu"), default=env.get("DEVICE", "auto"),
-                   help="cpu: the real trainer on CPU with the transformers rollout (tiny models only) [env DEVICE]")
+    p.add_argument(
+        "--device",
+        choices=("auto", "cuda", "cpu"),
+        default=env.get("DEVICE", "auto"),
+        help="cpu: the real trainer on CPU with the transformers rollout (tiny models only) [env DEVICE]",
+    )
     p.add_argument("--run-dir", default=env.get("RUN_DIR") or None, help="run directory (default: checkpoint.dir)")
-    p.add_argument("--model", default=None, help="start model (default: the recipe's model.path; best_sft resolves "
-                                                 "outputs/phase1_sft/best_checkpoint.json)")
-    p.add_argument("--gpu-mem-gb", type=float, default=float(env.get("GPU_MEM_GB", "0") or 0),
-                   help="print the memory plan verdict for GPUs of this size before launching [env GPU_MEM_GB]")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="start model (default: the recipe's model.path; best_sft resolves "
+        "outputs/phase1_sft/best_checkpoint.json)",
+    )
+    p.add_argument(
+        "--gpu-mem-gb",
+        type=float,
+        default=float(env.get("GPU_MEM_GB", "0") or 0),
+        help="print the memory plan verdict for GPUs of this size before launching [env GPU_MEM_GB]",
+    )
     p.add_argument("--quiet", action="store_true", help="one line per step instead of verl's full output")
     p.add_argument("--no-disk-check", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="print the effective config and the command; run nothing")
@@ -37,11 +52,22 @@ def run(args: argparse.Namespace) -> int:
             recipe["checkpoint"]["dir"] = args.run_dir
         device = "cuda" if args.device == "auto" else args.device
         print(describe_rl(recipe, args.gpus, 1, device))
-        ov = [*rl_overrides(recipe, args.gpus, 1, device, model_path=args.model or recipe["model"]["path"]),
-              *ray_overrides(args.gpus, device), *extra]
+        ov = [
+            *rl_overrides(recipe, args.gpus, 1, device, model_path=args.model or recipe["model"]["path"]),
+            *ray_overrides(args.gpus, device),
+            *extra,
+        ]
         print(shlex.join(rl_command(ov)))
         return 0
-    summary = rl_train(args.recipe, gpus=args.gpus, device=args.device, run_dir=args.run_dir, extra_overrides=extra,
-                       model_path=args.model, echo="metrics" if args.quiet else "full",
-                       disk_check=not args.no_disk_check, gpu_mem_gb=args.gpu_mem_gb or None)
+    summary = rl_train(
+        args.recipe,
+        gpus=args.gpus,
+        device=args.device,
+        run_dir=args.run_dir,
+        extra_overrides=extra,
+        model_path=args.model,
+        echo="metrics" if args.quiet else "full",
+        disk_check=not args.no_disk_check,
+        gpu_mem_gb=args.gpu_mem_gb or None,
+    )
     return exit_status(summary)

@@ -27,11 +27,11 @@ the input order. Same input + options = byte-identical files.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..data.decontam import EvalIndex, load_eval_sets
 from ..data.prepare_report import RefusableReport
@@ -58,8 +58,8 @@ class RLReport(RefusableReport):
     max_prompt_length: int
     input_rows: int = 0
     issues: list[Issue] = field(default_factory=list)
-    dropped: dict[str, str] = field(default_factory=dict)                    # id -> reason
-    contamination: dict[str, dict[str, Any]] = field(default_factory=dict)   # eval set -> {checked, rows, ...}
+    dropped: dict[str, str] = field(default_factory=dict)  # id -> reason
+    contamination: dict[str, dict[str, Any]] = field(default_factory=dict)  # eval set -> {checked, rows, ...}
     validation: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     fatal: list[str] = field(default_factory=list)
@@ -77,8 +77,10 @@ class RLReport(RefusableReport):
         if by_check:
             lines.append("  dropped: " + ", ".join(f"{k} {v}" for k, v in sorted(by_check.items())))
         for name, c in self.contamination.items():
-            lines.append(f"  decontamination vs {name}: " + (f"{len(c['rows'])} problem(s) overlap" if c["checked"]
-                                                             else f"NOT CHECKED ({c['reason']})"))
+            lines.append(
+                f"  decontamination vs {name}: "
+                + (f"{len(c['rows'])} problem(s) overlap" if c["checked"] else f"NOT CHECKED ({c['reason']})")
+            )
         for i in self.issues[:max_issues]:
             lines.append(f"  {i}")
         if len(self.issues) > max_issues:
@@ -89,7 +91,7 @@ class RLReport(RefusableReport):
 
 
 def split_order(ids: Iterable[str], seed: int) -> list[str]:
-    return sorted(ids, key=lambda i: hashlib.sha256(f"{seed}:{i}".encode("utf-8")).hexdigest())
+    return sorted(ids, key=lambda i: hashlib.sha256(f"{seed}:{i}".encode()).hexdigest())
 
 
 def prompt_lengths(messages: list[list[dict]], tokenizer) -> list[int]:
@@ -100,47 +102,85 @@ def prompt_lengths(messages: list[list[dict]], tokenizer) -> list[int]:
 
 def check_references(problems: list[Problem], sandbox: str, cfg) -> dict[str, str]:
     """id -> why its reference failed its own tests (judged like evaluation). A sandbox failure raises."""
-    verdicts = judge_or_abort([(f"judging the reference of {p.id}", p, p.reference_code) for p in problems],
-                              sandbox, cfg, "to check references")
-    return {p.id: f"{v.verdict} on test {v.first_failed_test} ({v.tests_passed}/{v.tests_total} passed)"
-            for p, v in zip(problems, verdicts) if not v.accepted}
+    verdicts = judge_or_abort(
+        [(f"judging the reference of {p.id}", p, p.reference_code) for p in problems],
+        sandbox,
+        cfg,
+        "to check references",
+    )
+    return {
+        p.id: f"{v.verdict} on test {v.first_failed_test} ({v.tests_passed}/{v.tests_total} passed)"
+        for p, v in zip(problems, verdicts)
+        if not v.accepted
+    }
 
 
 def verl_row(p: Problem, messages: list[dict], index: int, split: str) -> dict[str, Any]:
-    return {"data_source": DATA_SOURCE, "prompt": messages, "ability": ABILITY,
-            "reward_model": {"style": "rule", "ground_truth": to_ground_truth(p)},
-            "extra_info": {"index": index, "id": p.id, "split": split, "dataset": p.dataset}}
+    return {
+        "data_source": DATA_SOURCE,
+        "prompt": messages,
+        "ability": ABILITY,
+        "reward_model": {"style": "rule", "ground_truth": to_ground_truth(p)},
+        "extra_info": {"index": index, "id": p.id, "split": split, "dataset": p.dataset},
+    }
 
 
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
     import pyarrow as pa
 
-    schema = pa.schema([
-        ("data_source", pa.string()),
-        ("prompt", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
-        ("ability", pa.string()),
-        ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
-        ("extra_info", pa.struct([("index", pa.int64()), ("id", pa.string()), ("split", pa.string()),
-                                  ("dataset", pa.string())])),
-    ])
+    schema = pa.schema(
+        [
+            ("data_source", pa.string()),
+            ("prompt", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+            ("ability", pa.string()),
+            ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
+            (
+                "extra_info",
+                pa.struct(
+                    [("index", pa.int64()), ("id", pa.string()), ("split", pa.string()), ("dataset", pa.string())]
+                ),
+            ),
+        ]
+    )
     table = pa.Table.from_pylist(rows, schema=schema)
     atomic_write_parquet(path, table)
 
 
-def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, input_sha256: str,
-               val_size: int = 64, seed: int = 0, min_tests: int = 5, max_prompt_length: int = 2048,
-               tokenizer=None, decontaminate: bool = True, eval_sets: list[str] | None = None, ngram: int = 13,
-               min_overlap: float = 0.5, raw_dir: str | Path = "data/raw",
-               manifests_dir: str | Path = "data/manifests", validate: bool = True, sandbox: str = "local",
-               cfg=None) -> RLReport:
+def prepare_rl(
+    items: Iterable[Item],
+    out_dir: str | Path,
+    *,
+    input_name: str,
+    input_sha256: str,
+    val_size: int = 64,
+    seed: int = 0,
+    min_tests: int = 5,
+    max_prompt_length: int = 2048,
+    tokenizer=None,
+    decontaminate: bool = True,
+    eval_sets: list[str] | None = None,
+    ngram: int = 13,
+    min_overlap: float = 0.5,
+    raw_dir: str | Path = "data/raw",
+    manifests_dir: str | Path = "data/manifests",
+    validate: bool = True,
+    sandbox: str = "local",
+    cfg=None,
+) -> RLReport:
     """Check, filter and split problems into out_dir; return the report or raise DataError(.report)."""
     from ..config import load_eval_config
     from ..generation.prompts import build_messages
 
     cfg = cfg or load_eval_config()
     out_dir = Path(out_dir)
-    report = RLReport(input=input_name, input_sha256=input_sha256, seed=seed, val_size=val_size,
-                      min_tests=min_tests, max_prompt_length=max_prompt_length)
+    report = RLReport(
+        input=input_name,
+        input_sha256=input_sha256,
+        seed=seed,
+        val_size=val_size,
+        min_tests=min_tests,
+        max_prompt_length=max_prompt_length,
+    )
     problems: list[tuple[int, Problem]] = []
     seen: dict[str, int] = {}
     for line, p, issue in items:
@@ -178,8 +218,10 @@ def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, i
                     report.contamination[h.dataset]["rows"].append(asdict(h))
                     report.drop(p, line, "contaminated", f"{h.overlap:.0%} of {h.dataset} problem {h.problem_id!r}")
         if not any(c["checked"] for c in report.contamination.values()):
-            report.fatal.append("no eval set could be checked for contamination (see the lines above): build them "
-                                "with `make data`, or pass --no-decontaminate to go on knowingly")
+            report.fatal.append(
+                "no eval set could be checked for contamination (see the lines above): build them "
+                "with `make data`, or pass --no-decontaminate to go on knowingly"
+            )
             _refuse(report, out_dir)
     else:
         report.contamination["*"] = {"checked": False, "reason": "--no-decontaminate", "rows": []}
@@ -188,6 +230,7 @@ def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, i
     messages = {p.id: build_messages(p, cfg) for _, p in kept}
     if tokenizer is None:
         from ..models.tokenizer import load_qwen_tokenizer
+
         tokenizer = load_qwen_tokenizer()
     for (line, p), n in zip(kept, prompt_lengths([messages[p.id] for _, p in kept], tokenizer)):
         if n > max_prompt_length:
@@ -208,18 +251,26 @@ def prepare_rl(items: Iterable[Item], out_dir: str | Path, *, input_name: str, i
         report.fatal.append(f"--val-size {val_size} leaves no training problems out of {len(kept)} usable ones")
         _refuse(report, out_dir)
     val_ids = set(split_order([p.id for _, p in kept], seed)[:val_size])
-    train = [p for _, p in kept if p.id not in val_ids]   # input order kept within each split
+    train = [p for _, p in kept if p.id not in val_ids]  # input order kept within each split
     val = [p for _, p in kept if p.id in val_ids]
     report.counts = {"problems": len(problems), "dropped": len(report.dropped), "train": len(train), "val": len(val)}
     out_dir.mkdir(parents=True, exist_ok=True)
     write_parquet(out_dir / "rl_train.parquet", [verl_row(p, messages[p.id], k, "train") for k, p in enumerate(train)])
     write_parquet(out_dir / "rl_val.parquet", [verl_row(p, messages[p.id], k, "val") for k, p in enumerate(val)])
-    atomic_write_json(out_dir / "split_mapping.json", {
-        "input": input_name, "input_sha256": input_sha256, "seed": seed, "val_size": val_size,
-        "min_tests": min_tests, "max_prompt_length": max_prompt_length, "counts": report.counts,
-        "splits": {p.id: "train" for p in train} | {p.id: "val" for p in val},
-        "dropped": report.dropped,
-    })
+    atomic_write_json(
+        out_dir / "split_mapping.json",
+        {
+            "input": input_name,
+            "input_sha256": input_sha256,
+            "seed": seed,
+            "val_size": val_size,
+            "min_tests": min_tests,
+            "max_prompt_length": max_prompt_length,
+            "counts": report.counts,
+            "splits": {p.id: "train" for p in train} | {p.id: "val" for p in val},
+            "dropped": report.dropped,
+        },
+    )
     report.files = ["rl_train.parquet", "rl_val.parquet", "split_mapping.json", "rl_report.json"]
     atomic_write_json(out_dir / "rl_report.json", report.to_dict())
     return report

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import ConfigError, DataError, TrainingError
 from ..training.checkpoints import list_checkpoints
@@ -42,13 +42,20 @@ def rl_total_steps(recipe: dict, extra_overrides: Sequence[str] = ()) -> int:
     n = count_rows(recipe["data"]["train_files"])
     per_epoch = n // recipe["batch"]["prompts_per_step"]
     if per_epoch == 0:
-        raise DataError(f"{recipe['data']['train_files']}: {n} problems make no full step of "
-                        f"{recipe['batch']['prompts_per_step']} prompts; add data or lower batch.prompts_per_step")
+        raise DataError(
+            f"{recipe['data']['train_files']}: {n} problems make no full step of "
+            f"{recipe['batch']['prompts_per_step']} prompts; add data or lower batch.prompts_per_step"
+        )
     by_epochs = per_epoch * recipe["training"]["epochs"]
     if max_steps is not None and max_steps > by_epochs:
         # verl's loop ends after the last epoch even when total_training_steps asks for more
-        log.warning("max_steps %d > %d epochs x %d steps: verl stops at step %d", max_steps,
-                    recipe["training"]["epochs"], per_epoch, by_epochs)
+        log.warning(
+            "max_steps %d > %d epochs x %d steps: verl stops at step %d",
+            max_steps,
+            recipe["training"]["epochs"],
+            per_epoch,
+            by_epochs,
+        )
     return by_epochs if max_steps is None else min(max_steps, by_epochs)
 
 
@@ -62,8 +69,11 @@ def ray_overrides(gpus: int, device: str) -> list[str]:
 
 
 def plugin_env(device: str) -> dict[str, str]:
-    env = {"VERL_USE_EXTERNAL_MODULES": ",".join(PLUGINS + (CPU_PLUGINS if device == "cpu" else [])),
-           "RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"}
+    env = {
+        "VERL_USE_EXTERNAL_MODULES": ",".join(PLUGINS + (CPU_PLUGINS if device == "cpu" else [])),
+        "RAY_DEDUP_LOGS": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
     if device == "cpu":
         env.update(VERL_PLATFORM="cpu", VERL_ENGINE_DEVICE="cuda")
     return env
@@ -73,10 +83,19 @@ def rl_command(overrides: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "verl.trainer.main_ppo", *overrides]
 
 
-def rl_train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, device: str = "auto",
-             run_dir: str | Path | None = None, extra_overrides: Sequence[str] = (), model_path: str | None = None,
-             echo: str = "metrics", disk_check: bool = True, gpu_mem_gb: float | None = None,
-             env: dict[str, str] | None = None) -> RunSummary:
+def rl_train(
+    recipe_or_path: str | Path | dict = "default",
+    *,
+    gpus: int = 1,
+    device: str = "auto",
+    run_dir: str | Path | None = None,
+    extra_overrides: Sequence[str] = (),
+    model_path: str | None = None,
+    echo: str = "metrics",
+    disk_check: bool = True,
+    gpu_mem_gb: float | None = None,
+    env: dict[str, str] | None = None,
+) -> RunSummary:
     """Run (or resume) verl's GRPO trainer for an RL recipe to completion; summarize the attempt.
 
     Raises TrainingError for refused launches; a launch that ran returns a RunSummary whose status
@@ -101,29 +120,51 @@ def rl_train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, de
         start_model = start_model or model_path or resolve_start_model(recipe)
         if disk_check:
             from .plan import rl_disk_check
+
             rl_disk_check(recipe, start_model, rdir, steps, start_step)
         plan_line = ""
         if device == "cuda" and gpu_mem_gb:
             from .plan import rl_memory_line
+
             plan_line = rl_memory_line(recipe, start_model, gpus, gpu_mem_gb) + "\n"
-        overrides = [*rl_overrides(recipe, gpus, 1, device, model_path=start_model), *ray_overrides(gpus, device),
-                     *extra_overrides]
+        overrides = [
+            *rl_overrides(recipe, gpus, 1, device, model_path=start_model),
+            *ray_overrides(gpus, device),
+            *extra_overrides,
+        ]
         attempt, log_path = record.next_log_path(0)
         cmd = rl_command(overrides)
-        header = (f"{describe_rl(recipe, gpus, 1, device)}\n{plan_line}"
-                  f"start model   {start_model}\n"
-                  f"steps         {steps} in total; this attempt starts after step {start_step} (attempt {attempt})\n"
-                  f"run dir       {rdir}\nlog           {log_path}\n")
+        header = (
+            f"{describe_rl(recipe, gpus, 1, device)}\n{plan_line}"
+            f"start model   {start_model}\n"
+            f"steps         {steps} in total; this attempt starts after step {start_step} (attempt {attempt})\n"
+            f"run dir       {rdir}\nlog           {log_path}\n"
+        )
         if echo != "none":
             print(header + f"verl          {' '.join(overrides)}", flush=True)
-        record.data.update(name=recipe["name"], kind="rl", recipe_fingerprint=rl_fingerprint(recipe), world_size=world,
-                           gpus_per_node=gpus, nnodes=1, device=device, total_steps=steps, start_model=start_model)
+        record.data.update(
+            name=recipe["name"],
+            kind="rl",
+            recipe_fingerprint=rl_fingerprint(recipe),
+            world_size=world,
+            gpus_per_node=gpus,
+            nnodes=1,
+            device=device,
+            total_steps=steps,
+            start_model=start_model,
+        )
         att = record.start_attempt(attempt, log_path, start_step, cmd, world_size=world)
         run_env = {**os.environ, **(env or {}), **plugin_env(device)}
         summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, 0, Progress(steps, world))
         last_ckpt = settle_attempt(summary, rdir, start_step, steps, world)
-        record.end_attempt(att, status=summary.status, returncode=summary.returncode, last_step=summary.last_step,
-                           last_checkpoint=last_ckpt, wall_s=round(summary.wall_s, 1))
+        record.end_attempt(
+            att,
+            status=summary.status,
+            returncode=summary.returncode,
+            last_step=summary.last_step,
+            last_checkpoint=last_ckpt,
+            wall_s=round(summary.wall_s, 1),
+        )
     if echo != "none":
         print(_outcome(summary), flush=True)
     return summary
@@ -132,13 +173,19 @@ def rl_train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, de
 def _check_rl_record(record: RunRecord, world: int, recipe: dict) -> None:
     ws = record.data.get("world_size")
     if ws is not None and ws != world and list_checkpoints(record.run_dir):
-        raise TrainingError(f"{record.run_dir}: this run was launched with {ws} GPUs and has checkpoints; verl 0.9.1 "
-                            f"cannot resume them with {world}. Relaunch with GPUS={ws}, or start a new run in "
-                            f"another directory (RUN_DIR=...)")
+        raise TrainingError(
+            f"{record.run_dir}: this run was launched with {ws} GPUs and has checkpoints; verl 0.9.1 "
+            f"cannot resume them with {world}. Relaunch with GPUS={ws}, or start a new run in "
+            f"another directory (RUN_DIR=...)"
+        )
     fp = record.data.get("recipe_fingerprint")
     if fp and fp != rl_fingerprint(recipe):
-        log.warning("%s: the RL recipe changed since this run was started (fingerprint %s -> %s); resuming anyway",
-                    record.run_dir, fp, rl_fingerprint(recipe))
+        log.warning(
+            "%s: the RL recipe changed since this run was started (fingerprint %s -> %s); resuming anyway",
+            record.run_dir,
+            fp,
+            rl_fingerprint(recipe),
+        )
 
 
 def rewards(run_dir: str | Path) -> dict[int, float]:

@@ -15,7 +15,6 @@ counted as truncated too.
 from __future__ import annotations
 
 import torch
-
 from verl.trainer.ppo import core_algos
 
 NAME = "coderl_grpo_overlong_masked"
@@ -26,13 +25,24 @@ def truncated_rows(response_mask: torch.Tensor) -> torch.Tensor:
     return response_mask.sum(dim=-1) >= response_mask.shape[-1]
 
 
-def compute_grpo_overlong_masked_advantage(token_level_rewards: torch.Tensor, response_mask: torch.Tensor,
-                                           index, epsilon: float = 1e-6, norm_adv_by_std_in_grpo: bool = True,
-                                           config=None, **kwargs):
+def compute_grpo_overlong_masked_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index,
+    epsilon: float = 1e-6,
+    norm_adv_by_std_in_grpo: bool = True,
+    config=None,
+    **kwargs,
+):
     norm = config.get("norm_adv_by_std_in_grpo", True) if config is not None else norm_adv_by_std_in_grpo
     advantages, returns = core_algos.compute_grpo_outcome_advantage(
-        token_level_rewards=token_level_rewards, response_mask=response_mask, index=index, epsilon=epsilon,
-        norm_adv_by_std_in_grpo=norm, config=config)
+        token_level_rewards=token_level_rewards,
+        response_mask=response_mask,
+        index=index,
+        epsilon=epsilon,
+        norm_adv_by_std_in_grpo=norm,
+        config=config,
+    )
     cut = truncated_rows(response_mask)
     advantages = advantages.masked_fill(cut.unsqueeze(-1), 0.0)
     returns = returns.masked_fill(cut.unsqueeze(-1), 0.0)

@@ -24,13 +24,21 @@ from pathlib import Path
 
 from ..errors import ConfigError, TrainingError
 from ..paths import repo_root
-from ..training.plan import (GB, RUNTIME_OVERHEAD_GB, USABLE_FRACTION, Workload, disk_plan, memory_plan, model_shape,
-                              recipe_disk_plan)
+from ..training.plan import (
+    GB,
+    RUNTIME_OVERHEAD_GB,
+    USABLE_FRACTION,
+    Workload,
+    disk_plan,
+    memory_plan,
+    model_shape,
+    recipe_disk_plan,
+)
 from .recipe import world_plan
 
 log = logging.getLogger(__name__)
 
-VLLM_OVERHEAD_GB = 1.0      # CUDA graphs and sampler buffers inside vLLM's budget (typical, not measured here)
+VLLM_OVERHEAD_GB = 1.0  # CUDA graphs and sampler buffers inside vLLM's budget (typical, not measured here)
 ASSUMED_GEN_TOK_S = 2500.0  # generation tokens/s per GPU for a 7B model under vLLM: an assumption, pass your own
 ASSUMED_ANSWER_TOKENS = 600  # mean answer length: an assumption until a run logs response_length/mean
 
@@ -73,19 +81,35 @@ def latest_reward_bench(results_dir: Path | None = None) -> tuple[float, str] | 
             continue
         for row in data.get("batch", []):
             if str(row.get("scorer", "")).startswith("coderl.reward") and row.get("solutions_per_s_per_core"):
-                return float(row["solutions_per_s_per_core"]), f"{f.name} ({data.get('date')}, {data.get('machine', {}).get('cpus')} cores)"
+                return float(
+                    row["solutions_per_s_per_core"]
+                ), f"{f.name} ({data.get('date')}, {data.get('machine', {}).get('cpus')} cores)"
     return None
 
 
-def make_rl_plan(recipe: dict, model: str, gpus: int, gpu_mem_gb: float, *, host_cores: int | None = None,
-                 gen_tok_s: float = ASSUMED_GEN_TOK_S, answer_tokens: int = ASSUMED_ANSWER_TOKENS) -> RLPlan:
+def make_rl_plan(
+    recipe: dict,
+    model: str,
+    gpus: int,
+    gpu_mem_gb: float,
+    *,
+    host_cores: int | None = None,
+    gen_tok_s: float = ASSUMED_GEN_TOK_S,
+    answer_tokens: int = ASSUMED_ANSWER_TOKENS,
+) -> RLPlan:
     shape = model_shape(model)
     wp = world_plan(recipe, gpus)
     P, N = shape.params(), wp["world_size"]
     d, r, a, b, t, c = (recipe[k] for k in ("data", "rollout", "algorithm", "batch", "training", "checkpoint"))
     seq = d["max_prompt_length"] + d["max_response_length"]
-    w = Workload(gpus=gpus, gpu_mem_gb=gpu_mem_gb, micro_batch=b["micro_batch_size_per_gpu"], max_length=seq,
-                 remove_padding=True, max_token_len_per_gpu=max(b["max_token_len_per_gpu"], seq))
+    w = Workload(
+        gpus=gpus,
+        gpu_mem_gb=gpu_mem_gb,
+        micro_batch=b["micro_batch_size_per_gpu"],
+        max_length=seq,
+        remove_padding=True,
+        max_token_len_per_gpu=max(b["max_token_len_per_gpu"], seq),
+    )
     mp = memory_plan(shape, w)
     actor_state = mp.params_gb + mp.grads_gb + mp.optimizer_gb
     ref = 2 * P / N / GB if a["kl_coef"] > 0 else 0.0
@@ -101,13 +125,19 @@ def make_rl_plan(recipe: dict, model: str, gpus: int, gpu_mem_gb: float, *, host
     usable = gpu_mem_gb * USABLE_FRACTION
     notes = []
     if kv <= 0:
-        notes.append(f"vLLM's budget {budget:.1f} GB cannot hold the {weights:.1f} GB of weights: raise "
-                     f"rollout.gpu_memory_utilization or rollout.tensor_parallel")
+        notes.append(
+            f"vLLM's budget {budget:.1f} GB cannot hold the {weights:.1f} GB of weights: raise "
+            f"rollout.gpu_memory_utilization or rollout.tensor_parallel"
+        )
     if rollout > usable:
-        notes.append(f"rollout phase {rollout:.1f} GB > {usable:.1f} GB usable: lower rollout.gpu_memory_utilization, "
-                     f"set training.param_offload/optimizer_offload, or use more GPUs")
+        notes.append(
+            f"rollout phase {rollout:.1f} GB > {usable:.1f} GB usable: lower rollout.gpu_memory_utilization, "
+            f"set training.param_offload/optimizer_offload, or use more GPUs"
+        )
     if train > usable:
-        notes.append(f"training phase {train:.1f} GB > {usable:.1f} GB usable: lower batch.max_token_len_per_gpu or use more GPUs")
+        notes.append(
+            f"training phase {train:.1f} GB > {usable:.1f} GB usable: lower batch.max_token_len_per_gpu or use more GPUs"
+        )
     cores = host_cores or os.cpu_count() or 1
     bench = latest_reward_bench()
     if bench:
@@ -118,12 +148,29 @@ def make_rl_plan(recipe: dict, model: str, gpus: int, gpu_mem_gb: float, *, host
         reward_s, basis = float("nan"), "no bench-reward result in docs/results (run make bench-reward)"
     rollout_s = wp["answers_per_step"] * answer_tokens / (gen_tok_s * N)
     dp = disk_plan(shape, 1, 1, save_optimizer=c["save_optimizer"], save_hf=c["save_hf"])
-    return RLPlan(model=shape.name, params_b=P / 1e9, world_size=N, answers_per_step=wp["answers_per_step"],
-                  train_phase_gb=train, rollout_phase_gb=rollout, actor_state_gb=actor_state,
-                  resident_during_rollout_gb=resident, ref_gb=ref, vllm_budget_gb=budget, vllm_weights_gb=weights,
-                  kv_cache_gb=max(kv, 0.0), kv_tokens=kv_tokens, full_length_answers_in_kv=kv_tokens // seq,
-                  usable_gb=usable, fits=not notes, rollout_s=rollout_s, reward_s=reward_s, reward_basis=basis,
-                  disk_per_checkpoint_gb=dp.per_checkpoint_gb, notes=notes)
+    return RLPlan(
+        model=shape.name,
+        params_b=P / 1e9,
+        world_size=N,
+        answers_per_step=wp["answers_per_step"],
+        train_phase_gb=train,
+        rollout_phase_gb=rollout,
+        actor_state_gb=actor_state,
+        resident_during_rollout_gb=resident,
+        ref_gb=ref,
+        vllm_budget_gb=budget,
+        vllm_weights_gb=weights,
+        kv_cache_gb=max(kv, 0.0),
+        kv_tokens=kv_tokens,
+        full_length_answers_in_kv=kv_tokens // seq,
+        usable_gb=usable,
+        fits=not notes,
+        rollout_s=rollout_s,
+        reward_s=reward_s,
+        reward_basis=basis,
+        disk_per_checkpoint_gb=dp.per_checkpoint_gb,
+        notes=notes,
+    )
 
 
 def format_rl_plan(p: RLPlan, gen_tok_s: float, answer_tokens: int) -> str:
@@ -148,8 +195,10 @@ def rl_memory_line(recipe: dict, model: str, gpus: int, gpu_mem_gb: float) -> st
         p = make_rl_plan(recipe, model, gpus, gpu_mem_gb)
     except ConfigError as e:
         return f"plan          skipped ({e})"
-    return (f"plan          training {p.train_phase_gb:.1f} GB, rollout {p.rollout_phase_gb:.1f} GB of {p.usable_gb:.1f} "
-            f"usable per GPU: {'fits' if p.fits else 'DOES NOT FIT (' + '; '.join(p.notes) + ')'}")
+    return (
+        f"plan          training {p.train_phase_gb:.1f} GB, rollout {p.rollout_phase_gb:.1f} GB of {p.usable_gb:.1f} "
+        f"usable per GPU: {'fits' if p.fits else 'DOES NOT FIT (' + '; '.join(p.notes) + ')'}"
+    )
 
 
 def rl_disk_check(recipe: dict, model: str, run_dir: Path, total_steps: int, start_step: int) -> None:
@@ -164,4 +213,5 @@ def rl_disk_check(recipe: dict, model: str, run_dir: Path, total_steps: int, sta
         raise TrainingError(
             f"RL checkpoints will not fit on the disk under {run_dir}: {d.saves} more save(s) x {d.per_checkpoint_gb:.1f} GB, "
             f"{d.kept} kept = {d.run_total_gb:.1f} GB, but only {d.free_gb:.1f} GB is free. Fix: set checkpoint.max_to_keep, "
-            f"raise checkpoint.save_freq, or use a bigger disk (make plan RL=1)")
+            f"raise checkpoint.save_freq, or use a bigger disk (make plan RL=1)"
+        )

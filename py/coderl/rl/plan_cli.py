@@ -19,7 +19,8 @@ def run_rl_plan(args: argparse.Namespace) -> int:
         model = MAKEFILE_DEFAULT_MODEL if recipe["model"]["path"] == BEST_SFT else resolve_start_model(recipe)
     gen = args.gen_tok_s or ASSUMED_GEN_TOK_S
     ans = args.answer_tokens or ASSUMED_ANSWER_TOKENS
-    plan = make_rl_plan(recipe, model, args.gpus, args.gpu_mem_gb, host_cores=args.host_cores, gen_tok_s=gen,
-                        answer_tokens=ans)
+    plan = make_rl_plan(
+        recipe, model, args.gpus, args.gpu_mem_gb, host_cores=args.host_cores, gen_tok_s=gen, answer_tokens=ans
+    )
     print(json.dumps(plan.as_dict(), indent=2) if args.json else format_rl_plan(plan, gen, ans))
     return 0 if plan.fits else 1

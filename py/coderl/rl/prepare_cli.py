@@ -10,9 +10,13 @@ from ..errors import ConfigError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--input", help="local JSONL: codecontests_train300 format (id, statement, solution, tests) "
-                                     "or coderl Problem records")
-    src.add_argument("--hf", action="store_true", help="deepmind/code_contests train (local parquet in --source, else the hub)")
+    src.add_argument(
+        "--input",
+        help="local JSONL: codecontests_train300 format (id, statement, solution, tests) or coderl Problem records",
+    )
+    src.add_argument(
+        "--hf", action="store_true", help="deepmind/code_contests train (local parquet in --source, else the hub)"
+    )
     p.add_argument("--source", default=None, help="with --hf: a folder holding a train-*.parquet snapshot")
     p.add_argument("--cache-dir", default="data/cache")
     p.add_argument("--limit", type=int, default=None, help="with --hf: only the first N train rows")
@@ -21,8 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--min-tests", type=int, default=5, help="fewer tests -> dropped (DeepCoder, Skywork-OR1)")
     p.add_argument("--max-prompt-length", type=int, default=2048, help="prompt tokens with the chat template")
-    p.add_argument("--no-validate", dest="validate", action="store_false",
-                   help="skip judging each reference against its own tests (not for real runs)")
+    p.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="skip judging each reference against its own tests (not for real runs)",
+    )
     p.add_argument("--sandbox", default="local", help="'local' or a SandboxFusion URL")
     p.add_argument("--no-decontaminate", dest="decontaminate", action="store_false")
     p.add_argument("--eval-sets", default=None, help="comma-separated eval sets (default: every non-stand-in set)")
@@ -47,9 +55,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         items = codecontests_train(Path(args.source) if args.source else None, Path(args.cache_dir), args.limit)
         name, sha = f"deepmind/code_contests train{f' (first {args.limit})' if args.limit else ''}", ""
-    return report_outcome(lambda: prepare_rl(
-        items, args.out_dir, input_name=name, input_sha256=sha, val_size=args.val_size, seed=args.seed,
-        min_tests=args.min_tests, max_prompt_length=args.max_prompt_length, decontaminate=args.decontaminate,
-        eval_sets=eval_set_list(args.eval_sets), ngram=args.ngram, min_overlap=args.min_overlap,
-        raw_dir=args.raw_dir, manifests_dir=args.manifests_dir, validate=args.validate, sandbox=args.sandbox),
-        args.out_dir, "rl_report.json")
+    return report_outcome(
+        lambda: prepare_rl(
+            items,
+            args.out_dir,
+            input_name=name,
+            input_sha256=sha,
+            val_size=args.val_size,
+            seed=args.seed,
+            min_tests=args.min_tests,
+            max_prompt_length=args.max_prompt_length,
+            decontaminate=args.decontaminate,
+            eval_sets=eval_set_list(args.eval_sets),
+            ngram=args.ngram,
+            min_overlap=args.min_overlap,
+            raw_dir=args.raw_dir,
+            manifests_dir=args.manifests_dir,
+            validate=args.validate,
+            sandbox=args.sandbox,
+        ),
+        args.out_dir,
+        "rl_report.json",
+    )

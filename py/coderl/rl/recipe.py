@@ -22,7 +22,7 @@ from ..training.recipe_files import CHECKPOINT_SCHEMA, LOGGING_SCHEMA, check_sec
 NoneType = type(None)
 _NUM = (int, float)
 BEST_SFT = "best_sft"
-ENGINES = ("vllm", "sglang", "coderl_hf")   # coderl_hf: transformers on CPU (coderl.rl.hf_rollout), tests only
+ENGINES = ("vllm", "sglang", "coderl_hf")  # coderl_hf: transformers on CPU (coderl.rl.hf_rollout), tests only
 REWARD_MODES = ("binary", "fraction", "pass_plus_fraction")
 OVERLONG_ESTIMATOR = "coderl_grpo_overlong_masked"  # coderl.rl.overlong
 
@@ -116,8 +116,10 @@ def validate_rl_recipe(raw: dict, source: str) -> dict:
     out = check_sections(raw, source, SCHEMA)
     b, r = out["batch"], out["rollout"]
     if b["prompts_per_step"] % b["mini_batch_prompts"]:
-        raise ConfigError(f"{source}: batch.prompts_per_step={b['prompts_per_step']} must be a multiple of "
-                          f"batch.mini_batch_prompts={b['mini_batch_prompts']} (optimizer updates per step)")
+        raise ConfigError(
+            f"{source}: batch.prompts_per_step={b['prompts_per_step']} must be a multiple of "
+            f"batch.mini_batch_prompts={b['mini_batch_prompts']} (optimizer updates per step)"
+        )
     if r["n"] < 2:
         raise ConfigError(f"{source}: rollout.n={r['n']}: GRPO needs at least 2 answers per prompt to compare")
     if out["algorithm"]["clip_high"] < out["algorithm"]["clip_low"]:
@@ -127,8 +129,12 @@ def validate_rl_recipe(raw: dict, source: str) -> dict:
 
 
 def rl_fingerprint(recipe: dict) -> str:
-    keep = copy.deepcopy({k: recipe[k] for k in ("model", "data", "rollout", "algorithm", "reward", "batch", "optim",
-                                                 "training", "verl_overrides")})
+    keep = copy.deepcopy(
+        {
+            k: recipe[k]
+            for k in ("model", "data", "rollout", "algorithm", "reward", "batch", "optim", "training", "verl_overrides")
+        }
+    )
     for k in ("path", "best_sft_file"):
         keep["model"].pop(k, None)
     keep["data"].pop("train_files", None)
@@ -146,16 +152,20 @@ def resolve_start_model(recipe: dict) -> str:
 
     f = Path(resolve_path(recipe["model"]["best_sft_file"]))
     if not f.is_file():
-        raise DataError(f"model.path is '{BEST_SFT}' but {f} does not exist: evaluate the SFT checkpoints first "
-                        f"(make eval-all), or set model.path to a checkpoint folder or a Hugging Face id")
+        raise DataError(
+            f"model.path is '{BEST_SFT}' but {f} does not exist: evaluate the SFT checkpoints first "
+            f"(make eval-all), or set model.path to a checkpoint folder or a Hugging Face id"
+        )
     try:
         best = json.loads(f.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise DataError(f"{f}: not valid JSON ({e}); rewrite it with `coderl select --phase phase1_sft`") from None
     ckpt = best.get("checkpoint")
     if not ckpt:
-        raise DataError(f"{f}: no checkpoint selected yet ({best.get('explanation', 'no explanation')}); evaluate the "
-                        f"SFT checkpoints (make eval-all) or set model.path explicitly")
+        raise DataError(
+            f"{f}: no checkpoint selected yet ({best.get('explanation', 'no explanation')}); evaluate the "
+            f"SFT checkpoints (make eval-all) or set model.path explicitly"
+        )
     p = Path(ckpt)
     hf_dir, _ = resolve_model_dir(p if p.is_absolute() else repo_root() / p)
     return str(hf_dir)
@@ -170,13 +180,20 @@ def world_plan(recipe: dict, gpus: int, nnodes: int = 1) -> dict[str, int]:
     answers = b["prompts_per_step"] * r["n"]
     mini = b["mini_batch_prompts"] * r["n"]
     if mini % world:
-        raise ConfigError(f"batch.mini_batch_prompts x rollout.n = {mini} answers per update do not divide by "
-                          f"{world} GPUs; choose a GPU count that divides {mini}")
+        raise ConfigError(
+            f"batch.mini_batch_prompts x rollout.n = {mini} answers per update do not divide by "
+            f"{world} GPUs; choose a GPU count that divides {mini}"
+        )
     if world % r["tensor_parallel"]:
         raise ConfigError(f"rollout.tensor_parallel={r['tensor_parallel']} does not divide {world} GPUs")
-    return {"world_size": world, "answers_per_step": answers, "answers_per_update": mini,
-            "answers_per_gpu": answers // world, "updates_per_step": b["prompts_per_step"] // b["mini_batch_prompts"],
-            "rollout_replicas": world // r["tensor_parallel"]}
+    return {
+        "world_size": world,
+        "answers_per_step": answers,
+        "answers_per_update": mini,
+        "answers_per_gpu": answers // world,
+        "updates_per_step": b["prompts_per_step"] // b["mini_batch_prompts"],
+        "rollout_replicas": world // r["tensor_parallel"],
+    }
 
 
 def save_contents(recipe: dict) -> list[str]:
@@ -190,7 +207,9 @@ def _files(v):
     return resolve_path(v) if isinstance(v, str) else [resolve_path(x) for x in v]
 
 
-def rl_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = "cuda", model_path: str | None = None) -> list[str]:
+def rl_overrides(
+    recipe: dict, gpus: int, nnodes: int = 1, device: str = "cuda", model_path: str | None = None
+) -> list[str]:
     """Hydra overrides for `python -m verl.trainer.main_ppo` that realize the recipe.
 
     device="cpu" (tests, this machine) runs FSDP2 in fp32 with sdpa attention and the transformers
@@ -198,14 +217,29 @@ def rl_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = "cuda",
     """
     if device not in ("cuda", "cpu"):
         raise ConfigError(f"device {device!r}: expected cuda or cpu")
-    wp = world_plan(recipe, gpus, nnodes)
-    m, d, r, a, rw, b, o, t, c, lg = (recipe[k] for k in ("model", "data", "rollout", "algorithm", "reward", "batch",
-                                                          "optim", "training", "checkpoint", "logging"))
+    world_plan(recipe, gpus, nnodes)  # raises on a world the recipe cannot split
+    m, d, r, a, rw, b, o, t, c, lg = (
+        recipe[k]
+        for k in (
+            "model",
+            "data",
+            "rollout",
+            "algorithm",
+            "reward",
+            "batch",
+            "optim",
+            "training",
+            "checkpoint",
+            "logging",
+        )
+    )
     engine, attn = r["engine"], m["attn_implementation"]
     if device == "cpu":
         engine, attn = "coderl_hf", "sdpa"
     elif engine == "coderl_hf":
-        raise ConfigError(f"{recipe.get('source', 'recipe')}: rollout.engine=coderl_hf is the CPU test engine; use vllm on GPUs")
+        raise ConfigError(
+            f"{recipe.get('source', 'recipe')}: rollout.engine=coderl_hf is the CPU test engine; use vllm on GPUs"
+        )
     use_kl = a["kl_coef"] > 0
     backends = list(dict.fromkeys(["console", *lg["backends"]]))
     A, R = "actor_rollout_ref.actor", "actor_rollout_ref.rollout"
@@ -289,31 +323,38 @@ def rl_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = "cuda",
     if attn:
         out.append(f"+actor_rollout_ref.model.override_config.attn_implementation={attn}")
     if device == "cpu":
-        out += ["data.dataloader_num_workers=0", f"{R}.agent.num_workers=1", "reward.num_workers=1",
-                f"{A}.fsdp_config.model_dtype=fp32",
-                # the CPU engine has no fp32/bf16 switch of its own: bf16 matmuls are ~10x slower on CPU
-                f"+{A}.fsdp_config.mixed_precision={{param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}}"]
+        out += [
+            "data.dataloader_num_workers=0",
+            f"{R}.agent.num_workers=1",
+            "reward.num_workers=1",
+            f"{A}.fsdp_config.model_dtype=fp32",
+            # the CPU engine has no fp32/bf16 switch of its own: bf16 matmuls are ~10x slower on CPU
+            f"+{A}.fsdp_config.mixed_precision={{param_dtype:fp32,reduce_dtype:fp32,buffer_dtype:fp32}}",
+        ]
     out += recipe["verl_overrides"]
     return out
 
 
 def describe_rl(recipe: dict, gpus: int, nnodes: int = 1, device: str = "cuda") -> str:
     wp = world_plan(recipe, gpus, nnodes)
-    m, d, r, a, rw, b, o, c = (recipe[k] for k in ("model", "data", "rollout", "algorithm", "reward", "batch", "optim",
-                                                   "checkpoint"))
-    return "\n".join([
-        f"recipe        {recipe['name']}  ({recipe.get('source', 'dict')}, fingerprint {rl_fingerprint(recipe)})",
-        f"start model   {m['path']}" + (f" (from {m['best_sft_file']})" if m["path"] == BEST_SFT else ""),
-        f"data          train {d['train_files']}  val {d['val_files']}  prompt <= {d['max_prompt_length']}, "
-        f"answer <= {d['max_response_length']} tokens",
-        f"devices       {gpus} {'GPU' if device == 'cuda' else 'CPU slot'}(s) x {nnodes} node(s); rollout "
-        f"{'coderl_hf (CPU)' if device == 'cpu' else r['engine']} TP {r['tensor_parallel']} x {wp['rollout_replicas']} replica(s)",
-        f"GRPO          {b['prompts_per_step']} prompts x {r['n']} answers = {wp['answers_per_step']} per step, "
-        f"{wp['updates_per_step']} update(s) of {wp['answers_per_update']}; T={r['temperature']} top_p={r['top_p']}",
-        f"loss          clip [{1 - a['clip_low']:.2f}, {1 + a['clip_high']:.2f}], {a['loss_agg']}, KL {a['kl_coef']}, "
-        f"entropy {a['entropy_coef']}, overlong masking {a['overlong_masking']}",
-        f"reward        coderl.reward mode {rw['mode']}, sandbox {rw['sandbox']}",
-        f"optimizer     AdamW lr {o['lr']} warmup {o['warmup_steps']} steps, weight decay {o['weight_decay']}, clip {o['clip_grad']}",
-        f"checkpoints   {c['dir']} every {c['save_freq']} steps (val every {c['test_freq']}), resume {c['resume']}, "
-        f"contents {'+'.join(save_contents(recipe))}",
-    ])
+    m, d, r, a, rw, b, o, c = (
+        recipe[k] for k in ("model", "data", "rollout", "algorithm", "reward", "batch", "optim", "checkpoint")
+    )
+    return "\n".join(
+        [
+            f"recipe        {recipe['name']}  ({recipe.get('source', 'dict')}, fingerprint {rl_fingerprint(recipe)})",
+            f"start model   {m['path']}" + (f" (from {m['best_sft_file']})" if m["path"] == BEST_SFT else ""),
+            f"data          train {d['train_files']}  val {d['val_files']}  prompt <= {d['max_prompt_length']}, "
+            f"answer <= {d['max_response_length']} tokens",
+            f"devices       {gpus} {'GPU' if device == 'cuda' else 'CPU slot'}(s) x {nnodes} node(s); rollout "
+            f"{'coderl_hf (CPU)' if device == 'cpu' else r['engine']} TP {r['tensor_parallel']} x {wp['rollout_replicas']} replica(s)",
+            f"GRPO          {b['prompts_per_step']} prompts x {r['n']} answers = {wp['answers_per_step']} per step, "
+            f"{wp['updates_per_step']} update(s) of {wp['answers_per_update']}; T={r['temperature']} top_p={r['top_p']}",
+            f"loss          clip [{1 - a['clip_low']:.2f}, {1 + a['clip_high']:.2f}], {a['loss_agg']}, KL {a['kl_coef']}, "
+            f"entropy {a['entropy_coef']}, overlong masking {a['overlong_masking']}",
+            f"reward        coderl.reward mode {rw['mode']}, sandbox {rw['sandbox']}",
+            f"optimizer     AdamW lr {o['lr']} warmup {o['warmup_steps']} steps, weight decay {o['weight_decay']}, clip {o['clip_grad']}",
+            f"checkpoints   {c['dir']} every {c['save_freq']} steps (val every {c['test_freq']}), resume {c['resume']}, "
+            f"contents {'+'.join(save_contents(recipe))}",
+        ]
+    )

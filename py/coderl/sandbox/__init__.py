@@ -18,8 +18,9 @@ from .types import RunResult, Verdict
 class Executor(Protocol):
     isolation_level: str
 
-    def run(self, code: str, stdin: str = "", timeout_s: float | None = None,
-            memory_mb: int | None = None) -> RunResult: ...
+    def run(
+        self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None
+    ) -> RunResult: ...
 
     def health(self) -> tuple[bool, str]: ...
 
@@ -55,11 +56,18 @@ def make_executor(spec: str = "local", cfg=None) -> Executor:
         elif spec.startswith(("http://", "https://")):
             from .sandboxfusion import SandboxFusionExecutor
 
-            ex = SandboxFusionExecutor(spec, timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
-                                       output_bytes=out_bytes, retries=int(cfg.serving.get("retries", 3)))
+            ex = SandboxFusionExecutor(
+                spec,
+                timeout_s=sb["run_timeout_s"],
+                memory_mb=sb["memory_limit_mb"],
+                output_bytes=out_bytes,
+                retries=int(cfg.serving.get("retries", 3)),
+            )
         else:
-            raise SandboxUnavailable(f"unknown sandbox {spec!r}: use 'local', a SandboxFusion URL like http://localhost:8080, "
-                                     "or several separated by commas")
+            raise SandboxUnavailable(
+                f"unknown sandbox {spec!r}: use 'local', a SandboxFusion URL like http://localhost:8080, "
+                "or several separated by commas"
+            )
         _cache[key] = ex
         return ex
 

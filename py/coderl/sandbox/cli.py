@@ -14,7 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r = sub.add_parser("run", help="run one program and print its RunResult as JSON")
     r.add_argument("--code", required=True, help="Python file to run")
     r.add_argument("--stdin", help="file fed to the program's stdin")
-    r.add_argument("--timeout", type=float, help="wall-clock seconds (default: configs/eval.yaml sandbox.run_timeout_s)")
+    r.add_argument(
+        "--timeout", type=float, help="wall-clock seconds (default: configs/eval.yaml sandbox.run_timeout_s)"
+    )
     r.add_argument("--memory-mb", type=int, help="address-space limit (default: sandbox.memory_limit_mb)")
     r.add_argument("--sandbox", default="local", help="local (default) or a SandboxFusion URL")
     r.add_argument("--config", help="eval config (default configs/eval.yaml)")

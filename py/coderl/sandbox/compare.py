@@ -76,5 +76,7 @@ def get_comparator(mode: str):
     except KeyError:
         from ..errors import ConfigError
 
-        raise ConfigError(f"unknown stdio comparison rule {mode!r}; choose one of {', '.join(COMPARE_MODES)} "
-                          "(configs/eval.yaml judge.stdio_compare)") from None
+        raise ConfigError(
+            f"unknown stdio comparison rule {mode!r}; choose one of {', '.join(COMPARE_MODES)} "
+            "(configs/eval.yaml judge.stdio_compare)"
+        ) from None

@@ -6,9 +6,21 @@
 def __coderl_hook(token, frame, done_line, getframe, gettrace, getprofile, write, str_type):
     """The audit hook: the only holder of the completion token (no Python reference reaches it)."""
     state = {"tainted": False, "done": False, "in_done": False}
-    banned = ("ctypes.", "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
-              "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-              "pty.spawn", "sys.addaudithook")
+    banned = (
+        "ctypes.",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "sys._current_frames",
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "pty.spawn",
+        "sys.addaudithook",
+    )
     frame_attrs = ("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back")
     paths = ("open", "os.chdir", "os.listdir", "os.scandir", "os.symlink", "os.link", "os.rename")
     forbidden_parts = ("fd", "stdin", "stdout", "stderr")
@@ -48,21 +60,23 @@ def __coderl_hook(token, frame, done_line, getframe, gettrace, getprofile, write
                 return
             if t is bytes:
                 p = p.decode("utf-8", "replace")
-            elif t is not str:   # a path object's __fspath__ would run the program's code here
+            elif t is not str:  # a path object's __fspath__ would run the program's code here
                 raise PermissionError("coderl judge: pass paths as str in judged programs")
             # /proc (this process's memory and descriptors) and /dev/fd, /dev/std*, which lead
             # there; by component, so relative paths (dir_fd, symlinks to "/") are caught too
             parts = p.split("/")
             if "proc" in parts or any(c in forbidden_parts for c in parts):
                 raise PermissionError(f"coderl judge: {p} is not available to judged programs")
+
     return hook
 
 
 def __coderl_main(prompt, answer, tests, entry, call_check, test_modules, names_in_tests):
+    import builtins as _builtins
     import os as _os
     import sys as _sys
-    import builtins as _builtins
     import types  # noqa: F401  (before the hook: importing it reads a traceback's tb_frame)
+
     # 1. the token: read from fd 0 before any program code runs, then fd 0 becomes /dev/null
     tok = b""
     while len(tok) < __TOKEN_LEN__:
@@ -76,7 +90,7 @@ def __coderl_main(prompt, answer, tests, entry, call_check, test_modules, names_
     if len(tok) != __TOKEN_LEN__ or not tok.startswith(b"CODERL-DONE-") or not tok.endswith(b"\n"):
         raise SystemExit("coderl judge: no completion token on stdin")
     tok = tok[:-1]
-    if not hasattr(_sys, "addaudithook"):   # Python < 3.8 runs the answers: the judge's failure
+    if not hasattr(_sys, "addaudithook"):  # Python < 3.8 runs the answers: the judge's failure
         _os.write(2, b"\nCODERL-HARNESS-ERROR " + tok + b" the sandbox's Python has no audit hooks (3.8+ needed)\n")
         raise SystemExit(3)
     _exec, _compile, _dict, _type, _id = exec, compile, dict, type, id
@@ -101,6 +115,7 @@ def __coderl_main(prompt, answer, tests, entry, call_check, test_modules, names_
     # stdlib containers answers return (MBPP 40, 88 return Counters), with their contents checked;
     # their classes are watched like the tests' modules (a patched Counter.__eq__ is seen)
     import collections as _collections
+
     mappings = (_collections.Counter, _collections.OrderedDict, _collections.defaultdict)
     trusted = {c: _dict(c.__dict__) for c in mappings + (_collections.deque,)}
 
@@ -122,17 +137,20 @@ def __coderl_main(prompt, answer, tests, entry, call_check, test_modules, names_
                 todo.extend(v.keys())
                 todo.extend(v.values())
             else:
-                raise AssertionError("coderl judge: the tested function returned a value that is not plain "
-                                     "builtin data (None, bool, int, float, complex, str, bytes, list, tuple, "
-                                     "set, frozenset, dict, Counter, OrderedDict, defaultdict, deque)")
+                raise AssertionError(
+                    "coderl judge: the tested function returned a value that is not plain "
+                    "builtin data (None, bool, int, float, complex, str, bytes, list, tuple, "
+                    "set, frozenset, dict, Counter, OrderedDict, defaultdict, deque)"
+                )
         return value
 
     module = _type(_sys)("__coderl_solution__")
     ns = module.__dict__
     ns["__builtins__"] = _dict(pristine)
     _modules["__coderl_solution__"] = module
-    hook = __coderl_hook(tok, _sys._getframe(), __DONE_LINE__, _sys._getframe, _sys.gettrace,
-                         _sys.getprofile, _os.write, _type)
+    hook = __coderl_hook(
+        tok, _sys._getframe(), __DONE_LINE__, _sys._getframe, _sys.gettrace, _sys.getprofile, _os.write, _type
+    )
     del tok
     _sys.addaudithook(hook)
     del hook
@@ -169,6 +187,7 @@ def __coderl_main(prompt, answer, tests, entry, call_check, test_modules, names_
 
         def candidate(*args, **kwargs):
             return plain(fn(*args, **kwargs))
+
         ns["check"](candidate)
     intact("while the tests ran")
     try:

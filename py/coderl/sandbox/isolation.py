@@ -32,8 +32,8 @@ from ..errors import SandboxUnavailable
 log = logging.getLogger(__name__)
 
 LEVELS = ("bwrap", "unshare", "rlimits")
-SLOT_UID_BASE = 61000          # uids 61000..61000+slots are used only by sandboxed programs
-NPROC_LIMIT = 64               # processes per execution slot (a fork bomb stops here)
+SLOT_UID_BASE = 61000  # uids 61000..61000+slots are used only by sandboxed programs
+NPROC_LIMIT = 64  # processes per execution slot (a fork bomb stops here)
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 PROG_IN_SANDBOX = "/tmp/prog.py"  # where bwrap mounts the program (inside the private /tmp)
 
@@ -42,10 +42,10 @@ PROG_IN_SANDBOX = "/tmp/prog.py"  # where bwrap mounts the program (inside the p
 GUARANTEES = {
     "bwrap": "no network; read-only /; private /tmp, /dev/shm; own PID/IPC/UTS namespaces; whole tree killed",
     "unshare": "no network (own network namespace); own PID/IPC/UTS/mount namespaces; whole tree killed; "
-               "/ and the host's /tmp, /var/tmp, /dev/shm are visible (world-writable places are cleaned per run)",
+    "/ and the host's /tmp, /var/tmp, /dev/shm are visible (world-writable places are cleaned per run)",
     "rlimits": "limits, and internet/packet sockets refused by a seccomp filter (x86_64 and aarch64 Linux; "
-               "elsewhere the NETWORK IS REACHABLE); the host's files are readable where world-readable; "
-               "unprivileged uid per execution when root (else the program can signal the judge's processes)",
+    "elsewhere the NETWORK IS REACHABLE); the host's files are readable where world-readable; "
+    "unprivileged uid per execution when root (else the program can signal the judge's processes)",
 }
 
 # What a weaker level does NOT hold that bwrap does (env-check and the start-up line say it; the
@@ -53,14 +53,14 @@ GUARANTEES = {
 NOT_HELD = {
     "bwrap": "",
     "unshare": "no read-only /: the program can write wherever the host allows its uid (as root: a dedicated uid, "
-               "so world-writable places only); no private /tmp and /dev/shm: it writes into the host's /tmp, "
-               "/var/tmp and /dev/shm (deleted after the run), with no cap on the total beyond the per-file size "
-               "limit x the files it makes within the time limit; host files are readable where world-readable; "
-               "no pooled sandboxes (a fresh interpreter per execution: slower judging)",
+    "so world-writable places only); no private /tmp and /dev/shm: it writes into the host's /tmp, "
+    "/var/tmp and /dev/shm (deleted after the run), with no cap on the total beyond the per-file size "
+    "limit x the files it makes within the time limit; host files are readable where world-readable; "
+    "no pooled sandboxes (a fresh interpreter per execution: slower judging)",
     "rlimits": "no network namespace (a seccomp filter refuses internet sockets on "
-               "x86_64/aarch64 only: elsewhere the network is reachable); no PID namespace (leftover processes are "
-               "found through the dedicated uid, which needs root: without root they can outlive the run and signal "
-               "the judge's processes); no IPC namespace (SysV IPC objects left by a program are not removed)",
+    "x86_64/aarch64 only: elsewhere the network is reachable); no PID namespace (leftover processes are "
+    "found through the dedicated uid, which needs root: without root they can outlive the run and signal "
+    "the judge's processes); no IPC namespace (SysV IPC objects left by a program are not removed)",
 }
 NOT_HELD["rlimits"] += "; and as at unshare: " + NOT_HELD["unshare"]
 INSTALL_BWRAP = "apt-get install -y bubblewrap"
@@ -96,7 +96,7 @@ os.execv(sys.executable, [sys.executable, "-I", sys.argv[1]])
 class Limits:
     timeout_s: float
     memory_mb: int
-    output_bytes: int      # stdout cap, stderr cap, largest file, private /tmp size
+    output_bytes: int  # stdout cap, stderr cap, largest file, private /tmp size
 
     @property
     def cpu_soft_s(self) -> int:
@@ -125,7 +125,8 @@ def find_python() -> str:
             return os.path.realpath(c)
     raise SandboxUnavailable(
         "no python3 interpreter found for sandboxed programs (looked in /usr/bin, /usr/local/bin, PATH); "
-        "install python3 or set CODERL_SANDBOX_PYTHON to its path")
+        "install python3 or set CODERL_SANDBOX_PYTHON to its path"
+    )
 
 
 def is_root() -> bool:
@@ -136,7 +137,10 @@ def prlimit_prefix(limits: Limits, *, with_nproc: bool) -> list[str]:
     mem = limits.memory_mb * 1024 * 1024
     cpu = limits.cpu_soft_s
     args = [
-        "prlimit", f"--as={mem}", "--core=0", f"--cpu={cpu}:{cpu + 1}",
+        "prlimit",
+        f"--as={mem}",
+        "--core=0",
+        f"--cpu={cpu}:{cpu + 1}",
         f"--fsize={limits.file_size_limit}",
     ]
     if with_nproc:
@@ -150,17 +154,57 @@ def wrap_command(level: str, python: str, prog_host: str, limits: Limits, status
     if level == "bwrap":
         size = str(limits.output_bytes + 4096)  # a page more: a file meets the file limit (cap + 1) first
         cmd = [
-            "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm",
-            "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--setenv", "PATH", SANDBOX_PATH, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
-            "--ro-bind", prog_host, PROG_IN_SANDBOX, "--chdir", "/tmp",
+            "bwrap",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--size",
+            size,
+            "--tmpfs",
+            "/tmp",
+            "--size",
+            size,
+            "--tmpfs",
+            "/dev/shm",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            SANDBOX_PATH,
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+            "--setenv",
+            "HOME",
+            "/tmp",
+            "--ro-bind",
+            prog_host,
+            PROG_IN_SANDBOX,
+            "--chdir",
+            "/tmp",
         ]
         if status_fd is not None:
             cmd += ["--json-status-fd", str(status_fd)]
         return pre + cmd + ["--", python, "-I", PROG_IN_SANDBOX]
     if level == "unshare":
-        ns = ["unshare", "--user", "--net", "--pid", "--ipc", "--uts", "--mount", "--fork", "--kill-child", "--mount-proc"]
+        ns = [
+            "unshare",
+            "--user",
+            "--net",
+            "--pid",
+            "--ipc",
+            "--uts",
+            "--mount",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+        ]
         return pre + ns + ["--", python, "-I", prog_host]
     if level == "rlimits":
         return pre + [python, "-I", "-c", NETBLOCK_LAUNCHER, prog_host]
@@ -189,7 +233,7 @@ class UidPool:
         self._local = threading.Lock()
         self._next = 0
 
-    def acquire(self) -> "tuple[int, int] | None":
+    def acquire(self) -> tuple[int, int] | None:
         """(uid, lock fd), or None when not root (no uid is dropped to)."""
         if not is_root():
             return None
@@ -207,9 +251,9 @@ class UidPool:
                     os.close(fd)
             time.sleep(0.01)
 
-    def release(self, slot: "tuple[int, int] | None") -> None:
+    def release(self, slot: tuple[int, int] | None) -> None:
         if slot is not None:
-            os.close(slot[1])   # closing drops the flock
+            os.close(slot[1])  # closing drops the flock
 
 
 def kill_uid(uid: int) -> int:
@@ -295,8 +339,9 @@ def detect_level(probe) -> str:
             ok, why = probe(level)
             if ok:
                 if reasons:
-                    log.warning("sandbox: using isolation level %r; stronger levels unavailable: %s",
-                                level, "; ".join(reasons))
+                    log.warning(
+                        "sandbox: using isolation level %r; stronger levels unavailable: %s", level, "; ".join(reasons)
+                    )
                 _detected["level"] = level
                 return level
             reasons.append(f"{level}: {why}")
@@ -309,8 +354,9 @@ def have_prlimit() -> bool:
 
 def check_tools() -> None:
     if not have_prlimit():
-        raise SandboxUnavailable("util-linux 'prlimit' not found on PATH; it applies the resource limits "
-                                 "(apt-get install -y util-linux)")
+        raise SandboxUnavailable(
+            "util-linux 'prlimit' not found on PATH; it applies the resource limits (apt-get install -y util-linux)"
+        )
     try:
         subprocess.run(["prlimit", "--version"], capture_output=True, check=True, timeout=10)
     except (OSError, subprocess.SubprocessError) as e:

@@ -36,12 +36,15 @@ log = logging.getLogger(__name__)
 
 # Run status -> per-test verdict (ok is decided by the judge, not here).
 _STATUS_TO_VERDICT = {
-    "runtime_error": "runtime_error", "timeout": "timeout", "memory_exceeded": "memory_exceeded",
-    "output_limit": "output_limit", "sandbox_error": "sandbox_error",
+    "runtime_error": "runtime_error",
+    "timeout": "timeout",
+    "memory_exceeded": "memory_exceeded",
+    "output_limit": "output_limit",
+    "sandbox_error": "sandbox_error",
 }
 
 _HARNESS_FILE = Path(__file__).with_name("functional_harness.py")
-_TOKEN_LEN = len("CODERL-DONE-") + 32 + 1   # with its newline
+_TOKEN_LEN = len("CODERL-DONE-") + 32 + 1  # with its newline
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,7 +82,7 @@ def _top_level_names(tree: ast.Module | None) -> set[str]:
         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(n.name)
         elif isinstance(n, (ast.Assign, ast.AnnAssign)):
-            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+            for t in n.targets if isinstance(n, ast.Assign) else [n.target]:
                 names.update(x.id for x in ast.walk(t) if isinstance(x, ast.Name))
     return names
 
@@ -116,8 +119,9 @@ class _TestRewriter(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name):
         if isinstance(node.ctx, ast.Load) and node.id in self.helpers:
-            return ast.copy_location(ast.Subscript(ast.Name("__coderl_problem", ast.Load()), ast.Constant(node.id),
-                                                   ast.Load()), node)
+            return ast.copy_location(
+                ast.Subscript(ast.Name("__coderl_problem", ast.Load()), ast.Constant(node.id), ast.Load()), node
+            )
         return node
 
     def visit_Assert(self, node: ast.Assert):
@@ -134,8 +138,9 @@ class _TestRewriter(ast.NodeTransformer):
         return node
 
 
-def _prepare_tests(tests: str, prompt: str | None, answer_tree: ast.Module | None, entry: str | None,
-                   call_check: bool) -> tuple[str, list[str], list[str]]:
+def _prepare_tests(
+    tests: str, prompt: str | None, answer_tree: ast.Module | None, entry: str | None, call_check: bool
+) -> tuple[str, list[str], list[str]]:
     """(rewritten tests, modules they import, builtin names they use that the answer may not rebind)."""
     tree = _parse(tests)
     if tree is None:
@@ -146,15 +151,22 @@ def _prepare_tests(tests: str, prompt: str | None, answer_tree: ast.Module | Non
     # HumanEval: check() gets a wrapped candidate; MBPP: asserts call the answer's functions by name
     wrapped = set() if call_check else (_top_level_names(answer_tree) | ({entry} if entry else set()))
     builtin_names = set(dir(builtins))
-    called = {n.func.id for a in ast.walk(tree) if isinstance(a, ast.Assert) for n in ast.walk(a)
-              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} - bound
+    called = {
+        n.func.id
+        for a in ast.walk(tree)
+        if isinstance(a, ast.Assert)
+        for n in ast.walk(a)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    } - bound
     # a function under test named like a builtin (MBPP 126 tests `sum(a, b)`): the tests call only
     # builtin names, so those are the answer's to define
     own = called if not call_check and called and called <= builtin_names else set()
     tree = ast.fix_missing_locations(_TestRewriter((helpers & loads) - bound, wrapped - bound).visit(tree))
-    modules = sorted({a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-                     | {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                        and n.module and not n.level} - {"sys", "builtins"})
+    modules = sorted(
+        {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        | {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+        - {"sys", "builtins"}
+    )
     used_builtins = sorted((loads - bound - own) & builtin_names)
     return ast.unparse(tree) + "\n", modules, used_builtins
 
@@ -174,8 +186,10 @@ def build_functional_program(problem: Problem, code: str) -> tuple[str, str]:
     tests = _lf(problem.test_code or "")
     call_check = bool(problem.entry_point and re.search(r"^def\s+check\s*\(", tests, re.M))
     tests, modules, used = _prepare_tests(tests, prompt, _parse(answer), problem.entry_point, call_check)
-    call = (f"__coderl_main({prompt!r}, {answer!r}, {tests!r}, {problem.entry_point!r}, {call_check!r}, "
-            f"{modules!r}, {used!r})\n")
+    call = (
+        f"__coderl_main({prompt!r}, {answer!r}, {tests!r}, {problem.entry_point!r}, {call_check!r}, "
+        f"{modules!r}, {used!r})\n"
+    )
     token = "CODERL-DONE-" + secrets.token_hex(16)
     return _harness() + call, token + "\n"
 
@@ -184,7 +198,7 @@ def _functional_outcome(run: RunResult, token: str) -> tuple[str, str]:
     # the harness could not run (it proves it is the harness by the token, which the answer never sees)
     proof = f"CODERL-HARNESS-ERROR {token} "
     if proof in run.stderr:
-        return "sandbox_error", run.stderr[run.stderr.index(proof) + len(proof):].strip()[:300]
+        return "sandbox_error", run.stderr[run.stderr.index(proof) + len(proof) :].strip()[:300]
     if run.status != "ok":
         if run.status == "runtime_error" and _last_exception(run.stderr).startswith("AssertionError"):
             return "wrong_answer", "an assertion failed"
@@ -200,8 +214,9 @@ def _last_exception(stderr: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def judge_problem(problem: Problem, code: str | None, executor, *, compare: str = "codecontests",
-                  stop_at_first_failure: bool = True) -> Verdict:
+def judge_problem(
+    problem: Problem, code: str | None, executor, *, compare: str = "codecontests", stop_at_first_failure: bool = True
+) -> Verdict:
     """Judge one completion. `code` None (nothing extracted) is `no_code` without running anything."""
     t0 = time.monotonic()
     if code is None or not code.strip():
@@ -212,8 +227,16 @@ def judge_problem(problem: Problem, code: str | None, executor, *, compare: str 
         run = executor.run(program, stdin=stdin)
         outcome, detail = _functional_outcome(run, stdin.strip())
         ok = outcome == "passed"
-        return Verdict(problem.id, "accepted" if ok else outcome, int(ok), 1, None if ok else 0,
-                       time.monotonic() - t0, [outcome], detail)
+        return Verdict(
+            problem.id,
+            "accepted" if ok else outcome,
+            int(ok),
+            1,
+            None if ok else 0,
+            time.monotonic() - t0,
+            [outcome],
+            detail,
+        )
     return _judge_stdio(problem, code, executor, get_comparator(compare), stop_at_first_failure, t0)
 
 
@@ -319,12 +342,23 @@ class _CpuJudged:
         if r.status == "timeout" and (self.limit is None or r.cpu_s < STARVED_CPU_SHARE * r.wall_s):
             self.starved_timeouts += 1  # without CPU accounting every time-out may be the machine's
         if self.factor != 1.0 and r.status == "ok" and r.cpu_s > base:
-            return RunResult("timeout", r.exit_code, r.stdout, r.stderr, r.wall_s, r.cpu_s,
-                             f"CPU time {r.cpu_s:.1f} s passed the {base:g} s limit")
+            return RunResult(
+                "timeout",
+                r.exit_code,
+                r.stdout,
+                r.stderr,
+                r.wall_s,
+                r.cpu_s,
+                f"CPU time {r.cpu_s:.1f} s passed the {base:g} s limit",
+            )
         return r
 
-    def run(self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
-        return self.note(self._ex.run(code, stdin=stdin, timeout_s=self.wall(timeout_s), memory_mb=memory_mb), timeout_s)
+    def run(
+        self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None
+    ) -> RunResult:
+        return self.note(
+            self._ex.run(code, stdin=stdin, timeout_s=self.wall(timeout_s), memory_mb=memory_mb), timeout_s
+        )
 
     def session(self, code: str):
         opener = getattr(self._ex, "session", None)
@@ -377,8 +411,15 @@ class JudgePool:
     is judged again alone before it counts (judge_rerunning_alone).
     """
 
-    def __init__(self, executor, workers: int = 0, *, compare: str = "codecontests",
-                 stop_at_first_failure: bool = True, rerun_alone: bool = True) -> None:
+    def __init__(
+        self,
+        executor,
+        workers: int = 0,
+        *,
+        compare: str = "codecontests",
+        stop_at_first_failure: bool = True,
+        rerun_alone: bool = True,
+    ) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.executor = executor
         self.compare = compare
@@ -389,7 +430,7 @@ class JudgePool:
         self.rerun_alone = rerun_alone
         self._gate = AloneGate()
 
-    def submit(self, problem: Problem, code: str | None) -> "cf.Future[Verdict]":
+    def submit(self, problem: Problem, code: str | None) -> cf.Future[Verdict]:
         kw = {"compare": self.compare, "stop_at_first_failure": self.stop_at_first_failure}
         if self.rerun_alone:
             return self._pool.submit(judge_rerunning_alone, problem, code, self.executor, self._gate, **kw)
@@ -400,7 +441,7 @@ class JudgePool:
             self._closed.set()
             self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
-    def __enter__(self) -> "JudgePool":
+    def __enter__(self) -> JudgePool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -23,9 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--completions", required=True, help="completions JSONL: {id, code} (code null = no_code)")
     parser.add_argument("--out", required=True, help="verdicts JSONL to write")
     parser.add_argument("--sandbox", default="local", help="local (default) or a SandboxFusion URL")
-    parser.add_argument("--workers", type=int, default=None, help="concurrent problems (default: execution.workers; 0 = one per core)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="concurrent problems (default: execution.workers; 0 = one per core)"
+    )
     parser.add_argument("--all-tests", action="store_true", help="run every test even after a failure (pass ratios)")
-    parser.add_argument("--compare", default=None, help="stdio rule: codecontests | line | exact (default: judge.stdio_compare)")
+    parser.add_argument(
+        "--compare", default=None, help="stdio rule: codecontests | line | exact (default: judge.stdio_compare)"
+    )
     parser.add_argument("--config", help="eval config (default configs/eval.yaml)")
 
 
@@ -57,10 +61,17 @@ def run(args: argparse.Namespace) -> int:
     completions = _load_completions(args.completions)
     unknown = sorted(set(completions) - {p.id for p in problems})
     if unknown:
-        raise DataError(f"{args.completions}: {len(unknown)} completion id(s) not in {args.problems}, e.g. {unknown[0]!r}")
+        raise DataError(
+            f"{args.completions}: {len(unknown)} completion id(s) not in {args.problems}, e.g. {unknown[0]!r}"
+        )
     missing = [p.id for p in problems if p.id not in completions]
     if missing:
-        log.warning("%d problem(s) have no completion in %s (judged no_code), e.g. %r", len(missing), args.completions, missing[0])
+        log.warning(
+            "%d problem(s) have no completion in %s (judged no_code), e.g. %r",
+            len(missing),
+            args.completions,
+            missing[0],
+        )
     ex = make_executor(args.sandbox, cfg)
     ok, why = ex.health()
     if not ok:
@@ -77,12 +88,20 @@ def run(args: argparse.Namespace) -> int:
     wall = time.monotonic() - t0
     atomic_write_jsonl(args.out, [v.to_dict() for v in verdicts])
     counts = Counter(v.verdict for v in verdicts)
-    summary = {"n": len(verdicts), "accepted": counts.get("accepted", 0), "counts": dict(sorted(counts.items())),
-               "wall_s": round(wall, 3), "sandbox": args.sandbox, "isolation_level": ex.isolation_level,
-               "out": args.out}
+    summary = {
+        "n": len(verdicts),
+        "accepted": counts.get("accepted", 0),
+        "counts": dict(sorted(counts.items())),
+        "wall_s": round(wall, 3),
+        "sandbox": args.sandbox,
+        "isolation_level": ex.isolation_level,
+        "out": args.out,
+    }
     print(json.dumps(summary))
     rate = cfg.guard.get("max_sandbox_error_rate", 0.02)
     if verdicts and counts.get("sandbox_error", 0) / len(verdicts) > rate:
-        raise InfrastructureError(f"{counts['sandbox_error']}/{len(verdicts)} problems hit sandbox errors (above "
-                                  f"guard.max_sandbox_error_rate={rate}); verdicts are in {args.out} but are not a model score")
+        raise InfrastructureError(
+            f"{counts['sandbox_error']}/{len(verdicts)} problems hit sandbox errors (above "
+            f"guard.max_sandbox_error_rate={rate}); verdicts are in {args.out} but are not a model score"
+        )
     return 0

@@ -47,15 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_eval_config()
     sb = cfg.sandbox
     timeout = args.timeout or float(sb["run_timeout_s"])
-    ex = LocalExecutor(timeout_s=timeout, memory_mb=int(sb["memory_limit_mb"]),
-                       output_bytes=int(float(sb["max_output_mb"]) * 1024 * 1024))
+    ex = LocalExecutor(
+        timeout_s=timeout,
+        memory_mb=int(sb["memory_limit_mb"]),
+        output_bytes=int(float(sb["max_output_mb"]) * 1024 * 1024),
+    )
     items = samples.codecontests_train300(Path(shared_data_dir()) / "codecontests_train300.jsonl")
     items = items[: args.limit] if args.limit else items
     runs: dict[str, dict] = {}
 
     def record(name: str, verdicts: dict, wall: float) -> None:
-        runs[name] = {"verdicts": verdicts, "wall_s": round(wall, 1),
-                      "counts": dict(Counter(v for v, _ in verdicts.values()))}
+        runs[name] = {
+            "verdicts": verdicts,
+            "wall_s": round(wall, 1),
+            "counts": dict(Counter(v for v, _ in verdicts.values())),
+        }
         print(json.dumps({"run": name, "wall_s": runs[name]["wall_s"], "counts": runs[name]["counts"]}), flush=True)
 
     record("reference (1 worker, no load, re-run on)", *judge_all(ex, items, 1, True))
@@ -75,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"run": name, "flips": len(flips[name]), "of": len(ref), "which": flips[name]}), flush=True)
     ex.close()
     if args.json:
-        Path(args.json).write_text(json.dumps({"timeout_s": timeout, "n": len(items), "runs": runs, "flips": flips},
-                                              indent=1, default=list))
+        Path(args.json).write_text(
+            json.dumps({"timeout_s": timeout, "n": len(items), "runs": runs, "flips": flips}, indent=1, default=list)
+        )
     return 0
 
 

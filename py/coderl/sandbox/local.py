@@ -18,7 +18,7 @@ from .types import KILLED_FROM_OUTSIDE, RunResult
 
 log = logging.getLogger(__name__)
 
-STDERR_KEEP = 16 * 1024       # bytes of stderr kept in the RunResult (its tail: tracebacks end there)
+STDERR_KEEP = 16 * 1024  # bytes of stderr kept in the RunResult (its tail: tracebacks end there)
 _READ = 65536
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 
@@ -26,8 +26,17 @@ _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "o
 class LocalExecutor:
     """Thread-safe: each run() takes its own uid slot, temp dir and pipes."""
 
-    def __init__(self, *, timeout_s: float, memory_mb: int, output_bytes: int, slots: int = 256,
-                 level: str | None = None, pooled: bool | None = None, pool_max_executions: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        memory_mb: int,
+        output_bytes: int,
+        slots: int = 256,
+        level: str | None = None,
+        pooled: bool | None = None,
+        pool_max_executions: int = 1000,
+    ) -> None:
         isolation.check_tools()
         self.python = isolation.find_python()
         self.defaults = Limits(float(timeout_s), int(memory_mb), int(output_bytes))
@@ -46,17 +55,26 @@ class LocalExecutor:
             from .pool import ZygotePool
 
             self.pool = ZygotePool(self, pool_max_executions, max_live=min(64, max(1, slots // 4)))
-        log.info("sandbox: local executor, isolation %r: %s; %s", self.isolation_level,
-                 isolation.GUARANTEES[self.isolation_level],
-                 f"pooled sandboxes (recycled after {pool_max_executions} executions)" if self.pool is not None
-                 else "one fresh sandbox per execution")
+        log.info(
+            "sandbox: local executor, isolation %r: %s; %s",
+            self.isolation_level,
+            isolation.GUARANTEES[self.isolation_level],
+            f"pooled sandboxes (recycled after {pool_max_executions} executions)"
+            if self.pool is not None
+            else "one fresh sandbox per execution",
+        )
         if isolation.NOT_HELD.get(self.isolation_level):
-            log.warning("sandbox: isolation %r does not hold what bwrap does: %s", self.isolation_level,
-                        isolation.NOT_HELD[self.isolation_level])
+            log.warning(
+                "sandbox: isolation %r does not hold what bwrap does: %s",
+                self.isolation_level,
+                isolation.NOT_HELD[self.isolation_level],
+            )
 
     # -- public --------------------------------------------------------------------------------
 
-    def run(self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
+    def run(
+        self, code: str, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None
+    ) -> RunResult:
         limits = self.limits_for(timeout_s, memory_mb)
         if self.pool is not None and limits.memory_mb <= self.defaults.memory_mb and not self._stopped.is_set():
             r = self.pool.run(code, stdin.encode("utf-8"), limits)
@@ -73,8 +91,11 @@ class LocalExecutor:
     def unless_closed(self, r: RunResult | None) -> RunResult:
         """An execution that close() cut short is an infrastructure failure, never the program's verdict."""
         if self._stopped.is_set():
-            return RunResult("sandbox_error", message="the sandbox was stopped (interrupted, or closed) before this "
-                                                      "execution finished; nothing was judged")
+            return RunResult(
+                "sandbox_error",
+                message="the sandbox was stopped (interrupted, or closed) before this "
+                "execution finished; nothing was judged",
+            )
         return r
 
     def limits_for(self, timeout_s: float | None, memory_mb: int | None) -> Limits:
@@ -115,13 +136,20 @@ class LocalExecutor:
         r = self.run("print(1+1)", timeout_s=min(10.0, self.defaults.timeout_s))
         if r.status == "ok" and r.stdout.strip() == "2":
             return True, f"local executor ok (isolation {self.isolation_level}, python {self.python})"
-        return False, f"local executor failed print(1+1): status={r.status} stdout={r.stdout[:200]!r} stderr={r.stderr[-500:]!r} {r.message}"
+        return (
+            False,
+            f"local executor failed print(1+1): status={r.status} stdout={r.stdout[:200]!r} stderr={r.stderr[-500:]!r} {r.message}",
+        )
 
     def describe(self) -> dict:
         return {
-            "backend": "local", "isolation_level": self.isolation_level, "python": self.python,
-            "uid_drop": isolation.is_root(), "nproc_limit": isolation.NPROC_LIMIT if isolation.is_root() else None,
-            "timeout_s": self.defaults.timeout_s, "memory_mb": self.defaults.memory_mb,
+            "backend": "local",
+            "isolation_level": self.isolation_level,
+            "python": self.python,
+            "uid_drop": isolation.is_root(),
+            "nproc_limit": isolation.NPROC_LIMIT if isolation.is_root() else None,
+            "timeout_s": self.defaults.timeout_s,
+            "memory_mb": self.defaults.memory_mb,
             "output_bytes": self.defaults.output_bytes,
             "pooled": self.pool is not None and not self.pool.disabled_because,
             "pool_max_executions": self.pool.max_executions if self.pool is not None else None,
@@ -146,7 +174,7 @@ class LocalExecutor:
                 f.write(code)
             os.chmod(prog, 0o644)
             if uid is not None:
-                os.chown(workdir, uid, uid)   # writable cwd at the unshare/rlimits levels
+                os.chown(workdir, uid, uid)  # writable cwd at the unshare/rlimits levels
             return self._spawn(level, prog, workdir, stdin.encode("utf-8"), limits, uid)
         finally:
             if uid is not None:
@@ -172,9 +200,17 @@ class LocalExecutor:
                 stdin_file.write(stdin)
                 stdin_file.seek(0)
                 proc = subprocess.Popen(
-                    cmd, stdin=stdin_file, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
-                    env=isolation.clean_env(workdir), start_new_session=True, close_fds=True,
-                    pass_fds=(status_w,) if status_w is not None else (), **ids)
+                    cmd,
+                    stdin=stdin_file,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=workdir,
+                    env=isolation.clean_env(workdir),
+                    start_new_session=True,
+                    close_fds=True,
+                    pass_fds=(status_w,) if status_w is not None else (),
+                    **ids,
+                )
         except OSError as e:
             for fd in (status_r, status_w):
                 if fd is not None:
@@ -184,7 +220,7 @@ class LocalExecutor:
             os.close(status_w)
         with self._in_flight_lock:
             self._in_flight[proc.pid] = (proc, uid)
-        if self._stopped.is_set():   # close() ran while this one was starting
+        if self._stopped.is_set():  # close() ran while this one was starting
             _kill_tree(proc, uid)
         try:
             out, err, reason = _communicate(proc, t0 + limits.timeout_s, limits.output_bytes)
@@ -202,8 +238,15 @@ class LocalExecutor:
             os.close(status_r)
         stderr_text = err.decode("utf-8", "replace")
         if not setup_ok and reason is None:
-            return RunResult("sandbox_error", proc.returncode, "", stderr_text, wall, cpu,
-                             message=f"bubblewrap failed to set up the sandbox: {stderr_text.strip()[-300:]}")
+            return RunResult(
+                "sandbox_error",
+                proc.returncode,
+                "",
+                stderr_text,
+                wall,
+                cpu,
+                message=f"bubblewrap failed to set up the sandbox: {stderr_text.strip()[-300:]}",
+            )
         return _classify(proc.returncode, out, stderr_text, wall, cpu, reason, limits, level)
 
 
@@ -314,32 +357,64 @@ def is_memory_error(stderr: str) -> bool:
     return any(m in ln for ln in tail for m in _MEMORY_MARKERS)
 
 
-def _classify(rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, reason: str | None,
-              limits: Limits, level: str) -> RunResult:
+def _classify(
+    rc: int | None, out: bytes, stderr: str, wall: float, cpu: float, reason: str | None, limits: Limits, level: str
+) -> RunResult:
     stdout = out.decode("utf-8", "replace")
     if reason == "timeout":
-        return RunResult("timeout", rc, stdout, stderr, wall, cpu, f"wall-clock limit of {limits.timeout_s:g} s reached")
+        return RunResult(
+            "timeout", rc, stdout, stderr, wall, cpu, f"wall-clock limit of {limits.timeout_s:g} s reached"
+        )
     if reason == "output_limit":
-        return RunResult("output_limit", rc, stdout, stderr, wall, cpu,
-                         f"output passed the cap of {limits.output_bytes} bytes; the program was stopped")
+        return RunResult(
+            "output_limit",
+            rc,
+            stdout,
+            stderr,
+            wall,
+            cpu,
+            f"output passed the cap of {limits.output_bytes} bytes; the program was stopped",
+        )
     sig = _signal_of(rc, level)
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_soft_s):
         return RunResult("timeout", rc, stdout, stderr, wall, cpu, f"CPU-time limit of {limits.cpu_soft_s} s reached")
     if sig == signal.SIGKILL:  # below the CPU limit, before the deadline: the host (OOM killer) did it
-        return RunResult("sandbox_error", rc, stdout, stderr, wall, cpu,
-                         f"{KILLED_FROM_OUTSIDE} (CPU {cpu:.2f} s, wall {wall:.2f} s): the host's OOM killer or "
-                         "an operator; not the program's verdict")
+        return RunResult(
+            "sandbox_error",
+            rc,
+            stdout,
+            stderr,
+            wall,
+            cpu,
+            f"{KILLED_FROM_OUTSIDE} (CPU {cpu:.2f} s, wall {wall:.2f} s): the host's OOM killer or "
+            "an operator; not the program's verdict",
+        )
     if sig == signal.SIGXFSZ:
-        return RunResult("output_limit", rc, stdout, stderr, wall, cpu,
-                         f"a file passed the size limit of {limits.output_bytes} bytes")
+        return RunResult(
+            "output_limit",
+            rc,
+            stdout,
+            stderr,
+            wall,
+            cpu,
+            f"a file passed the size limit of {limits.output_bytes} bytes",
+        )
     if rc == 0:
         return RunResult("ok", 0, stdout, stderr, wall, cpu)
     if "[Errno 27] File too large" in _last_line(stderr):  # Python ignores SIGXFSZ and gets EFBIG
-        return RunResult("output_limit", rc, stdout, stderr, wall, cpu,
-                         f"a file passed the size limit of {limits.output_bytes} bytes")
+        return RunResult(
+            "output_limit",
+            rc,
+            stdout,
+            stderr,
+            wall,
+            cpu,
+            f"a file passed the size limit of {limits.output_bytes} bytes",
+        )
     if is_memory_error(stderr):
-        return RunResult("memory_exceeded", rc, stdout, stderr, wall, cpu,
-                         f"address-space limit of {limits.memory_mb} MB reached")
+        return RunResult(
+            "memory_exceeded", rc, stdout, stderr, wall, cpu, f"address-space limit of {limits.memory_mb} MB reached"
+        )
     msg = f"killed by signal {sig}" if sig else f"exit code {rc}"
     return RunResult("runtime_error", rc, stdout, stderr, wall, cpu, msg)
 
@@ -351,10 +426,13 @@ def executor_from_config(cfg) -> LocalExecutor:
     """Limits from `cfg.sandbox`; pooling from `cfg.execution` (how, not what: not fingerprinted)."""
     sb = cfg.sandbox
     ex = getattr(cfg, "execution", None) or {}
-    return LocalExecutor(timeout_s=sb["run_timeout_s"], memory_mb=sb["memory_limit_mb"],
-                         output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024),
-                         pooled=ex.get("sandbox_pool"),
-                         pool_max_executions=int(ex.get("sandbox_pool_max_executions", POOL_MAX_EXECUTIONS)))
+    return LocalExecutor(
+        timeout_s=sb["run_timeout_s"],
+        memory_mb=sb["memory_limit_mb"],
+        output_bytes=int(float(sb.get("max_output_mb", 64)) * 1024 * 1024),
+        pooled=ex.get("sandbox_pool"),
+        pool_max_executions=int(ex.get("sandbox_pool_max_executions", POOL_MAX_EXECUTIONS)),
+    )
 
 
 __all__ = ["LocalExecutor", "executor_from_config", "is_memory_error"]

@@ -34,10 +34,10 @@ from .types import RunResult
 log = logging.getLogger(__name__)
 
 ZYGOTE_SRC = Path(__file__).with_name("zygote.py")
-PROTOCOL_MARGIN_S = 10.0     # beyond an execution's own limit, for the zygote to answer
+PROTOCOL_MARGIN_S = 10.0  # beyond an execution's own limit, for the zygote to answer
 START_TIMEOUT_S = 15.0
 PROG_MARGIN_BYTES = 4 << 20
-MAX_START_FAILURES = 3       # in a row; then the pool is off for this process
+MAX_START_FAILURES = 3  # in a row; then the pool is off for this process
 # Capabilities the root-mode zygote keeps (it needs nothing else): drop to the program's uid,
 # kill what the program left, hand /tmp to the program, and wipe what it wrote.
 ZYGOTE_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
@@ -53,20 +53,53 @@ def zygote_command(python: str, limits: Limits, uid: int | None) -> list[str]:
     # a generous CPU limit, no file-size limit; each child sets its own limits.
     pre = isolation.prlimit_prefix(Limits(3600.0, limits.memory_mb, 1 << 50), with_nproc=False)
     cmd = [
-        "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+        "bwrap",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
         # /tmp also holds prog.py here (a read-only bind outside the tmpfs in a fresh run): a margin,
         # so the largest file still meets the file-size limit (output_limit) before a full disk
-        "--size", str(limits.output_bytes + PROG_MARGIN_BYTES), "--tmpfs", "/tmp",
-        "--size", str(limits.output_bytes + 4096), "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue",
-        "--die-with-parent", "--new-session", "--clearenv",
-        "--setenv", "PATH", isolation.SANDBOX_PATH, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
-        "--chdir", "/tmp",
+        "--size",
+        str(limits.output_bytes + PROG_MARGIN_BYTES),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(limits.output_bytes + 4096),
+        "--tmpfs",
+        "/dev/shm",
+        "--mqueue",
+        "/dev/mqueue",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        isolation.SANDBOX_PATH,
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--chdir",
+        "/tmp",
     ]
     if uid is not None:
         # Started by root: no user namespace, so the zygote (root, a few capabilities) and the
         # program (uid, none) are different users: the program cannot signal or trace the zygote.
-        cmd += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--cap-drop", "ALL"]
+        cmd += [
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--cap-drop",
+            "ALL",
+        ]
         for cap in ZYGOTE_CAPS:
             cmd += ["--cap-add", cap]
     else:
@@ -85,7 +118,7 @@ class Zygote:
         self.limits: Limits = executor.defaults
         self.executions = 0
         self.retired = False
-        self.on_close = None   # the pool's count of live zygotes
+        self.on_close = None  # the pool's count of live zygotes
         self._slot = executor._uids.acquire()
         self._uid = self._slot[0] if self._slot else None
         self._proc: subprocess.Popen | None = None
@@ -98,9 +131,16 @@ class Zygote:
 
     def _start(self) -> None:
         cmd = zygote_command(self.executor.python, self.limits, self._uid)
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
-                                      cwd="/", env=isolation.clean_env("/tmp"), start_new_session=True,
-                                      close_fds=True)
+        self._proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            cwd="/",
+            env=isolation.clean_env("/tmp"),
+            start_new_session=True,
+            close_fds=True,
+        )
         try:
             hello = self._recv(time.monotonic() + START_TIMEOUT_S)[0]
         except ZygoteLost as e:
@@ -119,9 +159,15 @@ class Zygote:
         if not self.usable:
             raise ZygoteLost("the zygote is not running")
         src = code.encode("utf-8", "surrogateescape")
-        req = {"prog_len": len(src), "stdin_len": len(stdin), "timeout_s": limits.timeout_s,
-               "cpu_s": limits.cpu_soft_s, "memory_mb": limits.memory_mb, "output_bytes": limits.output_bytes,
-               "nproc": isolation.NPROC_LIMIT if self._uid is not None else None}
+        req = {
+            "prog_len": len(src),
+            "stdin_len": len(stdin),
+            "timeout_s": limits.timeout_s,
+            "cpu_s": limits.cpu_soft_s,
+            "memory_mb": limits.memory_mb,
+            "output_bytes": limits.output_bytes,
+            "nproc": isolation.NPROC_LIMIT if self._uid is not None else None,
+        }
         self.executions += 1
         try:
             self._send(req, src + stdin)
@@ -136,9 +182,17 @@ class Zygote:
             self.retire()
         reason = "timeout" if head["timeout"] else None
         if reason is None and max(head["out_size"], head["err_size"]) > limits.output_bytes:
-            reason = "output_limit"   # as a fresh run: more than the cap (the file limit is cap + 1)
-        return _classify(head["exit"], out[:limits.output_bytes], err.decode("utf-8", "replace"), head["wall_s"], head["cpu_s"],
-                         reason, limits, "zygote")
+            reason = "output_limit"  # as a fresh run: more than the cap (the file limit is cap + 1)
+        return _classify(
+            head["exit"],
+            out[: limits.output_bytes],
+            err.decode("utf-8", "replace"),
+            head["wall_s"],
+            head["cpu_s"],
+            reason,
+            limits,
+            "zygote",
+        )
 
     def retire(self) -> None:
         self.retired = True
@@ -232,16 +286,16 @@ class ZygotePool:
         self.max_live = max(1, int(max_live))
         self._live = 0
         self._idle: list[Zygote] = []
-        self.closed = False                # after close(): no zygote is started or lent
-        self._busy: set[Zygote] = set()   # lent out (an execution or a session): close() kills these too
+        self.closed = False  # after close(): no zygote is started or lent
+        self._busy: set[Zygote] = set()  # lent out (an execution or a session): close() kills these too
         self._lock = threading.Lock()
         self._failures = 0
         self.disabled_because: str | None = None
-        self.served = 0   # executions that ran in a pooled sandbox (tests check that the pool was used)
+        self.served = 0  # executions that ran in a pooled sandbox (tests check that the pool was used)
         # bwrap --die-with-parent signals the zygote when the THREAD that started it exits, and
         # judge worker threads come and go: zygotes are started from this one long-lived thread.
         self._spawner = cf.ThreadPoolExecutor(1, thread_name_prefix="coderl-zygote-start")
-        self._owner_pid = os.getpid()   # a forked copy of this process must not talk to these zygotes
+        self._owner_pid = os.getpid()  # a forked copy of this process must not talk to these zygotes
 
     def acquire(self) -> Zygote | None:
         """An idle zygote, or a new one; None when the pool is off (run fresh instead)."""
@@ -257,7 +311,7 @@ class ZygotePool:
             else:
                 z = None
         for old in stale:
-            old.close()   # outside the lock: close() calls back into the pool
+            old.close()  # outside the lock: close() calls back into the pool
         if z is not None:
             with self._lock:
                 self._busy.add(z)
@@ -268,7 +322,7 @@ class ZygotePool:
             self._live += 1
         try:
             z = self._spawner.submit(Zygote, self.executor).result()
-        except Exception as e:   # never a verdict: the caller runs the execution fresh
+        except Exception as e:  # never a verdict: the caller runs the execution fresh
             with self._lock:
                 self._live -= 1
             self.note_failure(f"could not start a zygote: {e}")
@@ -276,7 +330,7 @@ class ZygotePool:
         z.on_close = self._closed
         with self._lock:
             self._busy.add(z)
-            if self.closed:   # close() ran while it was starting
+            if self.closed:  # close() ran while it was starting
                 z.kill_processes()
         return z
 
@@ -290,8 +344,12 @@ class ZygotePool:
             self._failures += 1
             if self._failures >= MAX_START_FAILURES and not self.disabled_because:
                 self.disabled_because = why
-                log.warning("sandbox pool: off for this process after %d failures in a row (%s); "
-                            "every execution gets a fresh sandbox", self._failures, why)
+                log.warning(
+                    "sandbox pool: off for this process after %d failures in a row (%s); "
+                    "every execution gets a fresh sandbox",
+                    self._failures,
+                    why,
+                )
         log.warning("sandbox pool: %s; this execution gets a fresh sandbox", why)
 
     def note_success(self) -> None:

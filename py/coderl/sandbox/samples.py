@@ -27,8 +27,15 @@ def mbpp(path: Path, first: int = 11, last: int = 510) -> list[tuple[Problem, st
         if not (first <= int(r["task_id"]) <= last):
             continue
         tests = "\n".join(filter(None, [r.get("test_setup_code") or "", *r["test_list"]]))
-        p = Problem(id=f"mbpp/{r['task_id']}", dataset="mbpp", kind="functional", prompt=r["text"],
-                    source=str(path), test_code=tests, reference_code=r["code"])
+        p = Problem(
+            id=f"mbpp/{r['task_id']}",
+            dataset="mbpp",
+            kind="functional",
+            prompt=r["text"],
+            source=str(path),
+            test_code=tests,
+            reference_code=r["code"],
+        )
         out.append((p, r["code"]))
     return out
 
@@ -47,16 +54,36 @@ def humaneval() -> list[tuple[Problem, str]]:
         for line in f:
             r = json.loads(line)
             code = r["prompt"] + r["canonical_solution"]
-            p = Problem(id=r["task_id"], dataset="humaneval", kind="functional", prompt=r["prompt"],
-                        source=str(path), entry_point=r["entry_point"], test_code=r["test"], reference_code=code)
+            p = Problem(
+                id=r["task_id"],
+                dataset="humaneval",
+                kind="functional",
+                prompt=r["prompt"],
+                source=str(path),
+                entry_point=r["entry_point"],
+                test_code=r["test"],
+                reference_code=code,
+            )
             out.append((p, code))
     return out
 
 
 def codecontests_train300(path: Path) -> list[tuple[Problem, str]]:
-    return [(Problem(id=r["id"], dataset="codecontests_train300", kind="stdio", prompt=r["statement"],
-                     source=str(path), tests=r["tests"], reference_code=r["solution"]), r["solution"])
-            for r in _rows(path)]
+    return [
+        (
+            Problem(
+                id=r["id"],
+                dataset="codecontests_train300",
+                kind="stdio",
+                prompt=r["statement"],
+                source=str(path),
+                tests=r["tests"],
+                reference_code=r["solution"],
+            ),
+            r["solution"],
+        )
+        for r in _rows(path)
+    ]
 
 
 def codecontests_sample20(path: Path) -> list[tuple[Problem, None]]:
@@ -64,6 +91,17 @@ def codecontests_sample20(path: Path) -> list[tuple[Problem, None]]:
     out = []
     for r in _rows(path):
         tests = [{"input": t["input"]["stdin"], "output": t["output"]["stdout"]} for t in json.loads(r["test"])]
-        out.append((Problem(id=str(r["id"]), dataset="codecontests_sample20", kind="stdio", prompt=r["content"],
-                            source=str(path), tests=tests), None))
+        out.append(
+            (
+                Problem(
+                    id=str(r["id"]),
+                    dataset="codecontests_sample20",
+                    kind="stdio",
+                    prompt=r["content"],
+                    source=str(path),
+                    tests=tests,
+                ),
+                None,
+            )
+        )
     return out

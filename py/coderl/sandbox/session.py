@@ -46,10 +46,10 @@ class PooledSession(DirectSession):
 
     def run(self, stdin: str = "", timeout_s: float | None = None, memory_mb: int | None = None) -> RunResult:
         limits = self.executor.limits_for(timeout_s, memory_mb)
-        if limits.memory_mb > self.executor.defaults.memory_mb:   # above the sandbox's hard limit
+        if limits.memory_mb > self.executor.defaults.memory_mb:  # above the sandbox's hard limit
             return self.executor.run_fresh(self.code, stdin, limits)
         if self._zygote is not None and self._zygote.executions >= self.pool.max_executions:
-            self._give_back()   # recycled by the pool
+            self._give_back()  # recycled by the pool
         if self._zygote is None:
             self._zygote = self.pool.acquire()
             if self._zygote is None:

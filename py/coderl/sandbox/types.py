@@ -7,8 +7,14 @@ from typing import Any
 
 RUN_STATUSES = ("ok", "runtime_error", "timeout", "memory_exceeded", "output_limit", "sandbox_error")
 VERDICTS = (
-    "accepted", "wrong_answer", "runtime_error", "timeout", "memory_exceeded",
-    "output_limit", "sandbox_error", "no_code",
+    "accepted",
+    "wrong_answer",
+    "runtime_error",
+    "timeout",
+    "memory_exceeded",
+    "output_limit",
+    "sandbox_error",
+    "no_code",
 )
 
 
@@ -25,10 +31,10 @@ class RunResult:
     status: str
     exit_code: int | None = None
     stdout: str = ""
-    stderr: str = ""            # the tail only (tracebacks end there), capped
+    stderr: str = ""  # the tail only (tracebacks end there), capped
     wall_s: float = 0.0
     cpu_s: float = 0.0
-    message: str = ""           # why, for sandbox_error / output_limit / timeout
+    message: str = ""  # why, for sandbox_error / output_limit / timeout
 
     def __post_init__(self) -> None:
         if self.status not in RUN_STATUSES:
@@ -50,10 +56,10 @@ class Verdict:
     verdict: str
     tests_passed: int = 0
     tests_total: int = 0
-    first_failed_test: int | None = None   # 0-based index into the problem's tests
+    first_failed_test: int | None = None  # 0-based index into the problem's tests
     wall_s: float = 0.0
     test_statuses: list[str] = field(default_factory=list)  # per test run: passed | <verdict>
-    detail: str = ""                                        # short reason for a failure
+    detail: str = ""  # short reason for a failure
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:

@@ -42,8 +42,11 @@ PROG = "/tmp/prog.py"
 WRITABLE = ("/tmp", "/dev/shm", "/dev/mqueue")
 DROP_TO = int(sys.argv[sys.argv.index("--drop-to") + 1]) if "--drop-to" in sys.argv else None
 # Signal dispositions of a fresh interpreter, restored in every child.
-FRESH_SIGNALS = {s: signal.getsignal(s) for s in signal.valid_signals()
-                 if s not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(s) is not None}
+FRESH_SIGNALS = {
+    s: signal.getsignal(s)
+    for s in signal.valid_signals()
+    if s not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(s) is not None
+}
 
 
 def _libc():
@@ -52,7 +55,7 @@ def _libc():
     return ctypes, ctypes.CDLL(None, use_errno=True)
 
 
-def _nondumpable():   # also loads ctypes once, for the children's seccomp filter
+def _nondumpable():  # also loads ctypes once, for the children's seccomp filter
     try:
         _libc()[1].prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4, value 0
     except Exception:
@@ -73,9 +76,16 @@ def _block_keyrings():
     allow, enosys = 0x7FFF0000, 0x00050000 | 38
     ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     prog = [
-        (ld, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, allow),          # other arch: allow
-        (ld, 0, 0, 0), (jge, 4, 0, 0x40000000),                               # x32 ABI: deny
-        (jeq, 3, 0, a), (jeq, 2, 0, b), (jeq, 1, 0, c), (ret, 0, 0, allow), (ret, 0, 0, enosys),
+        (ld, 0, 0, 4),
+        (jeq, 1, 0, audit_arch),
+        (ret, 0, 0, allow),  # other arch: allow
+        (ld, 0, 0, 0),
+        (jge, 4, 0, 0x40000000),  # x32 ABI: deny
+        (jeq, 3, 0, a),
+        (jeq, 2, 0, b),
+        (jeq, 1, 0, c),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, enosys),
     ]
     raw = b"".join(struct.pack("<HBBI", *ins) for ins in prog)
     buf = ctypes.create_string_buffer(raw, len(raw))
@@ -89,6 +99,7 @@ def _block_keyrings():
 
 
 # -- protocol -------------------------------------------------------------------------------------
+
 
 def _read_exact(fd, n):
     buf = bytearray()
@@ -104,10 +115,11 @@ def _send(header, *blobs):
     data = json.dumps(header).encode()
     view = memoryview(struct.pack("<I", len(data)) + data + b"".join(blobs))
     while view:
-        view = view[os.write(PROTO_OUT, view):]
+        view = view[os.write(PROTO_OUT, view) :]
 
 
 # -- cleaning between executions ------------------------------------------------------------------
+
 
 def _wipe_dirs():
     import shutil
@@ -156,7 +168,7 @@ def _wipe_sysv_ipc():
                 os.setresgid(DROP_TO, DROP_TO, DROP_TO)
                 os.setresuid(DROP_TO, DROP_TO, DROP_TO)
             libc = _libc()[1]
-            for kind, i in ids:   # IPC_RMID = 0
+            for kind, i in ids:  # IPC_RMID = 0
                 (libc.semctl(i, 0, 0, 0) if kind == "sem" else getattr(libc, kind + "ctl")(i, 0, None))
         finally:
             if DROP_TO is not None:
@@ -207,8 +219,9 @@ def _prepare_writable():
 
 # -- one execution ----------------------------------------------------------------------------------
 
+
 def _exit_code(e):
-    code = e.code   # CPython's handling of SystemExit at the top level
+    code = e.code  # CPython's handling of SystemExit at the top level
     if code is None:
         return 0
     if isinstance(code, int):
@@ -242,10 +255,13 @@ def _child(src, req, fds, ready_w):
         except (OSError, ValueError):
             pass
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    fsize = int(req["output_bytes"]) + 1   # Limits.file_size_limit: cap + 1 tells "passed" from "met"
-    limits = ((resource.RLIMIT_CPU, int(req["cpu_s"]), int(req["cpu_s"]) + 1),
-              (resource.RLIMIT_AS, int(req["memory_mb"]) << 20, int(req["memory_mb"]) << 20),
-              (resource.RLIMIT_FSIZE, fsize, fsize), (resource.RLIMIT_CORE, 0, 0))
+    fsize = int(req["output_bytes"]) + 1  # Limits.file_size_limit: cap + 1 tells "passed" from "met"
+    limits = (
+        (resource.RLIMIT_CPU, int(req["cpu_s"]), int(req["cpu_s"]) + 1),
+        (resource.RLIMIT_AS, int(req["memory_mb"]) << 20, int(req["memory_mb"]) << 20),
+        (resource.RLIMIT_FSIZE, fsize, fsize),
+        (resource.RLIMIT_CORE, 0, 0),
+    )
     if req.get("nproc"):
         limits += ((resource.RLIMIT_NPROC, int(req["nproc"]), int(req["nproc"])),)
     for what, soft, hard in limits:
@@ -253,11 +269,11 @@ def _child(src, req, fds, ready_w):
     if DROP_TO is not None:
         os.setgroups([])
         os.setresgid(DROP_TO, DROP_TO, DROP_TO)
-        os.setresuid(DROP_TO, DROP_TO, DROP_TO)   # from root to non-root: every capability is gone
+        os.setresuid(DROP_TO, DROP_TO, DROP_TO)  # from root to non-root: every capability is gone
     os.umask(0o022)
     os.chdir("/tmp")
     _block_keyrings()
-    os.write(ready_w, b"k")   # set-up done: from here on every outcome is the program's
+    os.write(ready_w, b"k")  # set-up done: from here on every outcome is the program's
     os.close(ready_w)
     import io
     import types
@@ -282,7 +298,7 @@ def _run_main(src, main):
     """Compile and run the program as __main__; returns its exit code (outside any except block)."""
     try:
         code = compile(src, PROG, "exec", dont_inherit=True)
-    except BaseException as e:   # as `python prog.py` reports a syntax error: no zygote frames
+    except BaseException as e:  # as `python prog.py` reports a syntax error: no zygote frames
         import traceback
 
         traceback.print_exception(type(e), e, None)
@@ -325,7 +341,7 @@ def _unraisable(obj, e):
     import traceback
 
     try:
-        text = "".join(traceback.format_exception(type(e), e, None))   # raised in C: no frames
+        text = "".join(traceback.format_exception(type(e), e, None))  # raised in C: no frames
         os.write(2, f"Exception ignored in: {obj!r}\n{text}".encode("utf-8", "backslashreplace"))
     except Exception:
         pass
@@ -362,10 +378,10 @@ def _finish(code):
 
 
 def _memfd(name, data=b""):
-    fd = os.memfd_create(name, 0)   # no MFD_CLOEXEC: the child gets it as 0/1/2
+    fd = os.memfd_create(name, 0)  # no MFD_CLOEXEC: the child gets it as 0/1/2
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
     os.lseek(fd, 0, os.SEEK_SET)
     if DROP_TO is not None:
         os.fchown(fd, DROP_TO, DROP_TO)
@@ -394,9 +410,9 @@ def _serve():
             stdin = _read_exact(PROTO_IN, req["stdin_len"])
         except EOFError:
             return
-        _prepare_writable()   # ownership and modes as at start-up, whatever the last program did
+        _prepare_writable()  # ownership and modes as at start-up, whatever the last program did
         dirty = _wipe_dirs() + _wipe_sysv_ipc() + [f"pid {p}" for p in _others()]
-        if dirty:   # a sandbox that cannot be made clean is never used again
+        if dirty:  # a sandbox that cannot be made clean is never used again
             _send({"clean": False, "why": "left over before the run: " + ", ".join(dirty[:5])})
             return
         with open(PROG, "wb") as f:
@@ -408,7 +424,7 @@ def _serve():
         pid = os.fork()
         if pid == 0:
             try:
-                _child(src, req, fds, ready_w)   # ends with os._exit
+                _child(src, req, fds, ready_w)  # ends with os._exit
             finally:
                 os._exit(255)
         timed_out = False
@@ -423,19 +439,31 @@ def _serve():
         wall = time.monotonic() - t0
         os.close(ready_w)
         clean = _kill_others()
-        set_up = os.read(ready_r, 1) == b"k"   # every writer is gone: no blocking
+        set_up = os.read(ready_r, 1) == b"k"  # every writer is gone: no blocking
         os.close(ready_r)
-        if not set_up:   # the child failed before the program ran: not the program's result
+        if not set_up:  # the child failed before the program ran: not the program's result
             _send({"clean": False, "why": f"the child's set-up failed (status {status})"})
             return
         out, out_size = _read_fd(fds[1], None)
         err, err_size = _read_fd(fds[2], STDERR_KEEP)
         for fd in fds:
             os.close(fd)
-        _send({"exit": os.waitstatus_to_exitcode(status), "timeout": timed_out, "wall_s": wall,
-               "cpu_s": ru.ru_utime + ru.ru_stime, "out_len": len(out), "err_len": len(err),
-               "out_size": out_size, "err_size": err_size, "clean": clean,
-               "why": "" if clean else "processes survived SIGKILL"}, out, err)
+        _send(
+            {
+                "exit": os.waitstatus_to_exitcode(status),
+                "timeout": timed_out,
+                "wall_s": wall,
+                "cpu_s": ru.ru_utime + ru.ru_stime,
+                "out_len": len(out),
+                "err_len": len(err),
+                "out_size": out_size,
+                "err_size": err_size,
+                "clean": clean,
+                "why": "" if clean else "processes survived SIGKILL",
+            },
+            out,
+            err,
+        )
         if not clean:
             return
 
@@ -451,6 +479,6 @@ if __name__ == "__main__":
     os.dup2(devnull, 1)
     os.close(devnull)
     _prepare_writable()
-    gc.freeze()   # the zygote's objects: never scanned by the children's collections (no COW copies)
+    gc.freeze()  # the zygote's objects: never scanned by the children's collections (no COW copies)
     _send({"ready": True, "pid": os.getpid(), "root_mode": DROP_TO is not None})
     _serve()

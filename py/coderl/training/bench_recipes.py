@@ -23,8 +23,10 @@ BENCH_RECIPES: dict[str, dict] = {
     # micro batches of 2 samples padded to the longer one, sdpa with a padding mask
     "runbook": _RUNBOOK_SDPA,
     # DESIGN.md's earlier best: remove padding + dynamic batch, still sdpa (a dense packed mask)
-    "rmpad_sdpa": {**_RUNBOOK_SDPA, "batch": {"remove_padding": True, "dynamic_batch": True,
-                                              "max_token_len_per_gpu": 16384}},
+    "rmpad_sdpa": {
+        **_RUNBOOK_SDPA,
+        "batch": {"remove_padding": True, "dynamic_batch": True, "max_token_len_per_gpu": 16384},
+    },
     # configs/sft.yaml as it is
     "default": {"base": "default"},
     "default_noliger": {"base": "default", "training": {"use_liger": False}},
@@ -37,16 +39,27 @@ BENCH_RECIPES: dict[str, dict] = {
     # logits only for the tokens the loss counts (coderl.training.loss_token_logits)
     "default_losslogits": {"base": "default", "training": {"loss_token_logits": True}},
     # FSDP2 reduce-scatters gradients in bf16 instead of fp32 (half the bytes; changes the rounding)
-    "default_bf16reduce": {"base": "default", "verl_overrides": [
-        "+engine.mixed_precision={param_dtype:bf16,reduce_dtype:bf16,buffer_dtype:fp32}"]},
+    "default_bf16reduce": {
+        "base": "default",
+        "verl_overrides": ["+engine.mixed_precision={param_dtype:bf16,reduce_dtype:bf16,buffer_dtype:fp32}"],
+    },
     # explicit forward prefetch of the next layer's all-gather; keep unsharded params between fwd and bwd
     "default_prefetch": {"base": "default", "verl_overrides": ["engine.forward_prefetch=True"]},
     "default_noreshard": {"base": "default", "verl_overrides": ["engine.reshard_after_forward=False"]},
 }
 
 
-def bench_recipe(name: str, *, model: Path, data: Path, steps: int, ckpt_dir: Path, tok_per_gpu: int,
-                 global_batch: int | None = None, max_length: int | None = None) -> dict:
+def bench_recipe(
+    name: str,
+    *,
+    model: Path,
+    data: Path,
+    steps: int,
+    ckpt_dir: Path,
+    tok_per_gpu: int,
+    global_batch: int | None = None,
+    max_length: int | None = None,
+) -> dict:
     """The validated recipe of a bench run: the delta, plus what the bench owns."""
     if name not in BENCH_RECIPES:
         raise ConfigError(f"unknown recipe '{name}'; choose from {', '.join(BENCH_RECIPES)}")
@@ -56,8 +69,15 @@ def bench_recipe(name: str, *, model: Path, data: Path, steps: int, ckpt_dir: Pa
     r.setdefault("data", {}).update(train_files=str(data), val_files=None)
     r.setdefault("training", {}).update(epochs=1, max_steps=steps)
     r["logging"] = {"project": "bench", "experiment": name, "backends": ["console"]}
-    r["checkpoint"] = {"dir": str(ckpt_dir), "save_freq": 1 << 30, "test_freq": -1, "resume": "disable",
-                       "save_hf": False, "save_optimizer": False, "max_to_keep": None}
+    r["checkpoint"] = {
+        "dir": str(ckpt_dir),
+        "save_freq": 1 << 30,
+        "test_freq": -1,
+        "resume": "disable",
+        "save_hf": False,
+        "save_optimizer": False,
+        "max_to_keep": None,
+    }
     # CPU smoke runs of the bench shrink the workload (not comparable to GPU rows)
     if global_batch is not None:
         r.setdefault("batch", {})["global_batch_size"] = global_batch
@@ -79,10 +99,29 @@ def pin(overrides: list[str], pins: dict[str, str]) -> list[str]:
     return out + [f"{k}={v}" for k, v in pins.items()]
 
 
-def bench_overrides(name: str, *, model: Path, data: Path, n_gpus: int, steps: int, ckpt_dir: Path, device: str,
-                    tok_per_gpu: int, global_batch: int | None = None, max_length: int | None = None,
-                    pins: dict[str, str] | None = None) -> list[str]:
+def bench_overrides(
+    name: str,
+    *,
+    model: Path,
+    data: Path,
+    n_gpus: int,
+    steps: int,
+    ckpt_dir: Path,
+    device: str,
+    tok_per_gpu: int,
+    global_batch: int | None = None,
+    max_length: int | None = None,
+    pins: dict[str, str] | None = None,
+) -> list[str]:
     """verl overrides of one bench run: recipe_to_overrides of the bench recipe, then the bench's pins."""
-    recipe = bench_recipe(name, model=model, data=data, steps=steps, ckpt_dir=ckpt_dir, tok_per_gpu=tok_per_gpu,
-                          global_batch=global_batch, max_length=max_length)
+    recipe = bench_recipe(
+        name,
+        model=model,
+        data=data,
+        steps=steps,
+        ckpt_dir=ckpt_dir,
+        tok_per_gpu=tok_per_gpu,
+        global_batch=global_batch,
+        max_length=max_length,
+    )
     return pin(recipe_to_overrides(recipe, n_gpus, 1, device), {**PINNED, **(pins or {})})

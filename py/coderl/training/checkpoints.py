@@ -1,11 +1,11 @@
 """Reading verl 0.9.1's checkpoint layout (no torch needed).
 
-    <dir>/latest_checkpointed_iteration.txt          the last step whose save completed
-    <dir>/global_step_N/model_world_size_W_rank_R.pt  FSDP shards (fp32)
-    <dir>/global_step_N/optim_world_size_W_rank_R.pt  AdamW state
-    <dir>/global_step_N/extra_state_world_size_W_rank_R.pt, data_R.pt, fsdp_config.json
-    <dir>/global_step_N/huggingface/                  config.json + full weights (with hf_model)
-    RL (verl.trainer.main_ppo): the same files under global_step_N/actor/, plus global_step_N/data.pt
+<dir>/latest_checkpointed_iteration.txt          the last step whose save completed
+<dir>/global_step_N/model_world_size_W_rank_R.pt  FSDP shards (fp32)
+<dir>/global_step_N/optim_world_size_W_rank_R.pt  AdamW state
+<dir>/global_step_N/extra_state_world_size_W_rank_R.pt, data_R.pt, fsdp_config.json
+<dir>/global_step_N/huggingface/                  config.json + full weights (with hf_model)
+RL (verl.trainer.main_ppo): the same files under global_step_N/actor/, plus global_step_N/data.pt
 """
 
 from __future__ import annotations

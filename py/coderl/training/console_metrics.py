@@ -20,7 +20,7 @@ def parse_step_line(line: str) -> tuple[int, dict[str, float]] | None:
         return None
     m = matches[-1]
     metrics: dict[str, float] = {}
-    for part in line[m.end():].rstrip("\r\n").split(" - "):
+    for part in line[m.end() :].rstrip("\r\n").split(" - "):
         key, sep, value = part.rpartition(":")
         if not sep or not key:
             continue

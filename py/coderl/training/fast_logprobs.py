@@ -38,7 +38,7 @@ class _TokenLogProbs(torch.autograd.Function):
         step = _rows_per_chunk(vocab)
         lse = torch.empty(n, dtype=torch.float32, device=logits.device)
         for s in range(0, n, step):
-            lse[s:s + step] = torch.logsumexp(logits[s:s + step].float(), dim=-1)
+            lse[s : s + step] = torch.logsumexp(logits[s : s + step].float(), dim=-1)
         picked = logits.gather(-1, labels.unsqueeze(-1)).squeeze(-1).float()
         ctx.save_for_backward(logits, labels, lse)
         return picked - lse
@@ -51,11 +51,11 @@ class _TokenLogProbs(torch.autograd.Function):
         grad = torch.empty_like(logits)
         g = grad_out.float()
         for s in range(0, n, step):
-            gs = g[s:s + step].unsqueeze(-1)
+            gs = g[s : s + step].unsqueeze(-1)
             # d log p[label] / d logits = one_hot(label) - softmax(logits)
-            chunk = torch.exp(logits[s:s + step].float() - lse[s:s + step].unsqueeze(-1)).mul_(-gs)
-            chunk.scatter_add_(-1, labels[s:s + step].unsqueeze(-1), gs)
-            grad[s:s + step] = chunk
+            chunk = torch.exp(logits[s : s + step].float() - lse[s : s + step].unsqueeze(-1)).mul_(-gs)
+            chunk.scatter_add_(-1, labels[s : s + step].unsqueeze(-1), gs)
+            grad[s : s + step] = chunk
         return grad, None
 
 

@@ -21,10 +21,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ..errors import ConfigError, DataError, TrainingError
 from . import process_tree
@@ -44,8 +44,10 @@ CPU_ENV = {
     "CUDA_VISIBLE_DEVICES": "",
 }
 # Lines in a log that mean the accelerator or the collective layer failed
-FATAL_PATTERNS = re.compile(r"CUDA out of memory|OutOfMemoryError|NCCL error|NCCL WARN|ncclInternalError|"
-                            r"ncclSystemError|ProcessGroupNCCL.*(timeout|Timeout)|Watchdog caught collective")
+FATAL_PATTERNS = re.compile(
+    r"CUDA out of memory|OutOfMemoryError|NCCL error|NCCL WARN|ncclInternalError|"
+    r"ncclSystemError|ProcessGroupNCCL.*(timeout|Timeout)|Watchdog caught collective"
+)
 
 
 @dataclass
@@ -89,8 +91,10 @@ def count_rows(files: str | list[str]) -> int:
     for f in [files] if isinstance(files, str) else files:
         p = Path(resolve_path(f))
         if not p.is_file():
-            raise DataError(f"training data not found: {p}; build it with `make prepare-sft INPUT=...` "
-                            f"or point data.train_files at a verl parquet with a messages column")
+            raise DataError(
+                f"training data not found: {p}; build it with `make prepare-sft INPUT=...` "
+                f"or point data.train_files at a verl parquet with a messages column"
+            )
         try:
             total += pq.ParquetFile(p).metadata.num_rows
         except Exception as e:  # pyarrow raises several types for a bad file
@@ -112,25 +116,42 @@ def total_steps(recipe: dict, world_size: int, extra_overrides: Sequence[str] = 
     bp = batch_plan(recipe, world_size)
     steps_per_epoch = (n // world_size) // bp.per_gpu_batch
     if steps_per_epoch == 0:
-        raise DataError(f"{recipe['data']['train_files']}: {n} samples make no full batch of "
-                        f"{recipe['batch']['global_batch_size']}; add data or lower batch.global_batch_size")
+        raise DataError(
+            f"{recipe['data']['train_files']}: {n} samples make no full batch of "
+            f"{recipe['batch']['global_batch_size']}; add data or lower batch.global_batch_size"
+        )
     by_epochs = steps_per_epoch * recipe["training"]["epochs"]
     if max_steps is not None and max_steps > by_epochs:
-        log.warning("max_steps %d > %d epochs x %d steps: verl stops at step %d", max_steps,
-                    recipe["training"]["epochs"], steps_per_epoch, by_epochs)
+        log.warning(
+            "max_steps %d > %d epochs x %d steps: verl stops at step %d",
+            max_steps,
+            recipe["training"]["epochs"],
+            steps_per_epoch,
+            by_epochs,
+        )
     return by_epochs if max_steps is None else min(max_steps, by_epochs)
 
 
-def torchrun_command(overrides: Sequence[str], gpus: int, nnodes: int = 1, node_rank: int = 0,
-                     master_addr: str | None = None, master_port: int | None = None) -> list[str]:
+def torchrun_command(
+    overrides: Sequence[str],
+    gpus: int,
+    nnodes: int = 1,
+    node_rank: int = 0,
+    master_addr: str | None = None,
+    master_port: int | None = None,
+) -> list[str]:
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}"]
     if nnodes == 1:
         cmd.append("--standalone")
     else:
         if not master_addr:
             raise ConfigError(f"NNODES={nnodes} needs MASTER_ADDR (the address of node 0) on every node")
-        cmd += [f"--nnodes={nnodes}", f"--node_rank={node_rank}", f"--master_addr={master_addr}",
-                f"--master_port={master_port or 29500}"]
+        cmd += [
+            f"--nnodes={nnodes}",
+            f"--node_rank={node_rank}",
+            f"--master_addr={master_addr}",
+            f"--master_port={master_port or 29500}",
+        ]
     return [*cmd, "-m", "verl.trainer.sft_trainer", *overrides]
 
 
@@ -142,8 +163,10 @@ def _run_lock(run_dir: Path, node_rank: int) -> Iterator[None]:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise TrainingError(f"another `coderl train` is already running on {run_dir}; wait for it or stop it "
-                                f"(Ctrl-C in its terminal)") from None
+            raise TrainingError(
+                f"another `coderl train` is already running on {run_dir}; wait for it or stop it "
+                f"(Ctrl-C in its terminal)"
+            ) from None
         try:
             yield
         finally:
@@ -181,10 +204,21 @@ def check_disk(recipe: dict, run_dir: Path, world_size: int, steps: int, start_s
     checkpoint_disk_check(recipe, run_dir, world_size, steps, start_step)
 
 
-def train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, device: str = "auto",
-          run_dir: str | Path | None = None, extra_overrides: Sequence[str] = (), nnodes: int = 1,
-          node_rank: int = 0, master_addr: str | None = None, master_port: int | None = None,
-          echo: str = "metrics", disk_check: bool = True, env: dict[str, str] | None = None) -> RunSummary:
+def train(
+    recipe_or_path: str | Path | dict = "default",
+    *,
+    gpus: int = 1,
+    device: str = "auto",
+    run_dir: str | Path | None = None,
+    extra_overrides: Sequence[str] = (),
+    nnodes: int = 1,
+    node_rank: int = 0,
+    master_addr: str | None = None,
+    master_port: int | None = None,
+    echo: str = "metrics",
+    disk_check: bool = True,
+    env: dict[str, str] | None = None,
+) -> RunSummary:
     """Run the real verl trainer for a recipe to completion (or resume it) and summarize the attempt.
 
     recipe_or_path: a profile name ("default", "runbook"), a YAML path or a recipe dict (dicts may
@@ -217,24 +251,38 @@ def train(recipe_or_path: str | Path | dict = "default", *, gpus: int = 1, devic
         if not any(o.startswith("hydra.run.dir=") for o in overrides):
             overrides.append(f"hydra.run.dir={hydra_dir(log_path)}")
         cmd = torchrun_command(overrides, gpus, nnodes, node_rank, master_addr, master_port)
-        header = (f"{describe(recipe, gpus, nnodes, device)}\n"
-                  f"steps         {steps} in total; this attempt starts after step {start_step} (attempt {attempt})\n"
-                  f"run dir       {rdir}\nlog           {log_path}\n")
+        header = (
+            f"{describe(recipe, gpus, nnodes, device)}\n"
+            f"steps         {steps} in total; this attempt starts after step {start_step} (attempt {attempt})\n"
+            f"run dir       {rdir}\nlog           {log_path}\n"
+        )
         if echo != "none":
             print(header + f"verl          {' '.join(overrides)}", flush=True)
         if node_rank == 0:
-            record.data.update(name=recipe["name"], recipe_fingerprint=recipe_fingerprint(recipe), world_size=world,
-                               gpus_per_node=gpus, nnodes=nnodes, device=device, total_steps=steps)
+            record.data.update(
+                name=recipe["name"],
+                recipe_fingerprint=recipe_fingerprint(recipe),
+                world_size=world,
+                gpus_per_node=gpus,
+                nnodes=nnodes,
+                device=device,
+                total_steps=steps,
+            )
             att = record.start_attempt(attempt, log_path, start_step, cmd, world_size=world)
         run_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         if device == "cpu":
             run_env.update(CPU_ENV)
-        summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, node_rank,
-                               Progress(steps, world))
+        summary = _run_attempt(cmd, run_env, log_path, header, rdir, attempt, echo, node_rank, Progress(steps, world))
         last_ckpt = settle_attempt(summary, rdir, start_step, steps, world)
         if node_rank == 0:
-            record.end_attempt(att, status=summary.status, returncode=summary.returncode,
-                               last_step=summary.last_step, last_checkpoint=last_ckpt, wall_s=round(summary.wall_s, 1))
+            record.end_attempt(
+                att,
+                status=summary.status,
+                returncode=summary.returncode,
+                last_step=summary.last_step,
+                last_checkpoint=last_ckpt,
+                wall_s=round(summary.wall_s, 1),
+            )
     if echo != "none":
         print(_outcome(summary), flush=True)
     return summary
@@ -256,13 +304,19 @@ def settle_attempt(summary: RunSummary, rdir: Path, start_step: int, steps: int,
 def _check_record(record: RunRecord, world: int, recipe: dict) -> None:
     ws = record.data.get("world_size")
     if ws is not None and ws != world and list_checkpoints(record.run_dir):
-        raise TrainingError(f"{record.run_dir}: this run was launched with {ws} processes and has checkpoints; "
-                            f"verl 0.9.1 cannot resume them with {world}. Relaunch with GPUS={ws} (x NNODES), "
-                            f"or start a new run in another directory")
+        raise TrainingError(
+            f"{record.run_dir}: this run was launched with {ws} processes and has checkpoints; "
+            f"verl 0.9.1 cannot resume them with {world}. Relaunch with GPUS={ws} (x NNODES), "
+            f"or start a new run in another directory"
+        )
     fp = record.data.get("recipe_fingerprint")
     if fp and fp != recipe_fingerprint(recipe):
-        log.warning("%s: the recipe changed since this run was started (fingerprint %s -> %s); resuming anyway",
-                    record.run_dir, fp, recipe_fingerprint(recipe))
+        log.warning(
+            "%s: the recipe changed since this run was started (fingerprint %s -> %s); resuming anyway",
+            record.run_dir,
+            fp,
+            recipe_fingerprint(recipe),
+        )
 
 
 def hydra_dir(log_path: Path) -> Path:
@@ -270,12 +324,30 @@ def hydra_dir(log_path: Path) -> Path:
     return log_path.parent / f"{log_path.stem}_hydra"
 
 
-def _run_attempt(cmd: list[str], env: dict[str, str], log_path: Path, header: str, rdir: Path, attempt: int,
-                 echo: str, node_rank: int, progress: Progress) -> RunSummary:
+def _run_attempt(
+    cmd: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    header: str,
+    rdir: Path,
+    attempt: int,
+    echo: str,
+    node_rank: int,
+    progress: Progress,
+) -> RunSummary:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    summary = RunSummary(run_dir=rdir, status="exited", returncode=-1, attempt=attempt, log_path=log_path,
-                         metrics_path=rdir / "metrics.jsonl", start_step=0, last_step=None, total_steps=0,
-                         world_size=0)
+    summary = RunSummary(
+        run_dir=rdir,
+        status="exited",
+        returncode=-1,
+        attempt=attempt,
+        log_path=log_path,
+        metrics_path=rdir / "metrics.jsonl",
+        start_step=0,
+        last_step=None,
+        total_steps=0,
+        world_size=0,
+    )
     t0 = time.monotonic()
     # "x": never overwrite an earlier attempt's log
     with open(log_path, "x", encoding="utf-8") as logf, _signals_as_interrupt():
@@ -298,8 +370,16 @@ def _run_attempt(cmd: list[str], env: dict[str, str], log_path: Path, header: st
     return summary
 
 
-def _pump(proc: subprocess.Popen, logf, summary: RunSummary, rdir: Path, attempt: int, echo: str,
-          node_rank: int, progress: Progress) -> None:
+def _pump(
+    proc: subprocess.Popen,
+    logf,
+    summary: RunSummary,
+    rdir: Path,
+    attempt: int,
+    echo: str,
+    node_rank: int,
+    progress: Progress,
+) -> None:
     """Tee torchrun's output to the attempt log (and the console), recording verl's step lines.
 
     After each training step line a progress line (step/total, s/step, tokens/s/GPU, ETA) goes to
@@ -334,8 +414,10 @@ def _pump(proc: subprocess.Popen, logf, summary: RunSummary, rdir: Path, attempt
 
 
 def _outcome(s: RunSummary) -> str:
-    lines = [f"{s.status}: attempt {s.attempt}, exit code {s.returncode}, last logged step {s.last_step} of "
-             f"{s.total_steps}, checkpoints {s.checkpoints or 'none'}, {s.wall_s:.0f} s"]
+    lines = [
+        f"{s.status}: attempt {s.attempt}, exit code {s.returncode}, last logged step {s.last_step} of "
+        f"{s.total_steps}, checkpoints {s.checkpoints or 'none'}, {s.wall_s:.0f} s"
+    ]
     if s.status == "interrupted":
         lines.append("resume with the same command (the same GPU count); it continues from the latest checkpoint")
     elif s.status == "failed":
@@ -343,7 +425,9 @@ def _outcome(s: RunSummary) -> str:
         for fl in s.fatal_lines[:3]:
             lines.append(f"  {fl}")
         if any("memory" in fl.lower() for fl in s.fatal_lines):
-            lines.append("out of memory: see `make plan GPUS=N GPU_MEM_GB=M` for offload / more GPUs / shorter max_length")
+            lines.append(
+                "out of memory: see `make plan GPUS=N GPU_MEM_GB=M` for offload / more GPUs / shorter max_length"
+            )
     return "\n".join(lines)
 
 

@@ -34,14 +34,19 @@ def _plain_path(engine, micro_batch, output_args) -> bool:
     from verl.utils import tensordict_utils as tu
 
     get = functools.partial(tu.get_non_tensor_data, data=micro_batch)
-    return (get(key="use_remove_padding", default=True) and not get(key="use_fused_kernels", default=False)
-            and not get(key="calculate_entropy", default=False)
-            and not get(key="calculate_sum_pi_squared", default=False)
-            and not get(key="distillation_use_topk", default=False)
-            and not get(key="distillation_only", default=False)
-            and not getattr(engine, "use_ulysses_sp", False) and not output_args.get("pad_size")
-            and output_args.get("temperature_is_one", False) and "loss_mask" in micro_batch.keys()
-            and micro_batch["input_ids"].is_nested)
+    return (
+        get(key="use_remove_padding", default=True)
+        and not get(key="use_fused_kernels", default=False)
+        and not get(key="calculate_entropy", default=False)
+        and not get(key="calculate_sum_pi_squared", default=False)
+        and not get(key="distillation_use_topk", default=False)
+        and not get(key="distillation_only", default=False)
+        and not getattr(engine, "use_ulysses_sp", False)
+        and not output_args.get("pad_size")
+        and output_args.get("temperature_is_one", False)
+        and "loss_mask" in micro_batch.keys()
+        and micro_batch["input_ids"].is_nested
+    )
 
 
 def install() -> bool:

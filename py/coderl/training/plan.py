@@ -66,8 +66,16 @@ class ModelShape:
 
 
 def _from_table(name: str, q) -> ModelShape:
-    return ModelShape(name, q.hidden_size, q.num_hidden_layers, q.num_attention_heads, q.num_key_value_heads,
-                      q.intermediate_size, q.vocab_size, q.tie_word_embeddings)
+    return ModelShape(
+        name,
+        q.hidden_size,
+        q.num_hidden_layers,
+        q.num_attention_heads,
+        q.num_key_value_heads,
+        q.intermediate_size,
+        q.vocab_size,
+        q.tie_word_embeddings,
+    )
 
 
 # hub ids of the Qwen2.5 shapes in the one table (coderl.models.qwen); Coder and Instruct share them
@@ -86,12 +94,21 @@ def model_shape(model: str) -> ModelShape:
     if cfg_file.is_file():
         try:
             c = json.loads(cfg_file.read_text(encoding="utf-8"))
-            return ModelShape(name=str(model), hidden=c["hidden_size"], layers=c["num_hidden_layers"],
-                              heads=c["num_attention_heads"], kv_heads=c.get("num_key_value_heads", c["num_attention_heads"]),
-                              intermediate=c["intermediate_size"], vocab=c["vocab_size"],
-                              tied=bool(c.get("tie_word_embeddings", False)), head_dim=c.get("head_dim") or 0)
+            return ModelShape(
+                name=str(model),
+                hidden=c["hidden_size"],
+                layers=c["num_hidden_layers"],
+                heads=c["num_attention_heads"],
+                kv_heads=c.get("num_key_value_heads", c["num_attention_heads"]),
+                intermediate=c["intermediate_size"],
+                vocab=c["vocab_size"],
+                tied=bool(c.get("tie_word_embeddings", False)),
+                head_dim=c.get("head_dim") or 0,
+            )
         except (KeyError, json.JSONDecodeError, TypeError) as e:
-            raise ConfigError(f"{cfg_file}: not a decoder config with hidden_size/num_hidden_layers/... ({e})") from None
+            raise ConfigError(
+                f"{cfg_file}: not a decoder config with hidden_size/num_hidden_layers/... ({e})"
+            ) from None
     for name, shape in KNOWN_MODELS.items():
         if name.lower() == model.lower() or name.split("/")[1].lower() == model.lower():
             return shape
@@ -168,10 +185,21 @@ def memory_plan(shape: ModelShape, w: Workload) -> MemoryPlan:
     a_peak, a_typ = acts(w.peak_tokens()), acts(w.typical_tokens())
     base = params + grads + optim + working + RUNTIME_OVERHEAD_GB
     usable = w.gpu_mem_gb * USABLE_FRACTION
-    return MemoryPlan(params_gb=params, grads_gb=grads, optimizer_gb=optim, working_params_gb=working,
-                      activations_peak_gb=a_peak, activations_typical_gb=a_typ, runtime_gb=RUNTIME_OVERHEAD_GB,
-                      host_offload_gb=host, total_peak_gb=base + a_peak, total_typical_gb=base + a_typ,
-                      usable_gb=usable, fits=base + a_peak <= usable, fits_typical=base + a_typ <= usable)
+    return MemoryPlan(
+        params_gb=params,
+        grads_gb=grads,
+        optimizer_gb=optim,
+        working_params_gb=working,
+        activations_peak_gb=a_peak,
+        activations_typical_gb=a_typ,
+        runtime_gb=RUNTIME_OVERHEAD_GB,
+        host_offload_gb=host,
+        total_peak_gb=base + a_peak,
+        total_typical_gb=base + a_typ,
+        usable_gb=usable,
+        fits=base + a_peak <= usable,
+        fits_typical=base + a_typ <= usable,
+    )
 
 
 @dataclass
@@ -197,9 +225,17 @@ def checkpoint_steps(total_steps: int, save_freq: int) -> list[int]:
     return steps
 
 
-def disk_plan(shape: ModelShape, total_steps: int, save_freq: int, *, save_optimizer: bool = True,
-              save_hf: bool = True, max_to_keep: int | None = None, free_bytes: int | None = None,
-              start_step: int = 0) -> DiskPlan:
+def disk_plan(
+    shape: ModelShape,
+    total_steps: int,
+    save_freq: int,
+    *,
+    save_optimizer: bool = True,
+    save_hf: bool = True,
+    max_to_keep: int | None = None,
+    free_bytes: int | None = None,
+    start_step: int = 0,
+) -> DiskPlan:
     P = shape.params()
     model = 4 * P / GB
     optim = 8 * P / GB if save_optimizer else 0.0
@@ -212,9 +248,19 @@ def disk_plan(shape: ModelShape, total_steps: int, save_freq: int, *, save_optim
     # pruned: the latest keeps everything; older ones keep model shards + a bf16 HF export
     pruned = (per + (kept - 1) * (model + hf16)) if kept else 0.0
     free = free_bytes / GB if free_bytes is not None else None
-    return DiskPlan(model_shards_gb=model, optimizer_gb=optim, hf_export_gb=hf, hf_export_bf16_gb=hf16,
-                    per_checkpoint_gb=per, saves=saves, kept=kept, run_total_gb=total, run_total_pruned_gb=pruned,
-                    free_gb=free, fits=None if free is None else total <= free)
+    return DiskPlan(
+        model_shards_gb=model,
+        optimizer_gb=optim,
+        hf_export_gb=hf,
+        hf_export_bf16_gb=hf16,
+        per_checkpoint_gb=per,
+        saves=saves,
+        kept=kept,
+        run_total_gb=total,
+        run_total_pruned_gb=pruned,
+        free_gb=free,
+        fits=None if free is None else total <= free,
+    )
 
 
 def free_bytes_at(path: str | Path) -> int:
@@ -247,54 +293,97 @@ def _fixes(shape: ModelShape, w: Workload) -> list[str]:
     for g in (w.gpus * 2, w.gpus * 4):
         candidates.append((f"{g} GPUs of {w.gpu_mem_gb:g} GB (GPUS={g})", replace(w, gpus=g)))
     if not w.cpu_offload:
-        candidates.append(("CPU offload of params, grads and AdamW state (training.cpu_offload: true; slower)",
-                           replace(w, cpu_offload=True)))
+        candidates.append(
+            (
+                "CPU offload of params, grads and AdamW state (training.cpu_offload: true; slower)",
+                replace(w, cpu_offload=True),
+            )
+        )
     if w.remove_padding and w.max_token_len_per_gpu and w.max_token_len_per_gpu > w.max_length:
         half = max(w.max_length, w.max_token_len_per_gpu // 2)
-        candidates.append((f"{half} tokens per micro batch (batch.max_token_len_per_gpu: {half})",
-                           replace(w, max_token_len_per_gpu=half)))
-        candidates.append((f"CPU offload and {w.max_length} tokens per micro batch",
-                           replace(w, cpu_offload=True, max_token_len_per_gpu=w.max_length)))
+        candidates.append(
+            (
+                f"{half} tokens per micro batch (batch.max_token_len_per_gpu: {half})",
+                replace(w, max_token_len_per_gpu=half),
+            )
+        )
+        candidates.append(
+            (
+                f"CPU offload and {w.max_length} tokens per micro batch",
+                replace(w, cpu_offload=True, max_token_len_per_gpu=w.max_length),
+            )
+        )
     elif w.micro_batch > 1:
         candidates.append(("micro batch 1 (batch.micro_batch_size_per_gpu: 1)", replace(w, micro_batch=1)))
     if w.max_length > 2048 and not (w.remove_padding and w.max_token_len_per_gpu):  # token budget rules there
-        candidates.append(("max_length 2048 (data.max_length; drops longer samples from the data)",
-                           replace(w, max_length=2048)))
+        candidates.append(
+            ("max_length 2048 (data.max_length; drops longer samples from the data)", replace(w, max_length=2048))
+        )
     for label, cw in candidates:
         m = memory_plan(shape, cw)
         host = f", {m.host_offload_gb:.1f} GB host RAM per GPU" if m.host_offload_gb else ""
-        out.append(f"{'fits' if m.fits else 'still does not fit'} with {label}: peak {m.total_peak_gb:.1f} GB "
-                   f"of {m.usable_gb:.1f} GB usable{host}")
+        out.append(
+            f"{'fits' if m.fits else 'still does not fit'} with {label}: peak {m.total_peak_gb:.1f} GB "
+            f"of {m.usable_gb:.1f} GB usable{host}"
+        )
     return out
 
 
-def make_plan(model: str, w: Workload, *, total_steps: int | None = None, save_freq: int = 100,
-              save_optimizer: bool = True, save_hf: bool = True, max_to_keep: int | None = None,
-              ckpt_dir: str | Path | None = None) -> Plan:
+def make_plan(
+    model: str,
+    w: Workload,
+    *,
+    total_steps: int | None = None,
+    save_freq: int = 100,
+    save_optimizer: bool = True,
+    save_hf: bool = True,
+    max_to_keep: int | None = None,
+    ckpt_dir: str | Path | None = None,
+) -> Plan:
     shape = model_shape(model)
     mem = memory_plan(shape, w)
     disk = None
     if total_steps is not None:
         free = free_bytes_at(ckpt_dir) if ckpt_dir is not None else None
-        disk = disk_plan(shape, total_steps, save_freq, save_optimizer=save_optimizer, save_hf=save_hf,
-                         max_to_keep=max_to_keep, free_bytes=free)
+        disk = disk_plan(
+            shape,
+            total_steps,
+            save_freq,
+            save_optimizer=save_optimizer,
+            save_hf=save_hf,
+            max_to_keep=max_to_keep,
+            free_bytes=free,
+        )
     fixes: list[str] = []
     if mem.fits:
         verdict = f"FITS: peak {mem.total_peak_gb:.1f} GB per GPU of {mem.usable_gb:.1f} GB usable"
     elif mem.fits_typical:
-        verdict = (f"RISKY: typical batches need {mem.total_typical_gb:.1f} GB per GPU, the longest "
-                   f"({w.peak_tokens()} tokens per micro batch) {mem.total_peak_gb:.1f} GB, of {mem.usable_gb:.1f} GB usable")
+        verdict = (
+            f"RISKY: typical batches need {mem.total_typical_gb:.1f} GB per GPU, the longest "
+            f"({w.peak_tokens()} tokens per micro batch) {mem.total_peak_gb:.1f} GB, of {mem.usable_gb:.1f} GB usable"
+        )
         fixes = _fixes(shape, w)
     else:
-        verdict = (f"DOES NOT FIT: {mem.total_peak_gb:.1f} GB per GPU at the longest micro batch "
-                   f"({mem.total_typical_gb:.1f} GB typical) of {mem.usable_gb:.1f} GB usable")
+        verdict = (
+            f"DOES NOT FIT: {mem.total_peak_gb:.1f} GB per GPU at the longest micro batch "
+            f"({mem.total_typical_gb:.1f} GB typical) of {mem.usable_gb:.1f} GB usable"
+        )
         fixes = _fixes(shape, w)
     if disk is not None and disk.fits is False:
         verdict += f"; checkpoints DO NOT FIT on disk ({disk.run_total_gb:.0f} GB needed, {disk.free_gb:.0f} GB free)"
-        fixes.append(f"disk: keep fewer checkpoints (checkpoint.max_to_keep), or run `make prune-ckpt KEEP=1` between "
-                     f"saves ({disk.run_total_pruned_gb:.0f} GB), or save_optimizer: false (no resume), or a bigger disk")
-    return Plan(model=model, params_b=shape.params() / 1e9, workload={**asdict(w), "world": w.world},
-                memory=mem, disk=disk, verdict=verdict, fixes=fixes)
+        fixes.append(
+            f"disk: keep fewer checkpoints (checkpoint.max_to_keep), or run `make prune-ckpt KEEP=1` between "
+            f"saves ({disk.run_total_pruned_gb:.0f} GB), or save_optimizer: false (no resume), or a bigger disk"
+        )
+    return Plan(
+        model=model,
+        params_b=shape.params() / 1e9,
+        workload={**asdict(w), "world": w.world},
+        memory=mem,
+        disk=disk,
+        verdict=verdict,
+        fixes=fixes,
+    )
 
 
 def format_plan(p: Plan) -> str:
@@ -334,21 +423,37 @@ def format_plan(p: Plan) -> str:
 
 def workload_from_recipe(recipe: dict, gpus: int, nnodes: int = 1, gpu_mem_gb: float = 80.0) -> Workload:
     b, t = recipe["batch"], recipe["training"]
-    return Workload(gpus=gpus, nnodes=nnodes, gpu_mem_gb=gpu_mem_gb, micro_batch=b["micro_batch_size_per_gpu"],
-                    max_length=recipe["data"]["max_length"], cpu_offload=t["cpu_offload"],
-                    remove_padding=b["remove_padding"],
-                    max_token_len_per_gpu=b["max_token_len_per_gpu"] if b["dynamic_batch"] else None,
-                    fused_logits=recipe["training"]["use_liger"])
+    return Workload(
+        gpus=gpus,
+        nnodes=nnodes,
+        gpu_mem_gb=gpu_mem_gb,
+        micro_batch=b["micro_batch_size_per_gpu"],
+        max_length=recipe["data"]["max_length"],
+        cpu_offload=t["cpu_offload"],
+        remove_padding=b["remove_padding"],
+        max_token_len_per_gpu=b["max_token_len_per_gpu"] if b["dynamic_batch"] else None,
+        fused_logits=recipe["training"]["use_liger"],
+    )
 
 
 def recipe_disk_plan(recipe: dict, shape, run_dir: Path, total_steps: int, start_step: int) -> DiskPlan:
     """The disk the recipe's remaining checkpoints need (its checkpoint section) vs what is free under run_dir."""
     c = recipe["checkpoint"]
-    return disk_plan(shape, total_steps, c["save_freq"], save_optimizer=c["save_optimizer"], save_hf=c["save_hf"],
-                     max_to_keep=c["max_to_keep"], free_bytes=free_bytes_at(run_dir), start_step=start_step)
+    return disk_plan(
+        shape,
+        total_steps,
+        c["save_freq"],
+        save_optimizer=c["save_optimizer"],
+        save_hf=c["save_hf"],
+        max_to_keep=c["max_to_keep"],
+        free_bytes=free_bytes_at(run_dir),
+        start_step=start_step,
+    )
 
 
-def checkpoint_disk_check(recipe: dict, run_dir: Path, world_size: int, total_steps: int, start_step: int) -> DiskPlan | None:
+def checkpoint_disk_check(
+    recipe: dict, run_dir: Path, world_size: int, total_steps: int, start_step: int
+) -> DiskPlan | None:
     """Raise TrainingError when the checkpoints this launch will still write cannot fit on the disk."""
     from .recipe import resolve_path
 
@@ -366,7 +471,13 @@ def checkpoint_disk_check(recipe: dict, run_dir: Path, world_size: int, total_st
             f"(model {d.model_shards_gb:.1f} + optimizer {d.optimizer_gb:.1f} + HF export {d.hf_export_gb:.1f}), "
             f"{d.kept} kept = {d.run_total_gb:.1f} GB, but only {d.free_gb:.1f} GB is free. Fix: set "
             f"checkpoint.max_to_keep, run `make prune-ckpt KEEP=1` between saves, raise checkpoint.save_freq, "
-            f"or use a bigger disk (see `make plan`)")
-    log.info("disk check: %d save(s) x %.2f GB = %.2f GB needed, %.1f GB free", d.saves, d.per_checkpoint_gb,
-             d.run_total_gb, d.free_gb or 0)
+            f"or use a bigger disk (see `make plan`)"
+        )
+    log.info(
+        "disk check: %d save(s) x %.2f GB = %.2f GB needed, %.1f GB free",
+        d.saves,
+        d.per_checkpoint_gb,
+        d.run_total_gb,
+        d.free_gb or 0,
+    )
     return d

@@ -10,24 +10,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpus", type=int, default=1, help="GPUs per node")
     p.add_argument("--nnodes", type=int, default=1)
     p.add_argument("--gpu-mem-gb", type=float, default=80.0, help="memory of one GPU in GB")
-    p.add_argument("--model", default=None, help="hub id of a known shape or a local folder with config.json "
-                                                 "(default: the recipe's model)")
-    p.add_argument("--recipe", default="default", help="profile or YAML whose batch/length/offload/checkpoint "
-                                                       "settings to plan for")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="hub id of a known shape or a local folder with config.json (default: the recipe's model)",
+    )
+    p.add_argument(
+        "--recipe", default="default", help="profile or YAML whose batch/length/offload/checkpoint settings to plan for"
+    )
     p.add_argument("--micro-batch", type=int, default=None, help="override batch.micro_batch_size_per_gpu")
     p.add_argument("--max-length", type=int, default=None, help="override data.max_length")
-    p.add_argument("--mean-tokens", type=int, default=None, help="mean tokens per sample for the typical case "
-                                                                 "(default 1343, the runbook data)")
+    p.add_argument(
+        "--mean-tokens",
+        type=int,
+        default=None,
+        help="mean tokens per sample for the typical case (default 1343, the runbook data)",
+    )
     p.add_argument("--cpu-offload", action="store_true", help="plan with training.cpu_offload (FSDP2 CPU offload)")
-    p.add_argument("--steps", type=int, default=None, help="total training steps (default: from the recipe's data "
-                                                           "when present, else the runbook's 378)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="total training steps (default: from the recipe's data when present, else the runbook's 378)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--rl", action="store_true", help="plan the Phase 2 GRPO run (configs/rl.yaml) instead: actor, "
-                                                     "reference, vLLM memory per GPU, rollout vs reward time per step")
+    p.add_argument(
+        "--rl",
+        action="store_true",
+        help="plan the Phase 2 GRPO run (configs/rl.yaml) instead: actor, "
+        "reference, vLLM memory per GPU, rollout vs reward time per step",
+    )
     p.add_argument("--rl-recipe", default="default", help="with --rl: RL profile or YAML")
     p.add_argument("--gen-tok-s", type=float, default=None, help="with --rl: generated tokens/s per GPU (assumed 2500)")
     p.add_argument("--answer-tokens", type=int, default=None, help="with --rl: mean tokens per answer (assumed 600)")
-    p.add_argument("--host-cores", type=int, default=None, help="with --rl: CPU cores judging answers (default: this machine's)")
+    p.add_argument(
+        "--host-cores", type=int, default=None, help="with --rl: CPU cores judging answers (default: this machine's)"
+    )
 
 
 RUNBOOK_STEPS = 378  # 2,020 samples / 16 per step = 126 steps x 3 epochs
@@ -36,6 +54,7 @@ RUNBOOK_STEPS = 378  # 2,020 samples / 16 per step = 126 steps x 3 epochs
 def run(args: argparse.Namespace) -> int:
     if args.rl:
         from ..rl.plan_cli import run_rl_plan
+
         return run_rl_plan(args)
     from dataclasses import replace
 
@@ -46,8 +65,15 @@ def run(args: argparse.Namespace) -> int:
 
     recipe = load_recipe(args.recipe)
     w = workload_from_recipe(recipe, args.gpus, args.nnodes, args.gpu_mem_gb)
-    changes = {k: v for k, v in (("micro_batch", args.micro_batch), ("max_length", args.max_length),
-                                 ("mean_tokens", args.mean_tokens)) if v is not None}
+    changes = {
+        k: v
+        for k, v in (
+            ("micro_batch", args.micro_batch),
+            ("max_length", args.max_length),
+            ("mean_tokens", args.mean_tokens),
+        )
+        if v is not None
+    }
     if args.cpu_offload:
         changes["cpu_offload"] = True
     w = replace(w, **changes)
@@ -60,8 +86,16 @@ def run(args: argparse.Namespace) -> int:
             steps, steps_note = RUNBOOK_STEPS, " (training data not found: assuming the runbook's 378 steps)"
     c = recipe["checkpoint"]
     model = args.model or recipe["model"]["path"]
-    plan = make_plan(model, w, total_steps=steps, save_freq=c["save_freq"], save_optimizer=c["save_optimizer"],
-                     save_hf=c["save_hf"], max_to_keep=c["max_to_keep"], ckpt_dir=resolve_path(c["dir"]))
+    plan = make_plan(
+        model,
+        w,
+        total_steps=steps,
+        save_freq=c["save_freq"],
+        save_optimizer=c["save_optimizer"],
+        save_hf=c["save_hf"],
+        max_to_keep=c["max_to_keep"],
+        ckpt_dir=resolve_path(c["dir"]),
+    )
     if args.json:
         print(json.dumps({**plan.as_dict(), "total_steps": steps}, indent=2))
     else:

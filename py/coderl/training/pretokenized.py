@@ -37,15 +37,21 @@ class PretokenizedSFTDataset(MultiTurnSFTDataset):
         self._rows: list[dict[str, torch.Tensor]] = [self._compact(i) for i in range(len(self))]
         # read by coderl.training.token_balanced_dp to spread each step's samples over the ranks by tokens
         self.token_lengths: list[int] = [int(r["input_ids"].shape[-1]) for r in self._rows]
-        log.info("pretokenized %d rows (%d tokens) in %.1f s", len(self._rows), sum(self.token_lengths),
-                 time.perf_counter() - t0)
+        log.info(
+            "pretokenized %d rows (%d tokens) in %.1f s",
+            len(self._rows),
+            sum(self.token_lengths),
+            time.perf_counter() - t0,
+        )
         self.global_batch_size: int | None = (config or {}).get("train_batch_size")
 
     def _compact(self, index: int) -> dict[str, torch.Tensor]:
         item = super().__getitem__(index)
         if "multi_modal_inputs" in item:
-            raise DataError(f"row {index}: PretokenizedSFTDataset handles text-only conversations; "
-                            "remove data.custom_cls to train on images/videos")
+            raise DataError(
+                f"row {index}: PretokenizedSFTDataset handles text-only conversations; "
+                "remove data.custom_cls to train on images/videos"
+            )
         if self.pad_mode == DatasetPadMode.RIGHT:
             # real tokens are the attention-mask ones; everything after is padding we rebuild on access
             n = int(item["attention_mask"].sum())

@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import psutil
 
@@ -21,9 +21,18 @@ log = logging.getLogger(__name__)
 
 def start(cmd: Sequence[str], env: dict[str, str], cwd: str | None = None) -> subprocess.Popen:
     """Popen in a new session, stdout+stderr merged into one text pipe (line buffered)."""
-    return subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True, text=True, bufsize=1,
-                            errors="replace")
+    return subprocess.Popen(
+        list(cmd),
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        text=True,
+        bufsize=1,
+        errors="replace",
+    )
 
 
 def descendants(pid: int) -> list[psutil.Process]:

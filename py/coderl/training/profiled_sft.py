@@ -54,22 +54,42 @@ def summarize(prof, wall_s: float, n_steps: int) -> str:
     for ev in prof.events():
         if ev.device_type == torch.autograd.DeviceType.CUDA:
             kernels.append((ev.time_range.start, ev.time_range.end))
-        elif any(k in ev.name for k in ("Synchronize", "cudaMemcpy", "aten::item", "aten::_local_scalar_dense",
-                                         "aten::nonzero", "cudaStreamWaitEvent")):
+        elif any(
+            k in ev.name
+            for k in (
+                "Synchronize",
+                "cudaMemcpy",
+                "aten::item",
+                "aten::_local_scalar_dense",
+                "aten::nonzero",
+                "cudaStreamWaitEvent",
+            )
+        ):
             n, us = syncs.get(ev.name, (0, 0.0))
             syncs[ev.name] = (n + 1, us + ev.cpu_time_total)
     busy = _busy_us(kernels) / 1e6
-    lines = [f"profiled steps: {n_steps}, wall {wall_s:.3f} s ({wall_s / max(n_steps, 1):.3f} s/step)",
-             f"GPU busy (union of kernel intervals): {busy:.3f} s = {busy / wall_s:.1%} of the wall time", "",
-             "host syncs and copies (count, total ms):"]
+    lines = [
+        f"profiled steps: {n_steps}, wall {wall_s:.3f} s ({wall_s / max(n_steps, 1):.3f} s/step)",
+        f"GPU busy (union of kernel intervals): {busy:.3f} s = {busy / wall_s:.1%} of the wall time",
+        "",
+        "host syncs and copies (count, total ms):",
+    ]
     for name, (n, us) in sorted(syncs.items(), key=lambda kv: -kv[1][1])[:12]:
         lines.append(f"  {name:<48} {n:>7} {us / 1e3:>10.1f}")
     ka = prof.key_averages()
-    lines += ["", "top ops by self CPU time:", ka.table(sort_by="self_cpu_time_total", row_limit=35, max_name_column_width=70)]
+    lines += [
+        "",
+        "top ops by self CPU time:",
+        ka.table(sort_by="self_cpu_time_total", row_limit=35, max_name_column_width=70),
+    ]
     if kernels:
         for key in ("self_device_time_total", "self_cuda_time_total"):  # the name changed across torch versions
             try:
-                lines += ["", "top ops by self device time:", ka.table(sort_by=key, row_limit=25, max_name_column_width=70)]
+                lines += [
+                    "",
+                    "top ops by self device time:",
+                    ka.table(sort_by=key, row_limit=25, max_name_column_width=70),
+                ]
                 break
             except (AttributeError, KeyError, ValueError):
                 continue

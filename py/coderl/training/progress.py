@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-WINDOW = 10   # step intervals the rate is averaged over
+WINDOW = 10  # step intervals the rate is averaged over
 
 
 def format_duration(seconds: float) -> str:
@@ -35,7 +35,7 @@ class Progress:
             return None
         now = self.clock()
         if self._seen and step <= self._seen[-1][1]:
-            self._seen.clear()   # a step repeated (a restarted worker): start the rate over
+            self._seen.clear()  # a step repeated (a restarted worker): start the rate over
         self._seen.append((now, step, float(metrics.get("train/global_tokens", 0.0))))
         pct = 100.0 * step / self.total_steps if self.total_steps else 0.0
         head = f"[progress] step {step}/{self.total_steps} ({pct:.0f}%)"
@@ -43,8 +43,7 @@ class Progress:
             return f"{head}  - s/step  - tokens/s/gpu  ETA -"
         (t0, s0, _), (t1, s1, _) = self._seen[0], self._seen[-1]
         sec_per_step = (t1 - t0) / (s1 - s0)
-        tokens = sum(tok for _, _, tok in list(self._seen)[1:])   # tokens of the steps inside the window
+        tokens = sum(tok for _, _, tok in list(self._seen)[1:])  # tokens of the steps inside the window
         tok_per_gpu = tokens / max(t1 - t0, 1e-9) / max(self.world_size, 1)
         left = max(self.total_steps - step, 0) * sec_per_step
-        return (f"{head}  {sec_per_step:.2f} s/step  {tok_per_gpu:,.0f} tokens/s/gpu  "
-                f"ETA {format_duration(left)}")
+        return f"{head}  {sec_per_step:.2f} s/step  {tok_per_gpu:,.0f} tokens/s/gpu  ETA {format_duration(left)}"

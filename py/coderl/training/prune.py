@@ -33,14 +33,18 @@ class PruneReport:
 def prune(root: str | Path, keep: int = 1, hf_bf16: bool = True, dry_run: bool = False) -> PruneReport:
     """Keep the optimizer state of the `keep` most recent completed checkpoints (the latest always)."""
     if keep < 1:
-        raise ConfigError(f"KEEP={keep}: at least the latest checkpoint's optimizer state is needed to resume; use KEEP>=1")
+        raise ConfigError(
+            f"KEEP={keep}: at least the latest checkpoint's optimizer state is needed to resume; use KEEP>=1"
+        )
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"checkpoint root {root} does not exist; pass CKPT_ROOT=<run dir>")
     latest = latest_step(root)
     if latest is None:
-        raise DataError(f"{root}: no latest_checkpointed_iteration.txt, so no completed checkpoint to protect; "
-                        f"nothing pruned (is this a verl run directory?)")
+        raise DataError(
+            f"{root}: no latest_checkpointed_iteration.txt, so no completed checkpoint to protect; "
+            f"nothing pruned (is this a verl run directory?)"
+        )
     ckpts = list_checkpoints(root)
     done = [c for c in ckpts if c.step <= latest]
     report = PruneReport(skipped_newer=[c.step for c in ckpts if c.step > latest])
@@ -56,7 +60,9 @@ def prune(root: str | Path, keep: int = 1, hf_bf16: bool = True, dry_run: bool =
                 report.freed_bytes += f.stat().st_size
                 if not dry_run:
                     f.unlink()
-            log.info("step %d: %s optimizer state (%d shard(s))", c.step, "would drop" if dry_run else "dropped", len(shards))
+            log.info(
+                "step %d: %s optimizer state (%d shard(s))", c.step, "would drop" if dry_run else "dropped", len(shards)
+            )
     if hf_bf16:
         for c in done:
             freed = hf_to_bf16(c, dry_run=dry_run)
@@ -88,7 +94,9 @@ def hf_to_bf16(ckpt: Checkpoint, dry_run: bool = False) -> int:
             if not any(sf.get_slice(k).get_dtype() == "F32" for k in names):
                 continue
             if dry_run:
-                freed += sum(_numel(sf.get_slice(k).get_shape()) * 2 for k in names if sf.get_slice(k).get_dtype() == "F32")
+                freed += sum(
+                    _numel(sf.get_slice(k).get_shape()) * 2 for k in names if sf.get_slice(k).get_dtype() == "F32"
+                )
                 continue
             tensors = {k: sf.get_tensor(k) for k in names}
         tensors = {k: (t.to(torch.bfloat16) if t.dtype == torch.float32 else t) for k, t in tensors.items()}

@@ -7,7 +7,9 @@ import argparse
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", required=True, help="the run directory (holds global_step_N/)")
-    p.add_argument("--keep", type=int, default=1, help="keep optimizer state of the KEEP most recent checkpoints (>= 1)")
+    p.add_argument(
+        "--keep", type=int, default=1, help="keep optimizer state of the KEEP most recent checkpoints (>= 1)"
+    )
     p.add_argument("--no-bf16", action="store_true", help="leave the HF exports in fp32")
     p.add_argument("--dry-run", action="store_true", help="say what would be freed; change nothing")
 

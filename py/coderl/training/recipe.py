@@ -31,7 +31,10 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "model": {
         "path": (str, None),
         "gradient_checkpointing": (bool, None),
-        "attn_implementation": ((str, NoneType), ("sdpa", "coderl_varlen", "flash_attention_2", "flash_attention_3", "eager", "flex_attention")),
+        "attn_implementation": (
+            (str, NoneType),
+            ("sdpa", "coderl_varlen", "flash_attention_2", "flash_attention_3", "eager", "flex_attention"),
+        ),
     },
     "data": {
         "train_files": ((str, list), None),
@@ -103,22 +106,26 @@ def _resolve_source(path_or_profile: str | Path) -> Path:
     p = Path(s)
     if s.endswith((".yaml", ".yml")) or p.is_file():
         if not p.is_file():
-            raise ConfigError(f"recipe file not found: {p}; give a path to an existing YAML or a profile name "
-                              f"({', '.join(available_profiles())})")
+            raise ConfigError(
+                f"recipe file not found: {p}; give a path to an existing YAML or a profile name "
+                f"({', '.join(available_profiles())})"
+            )
         return p
     if not re.fullmatch(r"[A-Za-z0-9_.-]*", s):
         raise ConfigError(f"recipe {s!r} is neither a YAML file nor a profile name")
     p = profile_path(s)
     if not p.is_file():
-        raise ConfigError(f"unknown training profile {s!r}: {p} does not exist; available: "
-                          f"{', '.join(available_profiles())} (PROFILE=<name> selects configs/sft_<name>.yaml)")
+        raise ConfigError(
+            f"unknown training profile {s!r}: {p} does not exist; available: "
+            f"{', '.join(available_profiles())} (PROFILE=<name> selects configs/sft_<name>.yaml)"
+        )
     return p
 
 
 def available_profiles() -> list[str]:
     out = []
     for f in sorted(configs_dir().glob("sft*.yaml")):
-        out.append("default" if f.name == "sft.yaml" else f.stem[len("sft_"):])
+        out.append("default" if f.name == "sft.yaml" else f.stem[len("sft_") :])
     return out
 
 
@@ -140,18 +147,24 @@ def validate_recipe(raw: dict, source: str) -> dict:
 
 def _check_cross(r: dict, source: str) -> None:
     betas = r["optim"]["betas"]
-    if len(betas) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas):
+    if len(betas) != 2 or not all(
+        isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas
+    ):
         raise ConfigError(f"{source}: optim.betas: expected two numbers in [0, 1), got {betas!r}")
     backends = r["logging"]["backends"]
     bad = [b for b in backends if b not in LOG_BACKENDS]
     if bad:
         raise ConfigError(f"{source}: logging.backends: unknown backend {bad[0]!r}; allowed: {', '.join(LOG_BACKENDS)}")
     if r["batch"]["dynamic_batch"] and not r["batch"]["max_token_len_per_gpu"]:
-        raise ConfigError(f"{source}: batch.max_token_len_per_gpu: required when batch.dynamic_batch is true "
-                          f"(tokens per GPU per micro batch, e.g. 2 * data.max_length)")
+        raise ConfigError(
+            f"{source}: batch.max_token_len_per_gpu: required when batch.dynamic_batch is true "
+            f"(tokens per GPU per micro batch, e.g. 2 * data.max_length)"
+        )
     if r["batch"]["balance_tokens"] and not r["data"]["pretokenize"]:
-        raise ConfigError(f"{source}: batch.balance_tokens needs data.pretokenize: true (the sampler reads each "
-                          f"sample's token count from the pre-tokenized dataset); set both, or balance_tokens: false")
+        raise ConfigError(
+            f"{source}: batch.balance_tokens needs data.pretokenize: true (the sampler reads each "
+            f"sample's token count from the pre-tokenized dataset); set both, or balance_tokens: false"
+        )
     if r["batch"]["dynamic_batch"] and not r["batch"]["remove_padding"]:
         raise ConfigError(f"{source}: batch.dynamic_batch needs batch.remove_padding: true (verl packs sequences)")
     files = r["data"]["train_files"]
@@ -181,15 +194,20 @@ def batch_plan(recipe: dict, gpus: int, nnodes: int = 1) -> BatchPlan:
     g = recipe["batch"]["global_batch_size"]
     if g % world:
         ok = [n for n in range(1, g + 1) if g % n == 0]
-        raise ConfigError(f"batch.global_batch_size={g} does not divide by the world size {world} "
-                          f"(GPUS={gpus} x NNODES={nnodes}); use a GPU count in {ok} or change the global batch")
+        raise ConfigError(
+            f"batch.global_batch_size={g} does not divide by the world size {world} "
+            f"(GPUS={gpus} x NNODES={nnodes}); use a GPU count in {ok} or change the global batch"
+        )
     per_gpu = g // world
     micro = min(recipe["batch"]["micro_batch_size_per_gpu"], per_gpu)
     if per_gpu % micro:
-        raise ConfigError(f"per-GPU batch {per_gpu} (global {g} / {world} GPUs) is not a multiple of "
-                          f"batch.micro_batch_size_per_gpu={micro}; pick a micro batch that divides {per_gpu}")
-    return BatchPlan(world_size=world, per_gpu_batch=per_gpu, micro_batch_size_per_gpu=micro,
-                     grad_accumulation=per_gpu // micro)
+        raise ConfigError(
+            f"per-GPU batch {per_gpu} (global {g} / {world} GPUs) is not a multiple of "
+            f"batch.micro_batch_size_per_gpu={micro}; pick a micro batch that divides {per_gpu}"
+        )
+    return BatchPlan(
+        world_size=world, per_gpu_batch=per_gpu, micro_batch_size_per_gpu=micro, grad_accumulation=per_gpu // micro
+    )
 
 
 def resolve_path(p: str) -> str:
@@ -250,7 +268,9 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
     strategy, compile_, liger = t["strategy"], t["torch_compile"], t["use_liger"]
     if device == "cpu":
         if strategy != "fsdp2":
-            raise ConfigError(f"{recipe.get('source', 'recipe')}: training.strategy={strategy} fails on CPU in verl 0.9.1; use fsdp2")
+            raise ConfigError(
+                f"{recipe.get('source', 'recipe')}: training.strategy={strategy} fails on CPU in verl 0.9.1; use fsdp2"
+            )
         attn, compile_, liger = "sdpa", False, False
     backends = list(dict.fromkeys(["console", *lg["backends"]]))
     kv: list[tuple[str, Any]] = [
@@ -325,7 +345,10 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
     if libs:
         out.append(f"model.external_lib=[{','.join(libs)}]")
     if d["pretokenize"]:
-        out += ["data.custom_cls.path=pkg://coderl.training.pretokenized", "data.custom_cls.name=PretokenizedSFTDataset"]
+        out += [
+            "data.custom_cls.path=pkg://coderl.training.pretokenized",
+            "data.custom_cls.name=PretokenizedSFTDataset",
+        ]
     out += recipe["verl_overrides"]
     return out
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -71,8 +72,9 @@ def expand_bases(raw: dict, source: str, resolve: Callable[[str], Path], seen: t
     return merged
 
 
-def read_recipe(path_or_profile: str | Path | dict, resolve: Callable[[str | Path], Path],
-                dict_source: str) -> tuple[str, dict]:
+def read_recipe(
+    path_or_profile: str | Path | dict, resolve: Callable[[str | Path], Path], dict_source: str
+) -> tuple[str, dict]:
     """(source, raw recipe with its bases merged in) from a profile name, a YAML path or a dict."""
     if isinstance(path_or_profile, dict):
         return dict_source, expand_bases(path_or_profile, dict_source, resolve)

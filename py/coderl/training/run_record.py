@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ LOGS_DIR = "logs"
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -34,7 +34,7 @@ class RunRecord:
     data: dict[str, Any]
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> "RunRecord":
+    def load(cls, run_dir: str | Path) -> RunRecord:
         run_dir = Path(run_dir)
         f = run_dir / RECORD_FILE
         if not f.is_file():
@@ -42,8 +42,10 @@ class RunRecord:
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise DataError(f"{f}: not valid JSON ({e}); it is written atomically, so it was edited by hand: "
-                            f"fix it or delete it (checkpoints are unaffected)") from None
+            raise DataError(
+                f"{f}: not valid JSON ({e}); it is written atomically, so it was edited by hand: "
+                f"fix it or delete it (checkpoints are unaffected)"
+            ) from None
         data.setdefault("attempts", [])
         return cls(run_dir, data)
 
@@ -64,8 +66,16 @@ class RunRecord:
         return n, logs / f"attempt_{n:03d}{suffix}.log"
 
     def start_attempt(self, n: int, log_path: Path, start_step: int, cmd: list[str], **info: Any) -> dict:
-        att = {"attempt": n, "started": now_iso(), "host": socket.gethostname(), "log": str(log_path),
-               "start_step": start_step, "command": cmd, "status": "running", **info}
+        att = {
+            "attempt": n,
+            "started": now_iso(),
+            "host": socket.gethostname(),
+            "log": str(log_path),
+            "start_step": start_step,
+            "command": cmd,
+            "status": "running",
+            **info,
+        }
         self.attempts.append(att)
         self.save()
         return att
@@ -86,19 +96,25 @@ def check_resumable(run_dir: Path, world_size: int, total_steps: int, resume: st
     if ck is None:
         return 0
     if resume == "disable":
-        raise TrainingError(f"{run_dir} already holds checkpoints (latest step {ck.step}) and checkpoint.resume is "
-                            f"'disable': a new run would overwrite and mix with them. Use another checkpoint.dir "
-                            f"(RUN_DIR=...), or move the old run away, or set resume: auto to continue it")
+        raise TrainingError(
+            f"{run_dir} already holds checkpoints (latest step {ck.step}) and checkpoint.resume is "
+            f"'disable': a new run would overwrite and mix with them. Use another checkpoint.dir "
+            f"(RUN_DIR=...), or move the old run away, or set resume: auto to continue it"
+        )
     if ck.step >= total_steps:
-        raise TrainingError(f"{run_dir}: the run already finished (checkpoint at step {ck.step}, last step "
-                            f"{total_steps}); relaunching would make verl train an extra step. Evaluate it "
-                            f"(make eval-all) or start a new run in another directory")
+        raise TrainingError(
+            f"{run_dir}: the run already finished (checkpoint at step {ck.step}, last step "
+            f"{total_steps}); relaunching would make verl train an extra step. Evaluate it "
+            f"(make eval-all) or start a new run in another directory"
+        )
     written_by = ck.world_size()
     if written_by is not None and written_by != world_size:
-        raise TrainingError(f"{run_dir}: checkpoint step {ck.step} was written by {written_by} processes, this launch "
-                            f"has {world_size}; verl 0.9.1 cannot resume sharded FSDP state with a different "
-                            f"number of processes. Relaunch with GPUS={written_by} (x NNODES) to continue, or "
-                            f"start a new run in another directory")
+        raise TrainingError(
+            f"{run_dir}: checkpoint step {ck.step} was written by {written_by} processes, this launch "
+            f"has {world_size}; verl 0.9.1 cannot resume sharded FSDP state with a different "
+            f"number of processes. Relaunch with GPUS={written_by} (x NNODES) to continue, or "
+            f"start a new run in another directory"
+        )
     return ck.step
 
 

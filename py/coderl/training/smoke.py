@@ -58,8 +58,13 @@ def _grad_norm_logged(metrics: dict[int, dict]) -> Check:
     missing = [s for s in steps if "train/grad_norm" not in metrics[s]]
     bad = [s for s in steps if s not in missing and not math.isfinite(metrics[s]["train/grad_norm"])]
     ok = bool(steps) and not missing and not bad
-    detail = (f"{len(steps)} steps, grad_norm {metrics[steps[-1]]['train/grad_norm']:.3f} at step {steps[-1]}"
-              if ok else f"missing at steps {missing[:5]}, non-finite at {bad[:5]}" if steps else "no steps logged")
+    detail = (
+        f"{len(steps)} steps, grad_norm {metrics[steps[-1]]['train/grad_norm']:.3f} at step {steps[-1]}"
+        if ok
+        else f"missing at steps {missing[:5]}, non-finite at {bad[:5]}"
+        if steps
+        else "no steps logged"
+    )
     return Check("grad_norm logged", ok, detail)
 
 
@@ -69,9 +74,13 @@ def _checkpoint_exists(run_dir: Path, step: int) -> Check:
     optim = list(d.glob("optim_world_size_*_rank_*.pt")) if d.is_dir() else []
     ok = bool(shards) and bool(optim)
     latest = latest_step(run_dir)
-    return Check(f"checkpoint at step {step}", ok,
-                 f"{d} ({len(shards)} model shard(s), {len(optim)} optimizer shard(s); latest {latest})" if d.is_dir()
-                 else f"{d} missing")
+    return Check(
+        f"checkpoint at step {step}",
+        ok,
+        f"{d} ({len(shards)} model shard(s), {len(optim)} optimizer shard(s); latest {latest})"
+        if d.is_dir()
+        else f"{d} missing",
+    )
 
 
 def _hf_export(hf: Path) -> Check:

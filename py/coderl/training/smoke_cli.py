@@ -8,7 +8,7 @@ pipeline is exercised on any machine. Exit 0 only if every check passes.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -32,14 +32,23 @@ def run(args: argparse.Namespace) -> int:
     from .toy_data import write_toy_sft
 
     device = detect_device() if args.device == "auto" else args.device
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     run_dir = Path(args.run_dir or repo_root() / "checkpoints" / "smoke" / stamp).resolve()
     base = load_recipe(args.recipe)
-    over: dict = {"base": args.recipe if not str(args.recipe).endswith((".yaml", ".yml")) else str(Path(args.recipe).resolve()),
-                  "name": "smoke", "training": {"max_steps": args.steps},
-                  "checkpoint": {"save_freq": args.save_freq, "test_freq": args.save_freq, "resume": "auto",
-                                 "save_hf": True, "save_optimizer": True, "max_to_keep": None},
-                  "logging": {"experiment": "smoke", "backends": ["console"]}}
+    over: dict = {
+        "base": args.recipe if not str(args.recipe).endswith((".yaml", ".yml")) else str(Path(args.recipe).resolve()),
+        "name": "smoke",
+        "training": {"max_steps": args.steps},
+        "checkpoint": {
+            "save_freq": args.save_freq,
+            "test_freq": args.save_freq,
+            "resume": "auto",
+            "save_hf": True,
+            "save_optimizer": True,
+            "max_to_keep": None,
+        },
+        "logging": {"experiment": "smoke", "backends": ["console"]},
+    }
     build = device == "cpu" and args.model is None
     model_path = args.model
     if build:

@@ -28,6 +28,7 @@ def _strip_runtime_keys(update_model_config):
         for key in RUNTIME_ONLY_KEYS:
             if key in override_config_kwargs and key in vars(module_config):
                 delattr(module_config, key)  # the private _attn_implementation keeps the choice
+
     update_without_runtime_keys.coderl_wrapped = True
     return update_without_runtime_keys
 

@@ -25,11 +25,63 @@ MAX_LENGTH = 4096
 MIN_TOKENS = 96
 SIGMA = 0.75  # log-normal spread: a long tail of 3-4k-token samples, most under 2k
 
-_NAMES = ["data", "items", "result", "count", "total", "value", "index", "node", "graph", "queue", "stack",
-          "left", "right", "mid", "best", "memo", "cache", "grid", "row", "col", "edges", "weights", "dist",
-          "seen", "parent", "answer", "prefix", "suffix", "window", "limit", "target", "score", "pairs"]
-_FUNCS = ["solve", "compute", "merge", "search", "build", "update", "query", "parse", "count_ways", "shortest",
-          "longest", "dfs", "bfs", "dp", "check", "normalize", "split_tokens", "find_cycle", "rotate", "encode"]
+_NAMES = [
+    "data",
+    "items",
+    "result",
+    "count",
+    "total",
+    "value",
+    "index",
+    "node",
+    "graph",
+    "queue",
+    "stack",
+    "left",
+    "right",
+    "mid",
+    "best",
+    "memo",
+    "cache",
+    "grid",
+    "row",
+    "col",
+    "edges",
+    "weights",
+    "dist",
+    "seen",
+    "parent",
+    "answer",
+    "prefix",
+    "suffix",
+    "window",
+    "limit",
+    "target",
+    "score",
+    "pairs",
+]
+_FUNCS = [
+    "solve",
+    "compute",
+    "merge",
+    "search",
+    "build",
+    "update",
+    "query",
+    "parse",
+    "count_ways",
+    "shortest",
+    "longest",
+    "dfs",
+    "bfs",
+    "dp",
+    "check",
+    "normalize",
+    "split_tokens",
+    "find_cycle",
+    "rotate",
+    "encode",
+]
 _LINES = [
     "{a} = [0] * (n + 1)",
     "for {i} in range(len({a})):",
@@ -89,15 +141,18 @@ def target_lengths(spec: SyntheticSpec) -> list[int]:
 
 
 def _code_line(rng: random.Random) -> str:
-    return rng.choice(_LINES).format(a=rng.choice(_NAMES), b=rng.choice(_NAMES), i=rng.choice("ijk"),
-                                     f=rng.choice(_FUNCS))
+    return rng.choice(_LINES).format(
+        a=rng.choice(_NAMES), b=rng.choice(_NAMES), i=rng.choice("ijk"), f=rng.choice(_FUNCS)
+    )
 
 
 def _prompt(rng: random.Random) -> str:
     f, a, b = rng.choice(_FUNCS), rng.choice(_NAMES), rng.choice(_NAMES)
-    return (f"Write a Python function `{f}({a}, {b})` that returns the {rng.choice(['smallest', 'largest', 'number of'])} "
-            f"{b} reachable from {a} in at most {rng.randint(2, 10**5)} moves. Read the input from stdin "
-            f"and print the answer. Constraints: 1 <= n <= {rng.randint(10, 2 * 10**5)}.")
+    return (
+        f"Write a Python function `{f}({a}, {b})` that returns the {rng.choice(['smallest', 'largest', 'number of'])} "
+        f"{b} reachable from {a} in at most {rng.randint(2, 10**5)} moves. Read the input from stdin "
+        f"and print the answer. Constraints: 1 <= n <= {rng.randint(10, 2 * 10**5)}."
+    )
 
 
 def make_samples(tokenizer, spec: SyntheticSpec = SyntheticSpec()) -> tuple[list[dict], list[int]]:
@@ -108,16 +163,22 @@ def make_samples(tokenizer, spec: SyntheticSpec = SyntheticSpec()) -> tuple[list
     rows, lengths = [], []
     for target in target_lengths(spec):
         prompt = _prompt(rng)
-        base = len(tokenizer.apply_chat_template([{"role": "user", "content": prompt},
-                                                  {"role": "assistant", "content": ""}], tokenize=True,
-                                                 return_dict=False))
+        base = len(
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}, {"role": "assistant", "content": ""}],
+                tokenize=True,
+                return_dict=False,
+            )
+        )
         lines, have = [], base
         while have < target:
             k = rng.randrange(len(pool))
             lines.append(pool[k])
             have += pool_tokens[k]
-        messages = [{"role": "user", "content": prompt},
-                    {"role": "assistant", "content": "```python\n" + "\n".join(lines) + "\n```"}]
+        messages = [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": "```python\n" + "\n".join(lines) + "\n```"},
+        ]
         ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False)
         while len(ids) > spec.max_length - 8 and len(lines) > 1:  # BPE merges across lines can overshoot
             lines.pop()
@@ -148,6 +209,12 @@ def length_stats(lengths: list[int]) -> dict:
         raise DataError("no sample lengths to summarise")
     mean = sum(lengths) / len(lengths)
     sq = sum(s * s for s in lengths) / len(lengths)
-    return {"n": len(lengths), "mean": mean, "max": max(lengths), "min": min(lengths),
-            "p50": sorted(lengths)[len(lengths) // 2], "attn_len": sq / mean,
-            "std": math.sqrt(max(0.0, sq - mean * mean))}
+    return {
+        "n": len(lengths),
+        "mean": mean,
+        "max": max(lengths),
+        "min": min(lengths),
+        "p50": sorted(lengths)[len(lengths) // 2],
+        "attn_len": sq / mean,
+        "std": math.sqrt(max(0.0, sq - mean * mean)),
+    }

@@ -26,7 +26,6 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
-import torch
 from torch.utils.data import DistributedSampler
 
 log = logging.getLogger(__name__)
@@ -82,11 +81,11 @@ def balanced_order(perm: Sequence[int], lengths: Sequence[int], block: int, num_
     per_rank: list[list[int]] = [[] for _ in range(num_replicas)]
     n_blocks = len(perm) // block
     for k in range(n_blocks):
-        ids = list(perm[k * block:(k + 1) * block])
+        ids = list(perm[k * block : (k + 1) * block])
         parts = partition_equal_count([lengths[i] for i in ids], num_replicas)
         for r, part in enumerate(parts):
             per_rank[r].extend(ids[j] for j in sorted(part))
-    tail = list(perm[n_blocks * block:])
+    tail = list(perm[n_blocks * block :])
     for r in range(num_replicas):
         per_rank[r].extend(tail[r::num_replicas])
     return per_rank
@@ -97,7 +96,7 @@ def imbalance(per_rank_blocks: list[list[int]], lengths: Sequence[int], per_rank
     n_steps = min(len(x) for x in per_rank_blocks) // per_rank
     ratios = []
     for k in range(n_steps):
-        sums = [sum(lengths[i] for i in x[k * per_rank:(k + 1) * per_rank]) for x in per_rank_blocks]
+        sums = [sum(lengths[i] for i in x[k * per_rank : (k + 1) * per_rank]) for x in per_rank_blocks]
         mean = sum(sums) / len(sums)
         if mean:
             ratios.append(max(sums) / mean)
@@ -113,8 +112,9 @@ class TokenBalancedSampler(DistributedSampler):
         self.global_batch = getattr(dataset, "global_batch_size", None)
         self.enabled = bool(self.lengths) and bool(self.global_batch) and self.num_replicas > 1
         if self.enabled and self.global_batch % self.num_replicas:
-            raise ValueError(f"token-balanced sampler: global batch {self.global_batch} does not divide by "
-                             f"{self.num_replicas} ranks")
+            raise ValueError(
+                f"token-balanced sampler: global batch {self.global_batch} does not divide by {self.num_replicas} ranks"
+            )
         self._logged_epoch = None
 
     def _stock_split(self) -> list[list[int]]:
@@ -140,9 +140,12 @@ class TokenBalancedSampler(DistributedSampler):
             self._logged_epoch = self.epoch
             b = self.global_batch // self.num_replicas
             what = f"epoch {self.epoch}" if self.shuffle else "validation"
-            print(f"[coderl] token-balanced ranks, {what}: busiest rank / mean tokens per step "
-                  f"{imbalance(stock, self.lengths, b):.3f} -> {imbalance(per_rank, self.lengths, b):.3f} "
-                  f"({self.num_replicas} ranks, {b} samples each)", flush=True)
+            print(
+                f"[coderl] token-balanced ranks, {what}: busiest rank / mean tokens per step "
+                f"{imbalance(stock, self.lengths, b):.3f} -> {imbalance(per_rank, self.lengths, b):.3f} "
+                f"({self.num_replicas} ranks, {b} samples each)",
+                flush=True,
+            )
         mine = per_rank[self.rank]
         assert len(mine) == self.num_samples, (len(mine), self.num_samples)
         return iter(mine)

@@ -23,10 +23,12 @@ def toy_messages(n: int, seed: int = 0) -> list[list[dict[str, str]]]:
     for _ in range(n):
         q, code = rng.choice(_TASKS)
         a, b = rng.randint(1, 50), rng.randint(51, 99)
-        out.append([
-            {"role": "user", "content": f"Write a Python function `solve()` that {q.format(a=a, b=b)}."},
-            {"role": "assistant", "content": f"```python\n{code.format(a=a, b=b)}```"},
-        ])
+        out.append(
+            [
+                {"role": "user", "content": f"Write a Python function `solve()` that {q.format(a=a, b=b)}."},
+                {"role": "assistant", "content": f"```python\n{code.format(a=a, b=b)}```"},
+            ]
+        )
     return out
 
 

@@ -52,18 +52,31 @@ def _kernel():
     try:
         from torch.nn.attention.varlen import varlen_attn
     except ImportError as e:  # torch < 2.9
-        raise TrainingError(f"attn_implementation={NAME} needs torch.nn.attention.varlen (PyTorch >= 2.9); "
-                            f"this is torch {torch.__version__}: use attn_implementation=sdpa") from e
+        raise TrainingError(
+            f"attn_implementation={NAME} needs torch.nn.attention.varlen (PyTorch >= 2.9); "
+            f"this is torch {torch.__version__}: use attn_implementation=sdpa"
+        ) from e
     params = inspect.signature(varlen_attn).parameters
     return varlen_attn, params
 
 
-def varlen_attention_forward(module, query, key, value, attention_mask, dropout: float = 0.0,
-                             scaling: float | None = None, is_causal: bool | None = None, **kwargs):
+def varlen_attention_forward(
+    module,
+    query,
+    key,
+    value,
+    attention_mask,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs,
+):
     """transformers attention interface: query/key/value are (batch, heads, seq, head_dim)."""
     if attention_mask is not None:
-        raise TrainingError(f"attn_implementation={NAME} handles packed rows only (no padding mask); "
-                            "set model.use_remove_padding=True and data.pad_mode=no_padding, or use sdpa")
+        raise TrainingError(
+            f"attn_implementation={NAME} handles packed rows only (no padding mask); "
+            "set model.use_remove_padding=True and data.pad_mode=no_padding, or use sdpa"
+        )
     if dropout:
         raise TrainingError(f"attn_implementation={NAME} has no attention dropout; Qwen2 trains with 0.0")
     varlen_attn, params = _kernel()
@@ -118,19 +131,24 @@ def check_against_sdpa(device: str = "cuda", seed: int = 0) -> dict:
     lens = [1000, 37, 2048, 513, 1]
     hq, hkv, d = 28, 4, 128
     total = sum(lens)
-    q, k, v = (torch.randn(1, h, total, d, generator=g).to(device, torch.bfloat16).requires_grad_()
-               for h in (hq, hkv, hkv))
+    q, k, v = (
+        torch.randn(1, h, total, d, generator=g).to(device, torch.bfloat16).requires_grad_() for h in (hq, hkv, hkv)
+    )
     pos = torch.cat([torch.arange(n) for n in lens]).unsqueeze(0).to(device)
-    out, _ = varlen_attention_forward(None, q, k, v, None, scaling=d ** -0.5, position_ids=pos)
+    out, _ = varlen_attention_forward(None, q, k, v, None, scaling=d**-0.5, position_ids=pos)
     dout = torch.randn(out.shape, generator=g).to(device, torch.bfloat16)
     (out * dout).sum().backward()
-    refs, grads = [], []
+    refs = []
     qr, kr, vr = (t.detach().double().requires_grad_() for t in (q, k, v))
     start = 0
     for n in lens:
         sl = slice(start, start + n)
-        o = F.scaled_dot_product_attention(qr[:, :, sl], kr[:, :, sl].repeat_interleave(hq // hkv, 1),
-                                           vr[:, :, sl].repeat_interleave(hq // hkv, 1), is_causal=True)
+        o = F.scaled_dot_product_attention(
+            qr[:, :, sl],
+            kr[:, :, sl].repeat_interleave(hq // hkv, 1),
+            vr[:, :, sl].repeat_interleave(hq // hkv, 1),
+            is_causal=True,
+        )
         refs.append(o.transpose(1, 2))
         start += n
     ref = torch.cat(refs, dim=1)

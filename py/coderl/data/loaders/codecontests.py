@@ -8,7 +8,8 @@ dataset's proto: 0 UNKNOWN, 1 PYTHON (Python 2), 2 CPP, 3 PYTHON3, 4 JAVA.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ...errors import DataError
 from ..problem import Problem
@@ -17,8 +18,7 @@ PYTHON3 = 3
 HF_ID = "deepmind/code_contests"
 TEST_GROUPS = ("public_tests", "private_tests", "generated_tests")
 # proto enum Source
-SOURCES = {0: "UNKNOWN_SOURCE", 1: "CODECHEF", 2: "CODEFORCES", 3: "HACKEREARTH", 4: "CODEJAM",
-           5: "ATCODER", 6: "AIZU"}
+SOURCES = {0: "UNKNOWN_SOURCE", 1: "CODECHEF", 2: "CODEFORCES", 3: "HACKEREARTH", 4: "CODEJAM", 5: "ATCODER", 6: "AIZU"}
 
 
 def _pairs(group: Any) -> list[tuple[str, str]]:
@@ -68,10 +68,12 @@ def problem_from_row(row: dict[str, Any], dataset: str, source: str) -> Problem:
     except DataError as e:
         raise DataError(f"CodeContests problem {name!r} in {source}: {e}; the source file is damaged") from None
     meta = {
-        "difficulty": row.get("difficulty"), "cf_rating": row.get("cf_rating"),
+        "difficulty": row.get("difficulty"),
+        "cf_rating": row.get("cf_rating"),
         "source": SOURCES.get(row.get("source"), row.get("source")),
         "memory_limit_bytes": row.get("memory_limit_bytes"),
-        "cf_contest_id": row.get("cf_contest_id"), "cf_index": row.get("cf_index"),
+        "cf_contest_id": row.get("cf_contest_id"),
+        "cf_index": row.get("cf_index"),
         "cf_tags": list(row.get("cf_tags") or []),
         "n_tests": counts,
     }
@@ -79,8 +81,15 @@ def problem_from_row(row: dict[str, Any], dataset: str, source: str) -> Problem:
         if row.get(key):
             meta[key] = row[key]  # file I/O problems: the stdio judge cannot serve them as stated
     return Problem(
-        id=name, dataset=dataset, kind="stdio", prompt=row["description"], source=source,
-        tests=tests, time_limit_s=time_limit_s(row), reference_code=python3_solution(row), meta=meta,
+        id=name,
+        dataset=dataset,
+        kind="stdio",
+        prompt=row["description"],
+        source=source,
+        tests=tests,
+        time_limit_s=time_limit_s(row),
+        reference_code=python3_solution(row),
+        meta=meta,
     ).with_hash()
 
 
@@ -96,7 +105,7 @@ def problems_from_rows(rows: Iterable[dict[str, Any]], dataset: str, source: str
 
 
 def draw_key(seed: int, name: str) -> str:
-    return hashlib.sha256(f"{seed}:{name}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
 
 
 def draw_order(candidates: Iterable[tuple[int, dict[str, Any]]], seed: int, exclude: set[str]) -> list[tuple[int, str]]:
@@ -104,12 +113,17 @@ def draw_order(candidates: Iterable[tuple[int, dict[str, Any]]], seed: int, excl
 
     `candidates` yields (index, row) rows carrying at least `name` and `solutions`.
     """
-    keep = [(i, r["name"]) for i, r in candidates
-            if r.get("name") and r["name"] not in exclude and PYTHON3 in ((r.get("solutions") or {}).get("language") or [])]
+    keep = [
+        (i, r["name"])
+        for i, r in candidates
+        if r.get("name") and r["name"] not in exclude and PYTHON3 in ((r.get("solutions") or {}).get("language") or [])
+    ]
     return sorted(keep, key=lambda t: draw_key(seed, t[1]))
 
 
-def pick_drawn(rows_in_order: Iterator[dict[str, Any]], dataset: str, source: str, size: int) -> tuple[list[Problem], list[str]]:
+def pick_drawn(
+    rows_in_order: Iterator[dict[str, Any]], dataset: str, source: str, size: int
+) -> tuple[list[Problem], list[str]]:
     """Walk candidates in draw order; keep the first `size` usable ones (tests present, stdin/stdout I/O)."""
     out, skipped = [], []
     for row in rows_in_order:

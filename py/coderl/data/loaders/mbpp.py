@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ...errors import DataError
 from ..problem import Problem
+
 
 def _lf(text: str) -> str:
     """The release mixes CRLF and stray CR line ends; normalize to LF."""
@@ -52,8 +54,14 @@ def problem_from_row(r: dict[str, Any], dataset: str) -> Problem:
     setup = _lf(r.get("test_setup_code") or "").strip()
     test_code = "\n".join(([setup, ""] if setup else []) + tests) + "\n"
     return Problem(
-        id=f"mbpp/{tid}", dataset=dataset, kind="functional", prompt=r["text"].strip(), source=SOURCE,
-        entry_point=None, test_code=test_code, reference_code=_lf(r.get("code") or "") or None,
+        id=f"mbpp/{tid}",
+        dataset=dataset,
+        kind="functional",
+        prompt=r["text"].strip(),
+        source=SOURCE,
+        entry_point=None,
+        test_code=test_code,
+        reference_code=_lf(r.get("code") or "") or None,
         meta={"task_id": tid, "test_list": tests, "test_setup_code": setup},
     ).with_hash()
 

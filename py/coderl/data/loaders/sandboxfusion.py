@@ -8,7 +8,8 @@ codecontests_sample20.jsonl (SandboxFusion's sample format): `content`, `labels`
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ...errors import DataError
 from ..problem import Problem
@@ -33,17 +34,30 @@ def problems_from_sample_rows(rows: Iterable[dict[str, Any]], dataset: str, sour
         if not isinstance(tests_raw, list):
             raise DataError(f"{where}: 'test' must be a list of {{input: {{stdin}}, output: {{stdout}}}}")
         tests = [{"input": t["input"]["stdin"], "output": t["output"]["stdout"]} for t in tests_raw]
-        out.append(Problem(
-            id=labels.get("name") or str(row.get("id")), dataset=dataset, kind="stdio", prompt=row["content"],
-            source=source, tests=tests,
-            meta={"difficulty": labels.get("difficulty"), "source": labels.get("source"), "row_id": row.get("id")},
-        ).with_hash())
+        out.append(
+            Problem(
+                id=labels.get("name") or str(row.get("id")),
+                dataset=dataset,
+                kind="stdio",
+                prompt=row["content"],
+                source=source,
+                tests=tests,
+                meta={"difficulty": labels.get("difficulty"), "source": labels.get("source"), "row_id": row.get("id")},
+            ).with_hash()
+        )
     return out
 
 
 def problems_from_train300_rows(rows: Iterable[dict[str, Any]], dataset: str, source: str) -> list[Problem]:
-    return [Problem(
-        id=row["id"], dataset=dataset, kind="stdio", prompt=row["statement"], source=source,
-        tests=[{"input": t["input"], "output": t["output"]} for t in row["tests"]],
-        reference_code=row.get("solution") or None,
-    ).with_hash() for row in rows]
+    return [
+        Problem(
+            id=row["id"],
+            dataset=dataset,
+            kind="stdio",
+            prompt=row["statement"],
+            source=source,
+            tests=[{"input": t["input"], "output": t["output"]} for t in row["tests"]],
+            reference_code=row.get("solution") or None,
+        ).with_hash()
+        for row in rows
+    ]
