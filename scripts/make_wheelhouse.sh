@@ -19,7 +19,7 @@ PYVER="${PYVER:-3.12}"
 PYTHON="${PYTHON:-python3}"
 [[ -x .venv/bin/python ]] && PYTHON=.venv/bin/python
 
-# Pinned to what the project's .venv runs (and DESIGN.md measured on the GPU machine).
+# Pinned to what the project's .venv runs (the versions docs/training.md lists as working with verl 0.9.1).
 PACKAGES=(
   verl==0.9.1
   transformers==5.10.4 tokenizers==0.22.2 huggingface-hub==1.33.0

@@ -140,6 +140,6 @@ def test_oracle_on_shared_data_sets_scores_the_reference_solutions(tmp_path, raw
     )
     m = json.loads((out / "phase0" / "step_0_limit25" / "metrics.json").read_text())["datasets"]
     assert m["mbpp_reg"]["accepted_at_1"] == 1.0
-    # the re-packaged CodeContests solutions pass ~84% of problems with a bare runner (DESIGN.md: 251/300)
+    # the re-packaged CodeContests solutions pass ~84% of problems with a bare runner (251/300: docs/performance.md)
     assert m["codecontests_train300"]["accepted_at_1"] >= 0.6 and m["codecontests_train300"]["n"] == 25
     assert m["codecontests_train300"]["verdicts"]["sandbox_error"] == 0

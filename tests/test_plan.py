@@ -22,7 +22,7 @@ def test_known_shapes_match_published_parameter_counts(size, published_b):
 
 
 def test_calibrated_on_measured_7b_two_gpus():
-    # DESIGN.md: 7.6B full fine-tuning used 71 GB per GPU on 2 GPUs (micro batch 2, mean 1,343 tokens)
+    # docs/hardware.md, Calibration: 7.6B full fine-tuning used 71 GB per GPU on 2 GPUs (micro batch 2, mean 1,343 tokens)
     m = memory_plan(model_shape("Qwen/Qwen2.5-Coder-7B-Instruct"), Workload(gpus=2, gpu_mem_gb=141))
     assert m.params_gb + m.grads_gb + m.optimizer_gb == pytest.approx(16 * 7.616 / 2, rel=0.01)
     assert m.total_typical_gb == pytest.approx(71, abs=4)

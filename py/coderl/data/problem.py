@@ -1,4 +1,4 @@
-"""The Problem record: one line of data/raw/<dataset>_raw.jsonl (DESIGN.md, Contracts)."""
+"""The Problem record: one line of data/raw/<dataset>_raw.jsonl (docs/architecture.md, "Contracts")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Which isolation this machine allows, and the command line that applies it.
 
-Levels, strongest first (DESIGN.md, "Isolation on this machine kind"):
+Levels, strongest first (docs/sandbox.md, "Isolation levels"):
 
 - ``bwrap``:   bubblewrap: read-only /, private size-limited /tmp and /dev/shm, no network,
                own PID/IPC/UTS/user namespaces, clean environment.

@@ -22,7 +22,8 @@ _RUNBOOK_SDPA = {"base": "runbook", "model": {"attn_implementation": "sdpa"}}
 BENCH_RECIPES: dict[str, dict] = {
     # micro batches of 2 samples padded to the longer one, sdpa with a padding mask
     "runbook": _RUNBOOK_SDPA,
-    # DESIGN.md's earlier best: remove padding + dynamic batch, still sdpa (a dense packed mask)
+    # measured before this work (docs/throughput.md, "Before this work"): remove padding + dynamic
+    # batch, still sdpa (a dense packed mask)
     "rmpad_sdpa": {
         **_RUNBOOK_SDPA,
         "batch": {"remove_padding": True, "dynamic_batch": True, "max_token_len_per_gpu": 16384},

@@ -13,7 +13,7 @@ CPU offload (FSDP2 CPUOffloadPolicy, recipe training.cpu_offload) moves the whol
 (for RL), so they do not lower the SFT peak and the planner does not offer them.
 
 Calibration: 7.6B, 2 GPUs, micro batch 2 of mean 1,343 tokens -> 60.9 + 10.0 = 70.9 GB; measured
-71 GB per GPU (DESIGN.md). A checkpoint: model shards 4P + optimizer 8P + HF export 4P (verl writes
+71 GB per GPU (docs/hardware.md, Calibration). A checkpoint: model shards 4P + optimizer 8P + HF export 4P (verl writes
 fp32) = 16 B/param = 122 GB for 7.6B; measured ~120 GB.
 """
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 GB = 1e9
 RUNTIME_OVERHEAD_GB = 1.5
 USABLE_FRACTION = 0.95  # of nominal GPU memory: the driver and fragmentation take the rest
-DEFAULT_MEAN_TOKENS = 1343  # mean tokens/sample of the runbook's SFT data (DESIGN.md benchmark)
+DEFAULT_MEAN_TOKENS = 1343  # mean tokens/sample of the runbook's SFT workload (docs/throughput.md)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ..errors import DataError
 
 log = logging.getLogger(__name__)
 
-MEAN_TOKENS = 1343  # measured mean tokens/sample of the project's SFT data (DESIGN.md)
+MEAN_TOKENS = 1343  # mean tokens/sample of the runbook's SFT workload (docs/throughput.md, "Before this work")
 MAX_LENGTH = 4096
 MIN_TOKENS = 96
 SIGMA = 0.75  # log-normal spread: a long tail of 3-4k-token samples, most under 2k
