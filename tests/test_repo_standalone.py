@@ -55,14 +55,15 @@ def test_no_tracked_line_refers_outside_the_checkout():
 
 
 def test_the_check_names_every_other_reference_by_file_and_line(tmp_path):
+    beside = "../shared" + "/"  # split so that this file does not match itself
     (tmp_path / ".ci").mkdir()
     (tmp_path / "docs").mkdir()
     (tmp_path / ".ci" / "run").write_text(
-        '[ -d ../shared/data ] && export CODERL_SHARED_DATA="$(cd ../shared/data && pwd)"\ncp ../shared/x .\n'
+        f'[ -d {beside}data ] && export CODERL_SHARED_DATA="$(cd {beside}data && pwd)"\ncp {beside}x .\n'
     )
     (tmp_path / "mod.py").write_text('"""One module."""\n\nX = 1  # see DESIGN' + '.md, "Contracts"\n')
-    (tmp_path / "docs" / "a.md").write_text("# A\n\nfiles in ../shared" + "/data/mbpp.jsonl\n")
-    (tmp_path / "untracked.md").write_text("../shared" + "/data\n")
+    (tmp_path / "docs" / "a.md").write_text(f"# A\n\nfiles in {beside}data/mbpp.jsonl\n")
+    (tmp_path / "untracked.md").write_text(f"{beside}data\n")
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run(["git", "add", ".ci/run", "mod.py", "docs/a.md"], cwd=tmp_path, check=True)
 
