@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import ConfigError
-from . import demo_figures, plan_figures, sandbox_figures, train_figures
+from . import (
+    demo_figures,
+    eval_figures,
+    gpu_path_figures,
+    load_flips_figures,
+    plan_figures,
+    reward_figures,
+    sandbox_figures,
+    train_figures,
+)
 from .raw import Raw
 
 DOCS = ("README.md", "docs/performance.md", "docs/throughput.md", "docs/sandbox.md", "docs/training.md")
@@ -18,6 +27,14 @@ FIGURES: dict[str, Callable[[Raw], str]] = {
     **sandbox_figures.INLINE,
     **demo_figures.TABLES,
     **demo_figures.INLINE,
+    **reward_figures.TABLES,
+    **reward_figures.INLINE,
+    **eval_figures.TABLES,
+    **eval_figures.INLINE,
+    **load_flips_figures.TABLES,
+    **load_flips_figures.INLINE,
+    **gpu_path_figures.TABLES,
+    **gpu_path_figures.INLINE,
 }
 
 
