@@ -3,7 +3,7 @@
 A raw file holds `runs` (backend, mode `sequential` or `gpusN`, wall_s, load_average_after) and the
 load average at start and end. Provenance is top-level in the file written before bench_record
 (docs/results/bench_eval_2026-12-01.json: date, machine{host,cpu,cores}, versions) and in `record`
-after it (date, machine{hostname,cpu_model,cpus}, versions): `_prov` reads either.
+after it (date, machine{hostname,cpu_model,cpus}, versions): `provenance` reads either.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ EVAL = "results/bench_eval_2026-12-01.json"
 BACKENDS = {"hf": "hf (tiny model in-process, CPU)", "oracle": "oracle (reference answers: judging only)"}
 
 
-def _prov(raw: Raw, rel: str) -> dict[str, Any]:
+def provenance(raw: Raw, rel: str) -> dict[str, Any]:
     """date (YYYY-MM-DD HH:MM), host, cpu, cores, versions: from `record` or the older top level."""
     d = raw.file(rel)
     if "record" in d:
@@ -39,7 +39,7 @@ def _run(raw: Raw, rel: str, backend: str, parallel: bool) -> dict[str, Any]:
     raise ConfigError(f"docs/{rel} has no {'parallel' if parallel else 'sequential'} run of backend {backend!r}")
 
 
-def _ratio(raw: Raw, rel: str, backend: str) -> str:
+def ratio(raw: Raw, rel: str, backend: str) -> str:
     seq, par = _run(raw, rel, backend, False)["wall_s"], _run(raw, rel, backend, True)["wall_s"]
     return f"{seq / par:.2f}x faster" if seq >= par else f"{par / seq:.1f}x slower"
 
@@ -51,7 +51,7 @@ def table(raw: Raw) -> str:
         seq, par = _run(raw, EVAL, backend, False), _run(raw, EVAL, backend, True)
         same = par.get("same_history_rows_as_sequential")
         rows.append(
-            [label, f"{seq['wall_s']:.1f} s", f"{par['wall_s']:.1f} s", _ratio(raw, EVAL, backend),
+            [label, f"{seq['wall_s']:.1f} s", f"{par['wall_s']:.1f} s", ratio(raw, EVAL, backend),
              {True: "yes", False: "**no**"}.get(same, "not checked")]
         )  # fmt: skip
     header = ["backend", "one at a time", f"`--gpus {gpus}` (Ray, placeholder GPUs)", "ratio", "same history rows"]
@@ -66,7 +66,7 @@ def _loads(raw: Raw) -> str:
 
 
 def measured(raw: Raw) -> str:
-    p = _prov(raw, EVAL)
+    p = provenance(raw, EVAL)
     v = p["versions"]
     soft = ", ".join(f"{k} {v[k]}" for k in ("ray", "torch", "transformers") if v.get(k))
     cpu = f", {p['cpu']}" if p["cpu"] else ""
@@ -80,6 +80,6 @@ def measured(raw: Raw) -> str:
 INLINE = {
     "eval.measured": measured,
     "eval.load_range": _loads,
-    "eval.hf_ratio": lambda raw: _ratio(raw, EVAL, "hf").split()[0],
+    "eval.hf_ratio": lambda raw: ratio(raw, EVAL, "hf").split()[0],
 }
 TABLES = {"eval.table": table}

@@ -53,15 +53,18 @@ def _loaded(raw: Raw, rel: str, rerun: bool) -> tuple[str, dict[str, Any]]:
     return name, runs[name]
 
 
+def row(raw: Raw, label: str, rel: str) -> list[str]:
+    """One measurement (one raw file): its policy, the reference and the two loaded runs with their flips."""
+    ref = raw.key(rel, "runs", raw.key(rel, "reference"))
+    cells = [f"{_counts(ref)} ({ref['wall_s']:.0f} s)"]
+    for rerun in (False, True):
+        name, run = _loaded(raw, rel, rerun)
+        cells.append(f"{_counts(run)}: {_flips(raw.key(rel, 'flips', name))} ({run['wall_s']:.0f} s)")
+    return [f"{label}. {raw.key(rel, 'rerun_policy')} ({_span(raw, rel)})", *cells]
+
+
 def table(raw: Raw) -> str:
-    rows = []
-    for letter, rel in POLICIES:
-        ref = raw.key(rel, "runs", raw.key(rel, "reference"))
-        cells = [f"{_counts(ref)} ({ref['wall_s']:.0f} s)"]
-        for rerun in (False, True):
-            name, run = _loaded(raw, rel, rerun)
-            cells.append(f"{_counts(run)}: {_flips(raw.key(rel, 'flips', name))} ({run['wall_s']:.0f} s)")
-        rows.append([f"{letter}. {raw.key(rel, 'rerun_policy')} ({_span(raw, rel)})", *cells])
+    rows = [row(raw, letter, rel) for letter, rel in POLICIES]
     header = ["re-run policy", "reference", "loaded, re-run off", "loaded, re-run on"]
     return fmt.table(header, rows) + (
         "\n\nRaw (transcribed, the runs' own output was not kept): " + ", ".join(f"docs/{r}" for _, r in POLICIES) + "."
