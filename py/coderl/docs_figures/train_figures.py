@@ -423,3 +423,21 @@ INLINE.update(
         "train.2gpu.s": lambda raw: fmt.fixed(raw.result(D + B2, "default")["s_per_step"]),
     }
 )
+
+
+def _accept_smi_range(raw: Raw) -> str:
+    """nvidia-smi's per-GPU peaks over both attempts of `make train GPUS=4`: lowest-highest GiB."""
+    v = [p for a in ("attempt1", "attempt2") for p in raw.key(ACCEPT, a, "peak_mem_gib_per_gpu")]
+    return f"{min(v):.0f}-{max(v):.0f} GiB"
+
+
+# figures quoted in the prose around the tables (issue 22's sweep)
+INLINE.update(
+    {
+        "train.0.5b.runbook_s": lambda raw: fmt.fixed(raw.result(D + S05, "runbook")["s_per_step"]),
+        "train.0.5b.default_s": lambda raw: fmt.fixed(raw.result(D + S05, "default")["s_per_step"]),
+        "train.h100.runbook_s": lambda raw: fmt.fixed(raw.result(D + H100, "runbook")["s_per_step"]),
+        "train.ckpt.two_full_gb": lambda raw: f"{2 * raw.key(ACCEPT, 'checkpoint', 'bytes') / 1e9:.0f} GB",
+        "train.accept.smi_range": _accept_smi_range,
+    }
+)
