@@ -84,6 +84,12 @@ HAND_EDITS = [
     ("docs/performance.md", "4.04 s (**0.41x**)", "4.04 s (**0.31x**)"),
     ("docs/throughput.md", "| smoke | PASS | 123.9 |", "| smoke | PASS | 23.9 |"),
     ("docs/throughput.md", "worst relative error 1.07e-2", "worst relative error 1.0e-2"),
+    ("docs/hardware.md", "(GPUS=16): peak 31.1 GB", "(GPUS=16): peak 28.7 GB"),
+    (
+        "docs/performance.md",
+        "costs <!-- figures:sandbox.idle.fresh_extra_ms -->16.6 ms",
+        "costs <!-- figures:sandbox.idle.fresh_extra_ms -->17 ms",
+    ),
 ]
 
 

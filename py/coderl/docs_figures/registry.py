@@ -17,12 +17,20 @@ from . import (
 )
 from .raw import Raw
 
-DOCS = ("README.md", "docs/performance.md", "docs/throughput.md", "docs/sandbox.md", "docs/training.md")
+DOCS = (
+    "README.md",
+    "docs/performance.md",
+    "docs/throughput.md",
+    "docs/sandbox.md",
+    "docs/training.md",
+    "docs/hardware.md",
+)
 
 FIGURES: dict[str, Callable[[Raw], str]] = {
     **train_figures.TABLES,
     **train_figures.INLINE,
     **plan_figures.INLINE,
+    **plan_figures.TABLES,
     **sandbox_figures.TABLES,
     **sandbox_figures.INLINE,
     **demo_figures.TABLES,
