@@ -12,6 +12,7 @@ from . import (
     load_flips_figures,
     plan_figures,
     reward_figures,
+    rl_cpu_figures,
     sandbox_figures,
     train_figures,
 )
@@ -24,6 +25,7 @@ DOCS = (
     "docs/sandbox.md",
     "docs/training.md",
     "docs/hardware.md",
+    "docs/rl.md",
 )
 
 FIGURES: dict[str, Callable[[Raw], str]] = {
@@ -43,6 +45,8 @@ FIGURES: dict[str, Callable[[Raw], str]] = {
     **load_flips_figures.INLINE,
     **gpu_path_figures.TABLES,
     **gpu_path_figures.INLINE,
+    **rl_cpu_figures.TABLES,
+    **rl_cpu_figures.INLINE,
 }
 
 
