@@ -82,3 +82,17 @@ def runbook_box_plan(raw: Raw) -> str:
 
 
 TABLES = {"plan.runbook_box": runbook_box_plan}
+
+
+def peak_gb(gpus: int, gpu_mem_gb: float) -> float:
+    """The plan's per-GPU peak for the default recipe on `gpus` cards of `gpu_mem_gb`."""
+    from ..training.plan import memory_plan, model_shape, workload_from_recipe
+    from ..training.recipe import load_recipe
+
+    recipe = load_recipe("default")
+    return memory_plan(
+        model_shape(recipe["model"]["path"]), workload_from_recipe(recipe, gpus, 1, gpu_mem_gb)
+    ).total_peak_gb
+
+
+INLINE["plan.2x80.peak_gb"] = lambda raw: fmt.fixed(peak_gb(2, 80.0), 1)
