@@ -26,6 +26,7 @@ DOCS = (
     "docs/training.md",
     "docs/hardware.md",
     "docs/rl.md",
+    "docs/demo.md",
 )
 
 FIGURES: dict[str, Callable[[Raw], str]] = {
