@@ -1,7 +1,7 @@
 """Published figures are generated from the committed raw results (make docs-figures), never typed.
 
-The first test is the CI check: it regenerates every figure of docs/performance.md,
-docs/throughput.md and docs/sandbox.md from docs/bench_*/ and fails when a committed doc differs.
+The first test is the CI check: it regenerates every figure of the generated docs (registry.DOCS)
+from docs/bench_*/, docs/results/ and docs/gpu_path/ and fails when a committed doc differs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from coderl.bench_record import write_result
-from coderl.docs_figures import cli, markers, registry
+from coderl.docs_figures import cli, eval_figures, load_flips_figures, markers, registry, reward_figures
 from coderl.docs_figures.raw import Raw
 from coderl.docs_figures.sandbox_figures import runner
 from coderl.errors import ConfigError
@@ -34,6 +34,13 @@ def test_committed_docs_match_their_raw_results():
     # every marker in the docs names a known figure, and the docs do carry generated figures
     used = [n for rel in registry.DOCS for n in markers.names((REPO / rel).read_text())]
     assert {"train.current", "train.issue.speedup", "sandbox.pooled", "plan.under_reserved"} <= set(used)
+    assert {
+        "reward.table",
+        "eval.table",
+        "sandbox.load_flips",
+        "gpu_path.gpu.stages",
+        "reward.nt.vs_answers_cpu",
+    } <= set(used)
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ def checkout(tmp_path) -> Path:
     for rel in registry.DOCS:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / rel, tmp_path / rel)
-    for d in (REPO / "docs").glob("bench_*"):
+    for d in [*(REPO / "docs").glob("bench_*"), REPO / "docs" / "results", REPO / "docs" / "gpu_path"]:
         shutil.copytree(d, tmp_path / "docs" / d.name)
     return tmp_path
 
@@ -60,6 +67,74 @@ def test_check_fails_on_a_hand_edited_figure_and_regeneration_restores_it(checko
     assert cli.main(["--root", str(checkout)]) == 0
     assert perf.read_text() == text
     assert cli.main(["--check", "--root", str(checkout)]) == 0
+
+
+# (doc, a generated figure as committed, the same figure edited by hand): one per generated table or
+# prose figure of issue 22's second round (bench-eval, bench-reward, load flips, 0.41x run, GPU path)
+HAND_EDITS = [
+    (
+        "docs/performance.md",
+        "| hf (tiny model in-process, CPU) | 326.7 s |",
+        "| hf (tiny model in-process, CPU) | 300.0 s |",
+    ),
+    ("docs/performance.md", "| **coderl.reward** | 64 | **7.98** |", "| **coderl.reward** | 64 | **6.98** |"),
+    ("docs/performance.md", "256 accepted, 2 timeout (509 s)", "256 accepted, 2 timeout (409 s)"),
+    ("docs/performance.md", "prime_speed -->25x<!--", "prime_speed -->30x<!--"),
+    ("docs/performance.md", "vs_answers_cpu -->0.43x<!--", "vs_answers_cpu -->0.41x<!--"),
+    ("docs/performance.md", "4.04 s (**0.41x**)", "4.04 s (**0.31x**)"),
+    ("docs/throughput.md", "| smoke | PASS | 123.9 |", "| smoke | PASS | 23.9 |"),
+    ("docs/throughput.md", "worst relative error 1.07e-2", "worst relative error 1.0e-2"),
+    ("docs/hardware.md", "(GPUS=16): peak 31.1 GB", "(GPUS=16): peak 28.7 GB"),
+    ("docs/rl.md", "update_s -->11-13 s<!--", "update_s -->11 s<!--"),
+    ("docs/demo.md", "demo.before.training -->570.5 s<!--", "demo.before.training -->470.5 s<!--"),
+    ("docs/performance.md", "| 8 x 32 | 104-172 |", "| 8 x 32 | 104 |"),
+    (
+        "docs/performance.md",
+        "costs <!-- figures:sandbox.idle.fresh_extra_ms -->16.6 ms",
+        "costs <!-- figures:sandbox.idle.fresh_extra_ms -->17 ms",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rel", "committed", "edited"), HAND_EDITS, ids=[e[1][:30] for e in HAND_EDITS])
+def test_check_fails_when_a_new_generated_figure_is_edited_by_hand(checkout, rel, committed, edited):
+    doc = checkout / rel
+    text = doc.read_text()
+    assert text.count(committed) == 1
+    doc.write_text(text.replace(committed, edited))
+    assert cli.main(["--check", "--root", str(checkout)]) == 1
+    assert cli.main(["--root", str(checkout)]) == 0
+    assert doc.read_text() == text
+
+
+def test_reward_and_eval_figures_follow_their_raw_files(checkout):
+    """Halve coderl.reward's wall time in the default bench-reward run, slow down eval-all's parallel hf run."""
+    reward = checkout / "docs" / reward_figures.DEFAULT
+    data = json.loads(reward.read_text())
+    ours = next(r for r in data["batch"] if r["scorer"].startswith("coderl.reward"))
+    ours["wall_s"] = 3.99
+    data["summary"]["coderl_vs_prime_code_speed"] = 50.4
+    reward.write_text(json.dumps(data))
+    ev = checkout / "docs" / eval_figures.EVAL
+    data = json.loads(ev.read_text())
+    next(r for r in data["runs"] if r["backend"] == "hf" and r["mode"] == "gpus4")["wall_s"] = 163.4
+    ev.write_text(json.dumps(data))
+    assert cli.main(["--check", "--root", str(checkout)]) == 1
+    cli.main(["--root", str(checkout)])
+    perf = (checkout / "docs/performance.md").read_text()
+    assert "prime_speed -->50x<!--" in perf and "| **coderl.reward** | 64 | **3.99** |" in perf
+    assert "| 326.7 s | 163.4 s | 2.00x faster | yes |" in perf and "hf_ratio -->2.00x<!--" in perf
+
+
+def test_reward_figures_read_a_file_written_through_bench_record(tmp_path):
+    """Engineer 20 moves bench-reward to write_result: date and machine move into `record`, the rest stays."""
+    data = json.loads((REPO / "docs" / reward_figures.DEFAULT).read_text())
+    payload = {k: v for k, v in data.items() if k not in ("date", "machine", "command", "versions")}
+    path = write_result("reward", "4x16", payload, ["python", "-m", "coderl.reward.bench"], out_dir=tmp_path / "r")
+    raw = Raw(tmp_path)
+    rel = f"r/{path.name}"
+    assert reward_figures.meta(raw, rel, "date")[:4].isdigit()
+    assert reward_figures.scorer(raw, rel, "verl")["agree_with_judge"] == 52
 
 
 def test_a_changed_raw_result_changes_the_published_figures(checkout):
@@ -137,3 +212,39 @@ def test_bench_sandbox_writes_a_raw_result_the_figures_can_read(tmp_path):
     assert data["record"]["command"].endswith("--results-dir " + str(tmp_path))
     assert {runner(r["what"]) for r in data["rows"]} == {"bare", "fresh", "pooled", "session"}
     assert all(r["n"] == 2 and r["ms_per_item"] > 0 for r in data["rows"])
+
+
+def test_load_flips_writes_a_raw_result_the_figures_can_read(shared_data, tmp_path):
+    """The real load-flips run on 2 train300 problems (no burner): every verdict, clock and load are kept."""
+    from coderl.sandbox import load_flips
+
+    argv = ["--limit", "2", "--burners", "0", "--workers", "1", "--results-dir", str(tmp_path / "bench_sandbox")]
+    assert load_flips.main(argv) == 0
+    (path,) = (tmp_path / "bench_sandbox").glob("*_load_flips_1workers_0burners_limit2.json")
+    data = json.loads(path.read_text())
+    assert data["record"]["command"] == "python -m coderl.sandbox.load_flips " + " ".join(argv)
+    assert data["n"] == 2 and data["rerun_policy"] == load_flips.RERUN_POLICY and len(data["runs"]) == 3
+    for run in data["runs"].values():
+        assert len(run["verdicts"]) == 2 and sum(run["counts"].values()) == 2
+        assert len(run["loadavg_start"]) == 3 and run["utc"][2] == ":" and run["wall_s"] >= 0
+    label, ref, off, on = load_flips_figures.row(Raw(tmp_path), "C", f"bench_sandbox/{path.name}")
+    assert label.startswith("C. a time-out whose CPU time is below 0.5") and ", load " in label
+    assert ref.endswith(" s)") and "accepted" in ref and "flip" in off and "flip" in on
+
+
+@pytest.mark.slow
+def test_bench_eval_writes_a_raw_result_the_figures_can_read(shared_data, tmp_path):
+    """The real bench-eval (oracle backend: judging only; Ray for --gpus 2): its raw file goes through
+    bench_record and eval_figures reads it."""
+    from coderl.evaluation import bench_eval
+
+    argv = ["--backends", "oracle", "--limit", "1", "--gpus", "2", "--results-dir", str(tmp_path / "bench_eval")]
+    assert bench_eval.main(argv) == 0
+    (path,) = (tmp_path / "bench_eval").glob("*_4ckpt_oracle_limit1_gpus2.json")
+    data = json.loads(path.read_text())
+    assert data["record"]["bench"] == "eval" and data["record"]["versions"]["ray"]
+    assert [(r["backend"], r["mode"]) for r in data["runs"]] == [("oracle", "sequential"), ("oracle", "gpus2")]
+    assert data["runs"][1]["same_history_rows_as_sequential"] is True
+    raw, rel = Raw(tmp_path), f"bench_eval/{path.name}"
+    assert eval_figures.provenance(raw, rel)["cores"] >= 1
+    assert eval_figures.ratio(raw, rel, "oracle").split()[1] in ("faster", "slower")

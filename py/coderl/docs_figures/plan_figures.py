@@ -65,3 +65,34 @@ def checkpoint_terms(raw: Raw) -> str:
 
 
 INLINE.update({"plan.memory_terms": memory_terms, "plan.checkpoint_terms": checkpoint_terms})
+
+
+def runbook_box_plan(raw: Raw) -> str:
+    """docs/hardware.md's `make plan GPUS=4 GPU_MEM_GB=32` (the runbook's 4x 32 GB box), computed now.
+
+    The memory part and the verdict only: the disk part depends on the free disk of the machine
+    that renders it, so it is left out (run_dir=None gives no disk plan).
+    """
+    from ..training.plan import format_plan, make_plan, workload_from_recipe
+    from ..training.recipe import load_recipe
+
+    recipe = load_recipe("default")
+    plan = make_plan(recipe["model"]["path"], workload_from_recipe(recipe, 4, 1, 32.0))
+    return f"```\n$ make plan GPUS=4 GPU_MEM_GB=32    # memory part; the disk part depends on the free disk\n{format_plan(plan)}\n```"
+
+
+TABLES = {"plan.runbook_box": runbook_box_plan}
+
+
+def peak_gb(gpus: int, gpu_mem_gb: float) -> float:
+    """The plan's per-GPU peak for the default recipe on `gpus` cards of `gpu_mem_gb`."""
+    from ..training.plan import memory_plan, model_shape, workload_from_recipe
+    from ..training.recipe import load_recipe
+
+    recipe = load_recipe("default")
+    return memory_plan(
+        model_shape(recipe["model"]["path"]), workload_from_recipe(recipe, gpus, 1, gpu_mem_gb)
+    ).total_peak_gb
+
+
+INLINE["plan.2x80.peak_gb"] = lambda raw: fmt.fixed(peak_gb(2, 80.0), 1)

@@ -1,4 +1,4 @@
-"""Reading committed raw results (docs/bench_*/) for the figures; a missing file or key is a clear error."""
+"""Reading committed raw results (docs/bench_*/, docs/results/, docs/gpu_path/) for the figures; a missing file or key is a clear error."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _load(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(
             f"raw result {path} is missing: restore it from git, or re-run its benchmark "
-            "(make bench-train / bench-sandbox) and point the figure at the new file"
+            "(make bench-*) and point the figure at the new file"
         ) from None
     except json.JSONDecodeError as e:
         raise ConfigError(f"raw result {path} is not valid JSON ({e}); restore it from git") from None

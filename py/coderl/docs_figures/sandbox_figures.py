@@ -296,3 +296,25 @@ INLINE.update(
         "sandbox.loaded.session_train300": lambda raw: ratio(raw, LOADED, T300_FIXED, "session"),
     }
 )
+
+# figures quoted in the prose around the tables (issue 22's sweep)
+INLINE.update(
+    {
+        "sandbox.pooled.train300_pooled_s": lambda raw: f"{pick(raw, POOLED, T300, 'pooled')['wall_s']:.1f} s",
+        "sandbox.pooled.train300_n": lambda raw: str(pick(raw, POOLED, T300, "pooled")["n"]),
+    }
+)
+
+
+def _core_s_per_problem(raw: Raw) -> str:
+    """Judging CPU per train300 problem, pooled: wall x workers (the row's `what` names them) / problems."""
+    import re
+
+    r = pick(raw, POOLED, T300, "pooled")
+    m = re.search(r"(\d+) workers", r["what"])
+    if m is None:
+        raise ConfigError(f"docs/{POOLED}: the pooled train300 row's `what` does not name its workers")
+    return f"{r['wall_s'] * int(m.group(1)) / r['n']:.1f}"
+
+
+INLINE["sandbox.pooled.train300_core_s"] = _core_s_per_problem

@@ -423,3 +423,64 @@ INLINE.update(
         "train.2gpu.s": lambda raw: fmt.fixed(raw.result(D + B2, "default")["s_per_step"]),
     }
 )
+
+
+def _accept_smi_range(raw: Raw) -> str:
+    """nvidia-smi's per-GPU peaks over both attempts of `make train GPUS=4`: lowest-highest GiB."""
+    v = [p for a in ("attempt1", "attempt2") for p in raw.key(ACCEPT, a, "peak_mem_gib_per_gpu")]
+    return f"{min(v):.0f}-{max(v):.0f} GiB"
+
+
+# figures quoted in the prose around the tables (issue 22's sweep)
+INLINE.update(
+    {
+        "train.0.5b.runbook_s": lambda raw: fmt.fixed(raw.result(D + S05, "runbook")["s_per_step"]),
+        "train.0.5b.default_s": lambda raw: fmt.fixed(raw.result(D + S05, "default")["s_per_step"]),
+        "train.h100.runbook_s": lambda raw: fmt.fixed(raw.result(D + H100, "runbook")["s_per_step"]),
+        "train.ckpt.two_full_gb": lambda raw: f"{2 * raw.key(ACCEPT, 'checkpoint', 'bytes') / 1e9:.0f} GB",
+        "train.accept.smi_range": _accept_smi_range,
+    }
+)
+
+
+def _h100_varlen_range(raw: Raw) -> str:
+    """The 0.5B H100 step with varlen flash attention, with and without liger / checkpointing."""
+    v = [raw.result(D + H100, r)["s_per_step"] for r in ("default", "default_noliger", "default_nockpt")]
+    return f"{min(v):.1f}-{max(v):.1f}"
+
+
+def _accept_mfu_range(raw: Raw) -> str:
+    v = [raw.key(ACCEPT, a, "timing", "mfu") for a in ("attempt1", "attempt2")]
+    return f"{100 * min(v):.0f}-{100 * max(v):.0f}%"
+
+
+def _data(key: str):
+    return lambda raw: fmt.thousands(raw.key(D + R2, "data", key))
+
+
+# Step 1-3 prose of docs/throughput.md and the synthetic data of bench-train (issue 22's sweep)
+INLINE.update(
+    {
+        "train.h100.runbook_s1": lambda raw: fmt.fixed(raw.result(D + H100, "runbook")["s_per_step"], 1),
+        "train.h100.rmpad_s1": lambda raw: fmt.fixed(raw.result(D + H100, "rmpad_sdpa")["s_per_step"], 1),
+        "train.h100.varlen_range": _h100_varlen_range,
+        "train.old4.default_s": lambda raw: fmt.fixed(raw.result(D + OLD4, "default")["s_per_step"]),
+        "train.old4.speedup": lambda raw: fmt.times(
+            raw.result(D + OLD4, "default")["tokens_per_s_per_gpu"]
+            / raw.result(D + OLD4, "runbook")["tokens_per_s_per_gpu"]
+        ),
+        # what fast_logprobs took off the default step: before it (OLD4) minus `make train` after it
+        "train.logprob_loop_s": lambda raw: fmt.fixed(
+            raw.result(D + OLD4, "default")["s_per_step"] - accept_timing(raw)["s_per_step"], 1
+        ),
+        "train.make.mfu_range": _accept_mfu_range,
+        "train.n4.nockpt_mfu": lambda raw: fmt.pct(raw.result(D + N4, "default_nockpt")["mfu"]),
+        "train.n4.nockpt_verl_mfu": lambda raw: fmt.pct(raw.result(D + N4, "default_nockpt")["verl_mfu"]),
+        "train.n4.nockpt_gib": lambda raw: fmt.fixed(
+            max(raw.result(D + N4, "default_nockpt")["peak_mem_gib_per_gpu"]), 0
+        ),
+        "train.data.n": _data("n"),
+        "train.data.mean": _data("mean"),
+        "train.data.max": _data("max"),
+    }
+)

@@ -3,8 +3,9 @@ one at a time against --gpus 4 (Ray tasks; on a CPU box the GPUs are placeholder
 
 Each run is a fresh `coderl eval-all` process into its own output folder (nothing cached), timed from
 start to exit, Ray's start included. Also checks that both runs wrote the same history rows (apart
-from timestamps). Writes docs/results/bench_eval_<date>.json (machine, date, versions, command line)
-and prints a markdown table for docs/performance.md.
+from timestamps). Writes its raw result through coderl.bench_record (docs/bench_eval/<date>_<name>.json:
+machine, date, versions, command line in its `record`); `make docs-figures` renders docs/performance.md's
+table from it (coderl.docs_figures.eval_figures).
 """
 
 from __future__ import annotations
@@ -12,40 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from ..bench_record import write_result
 from ..paths import repo_root
 
 STEPS = (10, 20, 30, 40)
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for mod in ("ray", "torch", "transformers"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except ImportError:
-            out[mod] = "absent"
-    return out
-
-
-def _machine() -> dict:
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "os": platform.platform()}
 
 
 def _setup(work: Path, max_new_tokens: int) -> tuple[Path, Path, Path]:
@@ -96,15 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=8, help="problems per dataset (default 8)")
     ap.add_argument("--max-new-tokens", type=int, default=16, help="tiny-model answers are noise: short (default 16)")
     ap.add_argument("--gpus", type=int, default=4)
-    ap.add_argument("--out", default=None, help="JSON result (default docs/results/bench_eval_<date>.json)")
+    ap.add_argument(
+        "--results-dir",
+        default=None,
+        help="where the raw result (with machine, date, versions, command) goes (default: docs/bench_eval)",
+    )
     args = ap.parse_args(argv)
-    started = datetime.now(UTC)
+    # machine, date, versions and the command line go in the raw file's `record` block (bench_record)
     result = {
         "benchmark": "eval-all sequential vs --gpus N (Ray tasks)",
-        "date": started.isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "versions": _versions(),
-        "command": " ".join([sys.executable, "-m", __spec__.name, *(argv or sys.argv[1:])]),
         "load_average_start": os.getloadavg(),
         "checkpoints": len(STEPS),
         "limit": args.limit,
@@ -151,16 +129,20 @@ def main(argv: list[str] | None = None) -> int:
             result["runs"][-1]["same_history_rows_as_sequential"] = seq == par
             result["runs"][-1]["speedup_vs_sequential"] = round(walls["sequential"] / walls[f"gpus{args.gpus}"], 2)
     result["load_average_end"] = os.getloadavg()
-    out = Path(args.out) if args.out else repo_root() / "docs" / "results" / f"bench_eval_{started:%Y-%m-%d}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(
+        "eval",
+        f"{len(STEPS)}ckpt_{args.backends.replace(',', '-')}_limit{args.limit}_gpus{args.gpus}",
+        result,
+        ["python", "-m", "coderl.evaluation.bench_eval", *(sys.argv[1:] if argv is None else argv)],
+        out_dir=args.results_dir,
+    )
     print("\n| backend | mode | wall (s) | speed-up | same rows |\n|---|---|---|---|---|")
     for r in result["runs"]:
         print(
             f"| {r['backend']} | {r['mode']} | {r['wall_s']} | {r.get('speedup_vs_sequential', '')} | "
             f"{r.get('same_history_rows_as_sequential', '')} |"
         )
-    print(f"\nwritten: {out}")
+    print(f"\nraw result: {out} (commit it; make docs-figures renders docs/performance.md's table from it)")
     return 0
 
 
