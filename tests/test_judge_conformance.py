@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import os
+import select
 import textwrap
 
 import pytest
@@ -133,12 +134,16 @@ def official_verdicts(jobs: list[tuple[dict, str, float]], parallel: int = 2) ->
                 os._exit(0)
             os.close(w)
             running[pid] = (i, r)
-        pid, _ = os.wait()
+        # wait on our own children's pipes, never os.wait(): that would reap (and lose) a child that
+        # another part of this process started (a pooled sandbox server, a Popen)
+        ready, _, _ = select.select([r for _, r in running.values()], [], [])
+        pid = next(p for p, (_, r) in running.items() if r == ready[0])
         i, r = running.pop(pid)
         chunks = []
-        while chunk := os.read(r, 4096):
+        while chunk := os.read(r, 4096):  # EOF once the child has exited (or closed its end)
             chunks.append(chunk)
         os.close(r)
+        os.waitpid(pid, 0)
         results[i] = b"".join(chunks).decode("utf-8", "replace") or "died"
     return results  # type: ignore[return-value]
 
