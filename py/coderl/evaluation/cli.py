@@ -107,8 +107,8 @@ def datasets_for(args: argparse.Namespace, cfg, tier: int | None) -> tuple[int, 
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..checkpoints import resolve_model_dir
     from ..config import load_eval_config
-    from .discovery import resolve_model_dir
     from .runner import EvalRequest, run_evaluation
 
     cfg = load_eval_config(args.eval_config)

@@ -334,13 +334,13 @@ def _context_need(req: EvalRequest, cfg: EvalConfig, prompts):
     cannot be counted; a prompt the server then refuses is that problem's prompt_too_long).
     """
     from ..generation.context import load_tokenizer, longest_prompt
-    from ..generation.vllm_server import resolve_model_dir
+    from ..generation.vllm_server import model_source
 
     if req.backend not in ("vllm", "openai"):
         return None
     source = req.model if req.backend == "vllm" else (req.served_model or req.model)
     try:
-        tok = load_tokenizer(resolve_model_dir(source), local_only=req.backend != "vllm")
+        tok = load_tokenizer(model_source(source), local_only=req.backend != "vllm")
     except Exception as e:  # noqa: BLE001 - any loader failure means: cannot count here
         if req.backend == "vllm":
             raise ConfigError(
@@ -364,7 +364,7 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
     def make():
         from ..generation import make_backend
         from ..generation.context import check_served_context, serving_max_model_len
-        from ..generation.vllm_server import resolve_model_dir
+        from ..generation.vllm_server import model_source
 
         kind = req.backend
         # openai: the server must serve the named model; a checkpoint folder is only checked when the
@@ -373,7 +373,7 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
         need = _context_need(req, cfg, prompts)
         opts = dict(req.backend_opts)
         if kind == "vllm" and need is not None:
-            opts.setdefault("max_model_len", serving_max_model_len(cfg, resolve_model_dir(req.model), need))
+            opts.setdefault("max_model_len", serving_max_model_len(cfg, model_source(req.model), need))
         with make_backend(kind, cfg=cfg, model=model, url=req.vllm_url, **opts) as backend:
             if kind == "openai" and need is not None:
                 check_served_context(backend.client.served_max_model_len(), need, backend.client.base_url)
