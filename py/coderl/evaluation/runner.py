@@ -27,6 +27,7 @@ from ..config import EvalConfig
 from ..data.problem import Problem
 from ..errors import ConfigError, InfrastructureError
 from ..io_utils import atomic_write_json
+from ..paths import RAW_DIR
 from . import history as H
 from .guard import Guard, check_health
 from .metrics import dataset_metrics, history_scores
@@ -51,7 +52,7 @@ class EvalRequest:
     backend: str = "vllm"
     vllm_url: str | None = None
     sandbox: str = "local"
-    raw_dir: str | Path = "data/raw"
+    raw_dir: str | Path = RAW_DIR
     manifests_dir: str | Path = "data/manifests"
     limit: int | None = None  # first N problems of each dataset (a different fingerprint, its own folder)
     served_model: str | None = None  # openai backend: the model id the server must be serving
