@@ -33,11 +33,9 @@ from .guard import Guard, check_health
 from .metrics import dataset_metrics, history_scores
 from .outputs import DatasetCache, StepOutputs, checkpoint_id, prompt_sha256, write_per_problem, write_qa_log
 from .run_info import run_info
-from .selection import select_best
+from .selection import write_best_checkpoint
 
 log = logging.getLogger(__name__)
-
-BASELINE_PHASE = "phase0"
 
 
 @dataclass
@@ -495,15 +493,3 @@ def run_evaluation(
         H.record_evaluation(H.history_path(req.out_root, req.phase), row)
         write_best_checkpoint(req.out_root, req.phase, cfg)
     return row
-
-
-def write_best_checkpoint(
-    out_root: str | Path, phase: str, cfg: EvalConfig, baseline_phase: str = BASELINE_PHASE
-) -> dict[str, Any]:
-    rows = H.read_history(H.history_path(out_root, phase))
-    base = H.read_history(H.history_path(out_root, baseline_phase)) if phase != baseline_phase else rows
-    best = select_best(rows, cfg.selection, base, config_fingerprint=cfg.fingerprint())
-    best["phase"] = phase
-    best["written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    atomic_write_json(Path(out_root) / phase / "best_checkpoint.json", best)
-    return best
