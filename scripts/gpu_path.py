@@ -237,8 +237,8 @@ def _parquet_rows(path: Path) -> int:
 
 
 def train(r: Runner) -> str:
+    from coderl.checkpoints import latest_step
     from coderl.training.bench import launch
-    from coderl.training.checkpoints import latest_step
     from coderl.training.run_record import RunRecord
 
     a, p = r.a, r.p
@@ -314,7 +314,7 @@ def _median_step_s(steps: dict) -> float | None:
 
 
 def evaluate(r: Runner) -> str:
-    from coderl.training.checkpoints import list_checkpoints
+    from coderl.checkpoints import list_checkpoints
 
     shutil.rmtree(r.p.outputs, ignore_errors=True)
     ckpts = list_checkpoints(r.p.run)

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "py"))
 
+from coderl.checkpoints import Checkpoint  # noqa: E402
 from coderl.training import bench  # noqa: E402
 from coderl.training.mfu import mfu, peak_tflops, shape  # noqa: E402
 
@@ -107,9 +108,9 @@ def main() -> int:
     attn_len = meta.get("attn_len", 2018.0)
     # the planned disk (two full checkpoints) exceeds a 235 GB disk; the second save is trimmed below
     first = attempt("attempt1", make("--no-disk-check"), work, a.gpus, interrupt_after_save=True)
-    ck = run_dir / f"global_step_{a.save_at}"
-    size = sum(f.stat().st_size for f in ck.rglob("*") if f.is_file()) if ck.is_dir() else 0
-    hf = ck / "huggingface"
+    ck = Checkpoint.at(run_dir, a.save_at)
+    size = ck.size_bytes() if ck.path.is_dir() else 0
+    hf = ck.export_dir
     hf_size = sum(f.stat().st_size for f in hf.rglob("*") if f.is_file()) if hf.is_dir() else 0
     second = attempt(
         "attempt2",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from coderl.checkpoints import discover_checkpoints
 from coderl.cli import main
-from coderl.evaluation.discovery import discover_checkpoints
 from coderl.evaluation.history import read_history
 
 REPO = Path(__file__).resolve().parents[1]

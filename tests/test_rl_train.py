@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from coderl.checkpoints import discover_checkpoints
 from coderl.errors import TrainingError
-from coderl.evaluation.discovery import discover_checkpoints
 from coderl.rl.data import prepare_rl
 from coderl.rl.launch import rewards, rl_train
 from coderl.rl.sources import read_jsonl_problems

@@ -19,7 +19,8 @@ import pytest
 from coderl.config import load_eval_config
 from coderl.errors import SandboxUnavailable
 from coderl.sandbox import isolation, make_executor
-from coderl.sandbox.local import LocalExecutor, is_memory_error
+from coderl.sandbox.local import LocalExecutor
+from coderl.sandbox.outcome import is_memory_error
 from coderl.sandbox.sandboxfusion import SandboxFusionExecutor, map_response
 from coderl.sandbox.types import KILLED_FROM_OUTSIDE
 

@@ -131,3 +131,20 @@ def test_regression_baseline_is_the_latest_full_comparable_phase0_row():
     ]
     rc = select_best([row(100, 0.5, 0.2, he=0.83, tier=3)], SEL, base, config_fingerprint="C")["regression_check"]
     assert rc["baseline"] == 0.84 and rc["status"] == "ok"
+
+
+def test_write_best_checkpoint_selects_against_phase0_and_writes_the_file(tmp_path, eval_config):
+    """The phase's history on disk against Phase 0's -> <out>/<phase>/best_checkpoint.json, as returned."""
+    import json
+
+    from coderl.evaluation.history import history_path, record_evaluation
+    from coderl.evaluation.selection import write_best_checkpoint
+
+    fp = eval_config.fingerprint()
+    for r in (row(100, 0.50, 0.20, he=0.60, cfg=fp), row(200, 0.60, 0.30, he=0.50, cfg=fp)):
+        record_evaluation(history_path(tmp_path, "phase1"), r)
+    record_evaluation(history_path(tmp_path, "phase0"), row(0, he=0.70, cfg=fp))
+    best = write_best_checkpoint(tmp_path, "phase1", eval_config)
+    assert best["step"] == 200 and best["phase"] == "phase1"
+    assert best["regression_check"]["status"] == "regression"  # humaneval 70% -> 50% against Phase 0
+    assert json.loads((tmp_path / "phase1" / "best_checkpoint.json").read_text()) == best

@@ -19,8 +19,8 @@ import psutil
 import pytest
 import yaml
 
+from coderl.checkpoints import latest_step
 from coderl.errors import TrainingError
-from coderl.training.checkpoints import latest_step
 from coderl.training.launch import train
 from coderl.training.prune import prune
 from coderl.training.run_record import RunRecord, read_metrics

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .paths import repo_root
+from .paths import RAW_DIR, repo_root
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
@@ -235,7 +235,7 @@ def check_datasets(args: argparse.Namespace) -> Row:
     from .config import load_eval_config
 
     cfg = load_eval_config(args.eval_config)
-    raw = repo_root() / "data" / "raw"
+    raw = repo_root() / RAW_DIR
     names = sorted({n for ds in cfg.tiers.values() for n in ds})
     missing = [n for n in names if not (raw / f"{n}_raw.jsonl").is_file()]
     sft = repo_root() / "data" / "sft" / "sft_train.parquet"

@@ -14,6 +14,11 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+# Where `coderl data` writes the eval datasets (<name>_raw.jsonl); relative paths are read against the
+# repository root (data/registry.resolve). The one spelling of this path in the code.
+RAW_DIR = "data/raw"
+
+
 def configs_dir() -> Path:
     return repo_root() / "configs"
 

@@ -6,7 +6,7 @@ import argparse
 
 from ..config import load_eval_config
 from ..errors import DataError
-from ..paths import shared_data_dir
+from ..paths import RAW_DIR, shared_data_dir
 from .build import BuildContext, build_dataset, hub_reachable
 from .registry import resolve
 
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="local folder with source files (mbpp.jsonl, CodeContests parquet files, ...); "
         "default: the CODERL_SHARED_DATA folder when set",
     )
-    p.add_argument("--raw-dir", default="data/raw")
+    p.add_argument("--raw-dir", default=RAW_DIR)
     p.add_argument("--manifests-dir", default="data/manifests")
     p.add_argument("--cache-dir", default="data/cache", help="download cache of the datasets library")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
-from ..paths import repo_root
+from ..paths import RAW_DIR, repo_root
 from .manifest import load_manifest, records_hash, verify_against_manifest
 from .problem import Problem, load_problems
 
-DEFAULT_RAW_DIR = "data/raw"
 DEFAULT_MANIFESTS_DIR = "data/manifests"
 
 
@@ -19,12 +18,12 @@ def resolve(path: str | Path) -> Path:
     return p if p.is_absolute() else repo_root() / p
 
 
-def raw_path(name: str, raw_dir: str | Path = DEFAULT_RAW_DIR) -> Path:
+def raw_path(name: str, raw_dir: str | Path = RAW_DIR) -> Path:
     return resolve(raw_dir) / f"{name}_raw.jsonl"
 
 
 def load_eval_problems(
-    name: str, raw_dir: str | Path = DEFAULT_RAW_DIR, manifests_dir: str | Path = DEFAULT_MANIFESTS_DIR
+    name: str, raw_dir: str | Path = RAW_DIR, manifests_dir: str | Path = DEFAULT_MANIFESTS_DIR
 ) -> list[Problem]:
     """The problems of eval dataset `name`, verified record by record against its manifest."""
     manifest = load_manifest(name, resolve(manifests_dir))

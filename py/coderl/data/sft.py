@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import DataError
 from ..io_utils import atomic_write_json, atomic_write_parquet
+from ..paths import RAW_DIR
 from .decontam import EvalIndex, load_eval_sets
 from .dedup import exact_duplicates, near_duplicates
 from .prepare_report import RefusableReport
@@ -98,7 +99,7 @@ def prepare_sft(
     eval_sets: list[str] | None = None,
     ngram: int = 13,
     min_overlap: float = 0.5,
-    raw_dir: str | Path = "data/raw",
+    raw_dir: str | Path = RAW_DIR,
     manifests_dir: str | Path = "data/manifests",
     validate: bool = False,
     sandbox: str = "local",

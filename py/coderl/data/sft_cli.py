@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import DataError
+from ..paths import RAW_DIR
 from .sft import prepare_sft
 
 
@@ -47,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ngram", type=int, default=13)
     p.add_argument("--min-overlap", type=float, default=0.5, help="share of an eval prompt's n-grams that flags a row")
-    p.add_argument("--raw-dir", default="data/raw")
+    p.add_argument("--raw-dir", default=RAW_DIR)
     p.add_argument("--manifests-dir", default="data/manifests")
 
 

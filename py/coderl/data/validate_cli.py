@@ -16,6 +16,7 @@ from typing import Any
 from ..config import load_eval_config
 from ..errors import DataError, InfrastructureError
 from ..io_utils import atomic_write_json
+from ..paths import RAW_DIR
 from .registry import load_eval_problems, raw_path, resolve
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sandbox", default="local", help="'local' or a SandboxFusion URL")
     p.add_argument("--datasets", default="", help="comma-separated (default: every dataset whose raw file exists)")
-    p.add_argument("--raw-dir", default="data/raw")
+    p.add_argument("--raw-dir", default=RAW_DIR)
     p.add_argument("--manifests-dir", default="data/manifests")
     p.add_argument("--out", default="outputs/data_validation/report.json")
     p.add_argument(

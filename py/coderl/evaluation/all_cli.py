@@ -70,8 +70,8 @@ def covering_row(rows: list[dict], step: int, wanted: dict[str, str]) -> dict | 
 
 def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> list[tuple[int, str | EvalRequest]]:
     """Per checkpoint in step order: (step, a line saying why it is skipped) or (step, the EvalRequest to run)."""
+    from ..checkpoints import discover_checkpoints
     from ..sandbox import make_executor
-    from .discovery import discover_checkpoints
     from .guard import check_health
     from .history import history_path, read_history
     from .runner import EvalRequest, eval_fingerprint

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from . import history as H
 from .parallel import concurrent_evaluations
-from .runner import EvalRequest, write_best_checkpoint
+from .runner import EvalRequest
+from .selection import write_best_checkpoint
 
 log = logging.getLogger(__name__)
 

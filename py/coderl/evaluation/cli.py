@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..paths import RAW_DIR
 
 BACKENDS = ("vllm", "openai", "hf", "oracle")
 
@@ -36,7 +37,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--datasets", default=None, help="comma-separated datasets instead of the tier's (e.g. for the demo)"
     )
-    p.add_argument("--raw-dir", default="data/raw")
+    p.add_argument("--raw-dir", default=RAW_DIR)
     p.add_argument("--manifests-dir", default="data/manifests")
     p.add_argument("--out-root", default="outputs")
     p.add_argument(
@@ -107,8 +108,8 @@ def datasets_for(args: argparse.Namespace, cfg, tier: int | None) -> tuple[int, 
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..checkpoints import resolve_model_dir
     from ..config import load_eval_config
-    from .discovery import resolve_model_dir
     from .runner import EvalRequest, run_evaluation
 
     cfg = load_eval_config(args.eval_config)

@@ -27,16 +27,15 @@ from ..config import EvalConfig
 from ..data.problem import Problem
 from ..errors import ConfigError, InfrastructureError
 from ..io_utils import atomic_write_json
+from ..paths import RAW_DIR
 from . import history as H
 from .guard import Guard, check_health
 from .metrics import dataset_metrics, history_scores
 from .outputs import DatasetCache, StepOutputs, checkpoint_id, prompt_sha256, write_per_problem, write_qa_log
 from .run_info import run_info
-from .selection import select_best
+from .selection import write_best_checkpoint
 
 log = logging.getLogger(__name__)
-
-BASELINE_PHASE = "phase0"
 
 
 @dataclass
@@ -51,7 +50,7 @@ class EvalRequest:
     backend: str = "vllm"
     vllm_url: str | None = None
     sandbox: str = "local"
-    raw_dir: str | Path = "data/raw"
+    raw_dir: str | Path = RAW_DIR
     manifests_dir: str | Path = "data/manifests"
     limit: int | None = None  # first N problems of each dataset (a different fingerprint, its own folder)
     served_model: str | None = None  # openai backend: the model id the server must be serving
@@ -334,13 +333,13 @@ def _context_need(req: EvalRequest, cfg: EvalConfig, prompts):
     cannot be counted; a prompt the server then refuses is that problem's prompt_too_long).
     """
     from ..generation.context import load_tokenizer, longest_prompt
-    from ..generation.vllm_server import resolve_model_dir
+    from ..generation.vllm_server import model_source
 
     if req.backend not in ("vllm", "openai"):
         return None
     source = req.model if req.backend == "vllm" else (req.served_model or req.model)
     try:
-        tok = load_tokenizer(resolve_model_dir(source), local_only=req.backend != "vllm")
+        tok = load_tokenizer(model_source(source), local_only=req.backend != "vllm")
     except Exception as e:  # noqa: BLE001 - any loader failure means: cannot count here
         if req.backend == "vllm":
             raise ConfigError(
@@ -364,7 +363,7 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
     def make():
         from ..generation import make_backend
         from ..generation.context import check_served_context, serving_max_model_len
-        from ..generation.vllm_server import resolve_model_dir
+        from ..generation.vllm_server import model_source
 
         kind = req.backend
         # openai: the server must serve the named model; a checkpoint folder is only checked when the
@@ -373,7 +372,7 @@ def _backend_cm(req: EvalRequest, cfg: EvalConfig, prompts):
         need = _context_need(req, cfg, prompts)
         opts = dict(req.backend_opts)
         if kind == "vllm" and need is not None:
-            opts.setdefault("max_model_len", serving_max_model_len(cfg, resolve_model_dir(req.model), need))
+            opts.setdefault("max_model_len", serving_max_model_len(cfg, model_source(req.model), need))
         with make_backend(kind, cfg=cfg, model=model, url=req.vllm_url, **opts) as backend:
             if kind == "openai" and need is not None:
                 check_served_context(backend.client.served_max_model_len(), need, backend.client.base_url)
@@ -494,15 +493,3 @@ def run_evaluation(
         H.record_evaluation(H.history_path(req.out_root, req.phase), row)
         write_best_checkpoint(req.out_root, req.phase, cfg)
     return row
-
-
-def write_best_checkpoint(
-    out_root: str | Path, phase: str, cfg: EvalConfig, baseline_phase: str = BASELINE_PHASE
-) -> dict[str, Any]:
-    rows = H.read_history(H.history_path(out_root, phase))
-    base = H.read_history(H.history_path(out_root, baseline_phase)) if phase != baseline_phase else rows
-    best = select_best(rows, cfg.selection, base, config_fingerprint=cfg.fingerprint())
-    best["phase"] = phase
-    best["written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    atomic_write_json(Path(out_root) / phase / "best_checkpoint.json", best)
-    return best

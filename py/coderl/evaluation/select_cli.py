@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config import load_eval_config
     from ..errors import DataError
     from .history import history_path
-    from .runner import write_best_checkpoint
+    from .selection import write_best_checkpoint
 
     if not history_path(args.out_root, args.phase).is_file():
         raise DataError(

@@ -11,12 +11,23 @@
 3. Regression check: the winner's `regression_dataset` (humaneval) accepted@1 against the
    latest full Phase 0 evaluation scored under the same per-dataset fingerprint; a drop of more than
    `regression_threshold_pp` points is flagged (never silently dropped: missing data is said).
+
+write_best_checkpoint applies the rule to a phase's eval_history.jsonl and writes best_checkpoint.json.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..io_utils import atomic_write_json
+from . import history as H
+
+if TYPE_CHECKING:
+    from ..config import EvalConfig
+
+BASELINE_PHASE = "phase0"  # the base model's evaluations, the regression check's reference
 RULE_KEYS = ("dataset", "primary", "tiebreak", "tie_margin", "regression_dataset", "regression_threshold_pp")
 
 
@@ -224,3 +235,16 @@ def regression_check(best: dict[str, Any], baseline_rows: list[dict[str, Any]], 
         "status": "ok",
         "reason": f"{ds} accepted@1 {_pct(mine)} vs Phase 0 {_pct(bv)} (change {-drop_pp:+.1f} pp)",
     }
+
+
+def write_best_checkpoint(
+    out_root: str | Path, phase: str, cfg: EvalConfig, baseline_phase: str = BASELINE_PHASE
+) -> dict[str, Any]:
+    """Select from the phase's history (against the baseline phase's) and write <out_root>/<phase>/best_checkpoint.json."""
+    rows = H.read_history(H.history_path(out_root, phase))
+    base = H.read_history(H.history_path(out_root, baseline_phase)) if phase != baseline_phase else rows
+    best = select_best(rows, cfg.selection, base, config_fingerprint=cfg.fingerprint())
+    best["phase"] = phase
+    best["written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    atomic_write_json(Path(out_root) / phase / "best_checkpoint.json", best)
+    return best

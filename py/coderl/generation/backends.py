@@ -42,13 +42,13 @@ class ServedBackend(Backend):
         from .vllm_server import (
             ServerProcess,
             default_vllm_python,
-            resolve_model_dir,
+            model_source,
             transformers_serve_command,
             vllm_command,
         )
 
         self.cfg = cfg
-        self.model_dir = resolve_model_dir(model)
+        self.model_dir = model_source(model)
         self.engine = engine
         port = int(port or cfg.serving["port"])
         if engine == "vllm":
@@ -153,9 +153,9 @@ def make_backend(kind: str, *, cfg, model: str | None = None, url: str | None = 
         if not model:
             raise ConfigError("backend 'hf' needs a model folder (--checkpoint or --model)")
         from .hf_backend import HFBackend
-        from .vllm_server import resolve_model_dir
+        from .vllm_server import model_source
 
-        return HFBackend(resolve_model_dir(model), cfg, **opts)
+        return HFBackend(model_source(model), cfg, **opts)
     if kind == "oracle":
         from .oracle import OracleBackend
 

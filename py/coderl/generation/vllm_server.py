@@ -23,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from ..checkpoints import resolve_model_dir
 from ..errors import GenerationError
 from ..paths import repo_root
 
@@ -44,18 +45,12 @@ def default_vllm_python() -> str:
     return str(local) if local.exists() else sys.executable
 
 
-def resolve_model_dir(path_or_id: str) -> str:
-    """A verl checkpoint folder (global_step_N/) means its huggingface/ subfolder; a hub id stays as is."""
+def model_source(path_or_id: str) -> str:
+    """What a server loads: a local folder resolved by coderl.checkpoints (a verl checkpoint means its
+    huggingface/ export), as an absolute path; a hub id stays as is."""
     p = Path(path_or_id)
     if p.is_dir():
-        if (p / "config.json").is_file():
-            return str(p.resolve())
-        if (p / "huggingface" / "config.json").is_file():
-            return str((p / "huggingface").resolve())
-        raise GenerationError(
-            f"{p}: neither a Hugging Face model folder (config.json) nor a verl checkpoint with "
-            "huggingface/config.json; save checkpoints with checkpoint.save_contents including hf_model"
-        )
+        return str(resolve_model_dir(p, need_weights=False)[0].resolve())
     if path_or_id.startswith(("/", "./", "../")):
         raise GenerationError(f"model folder not found: {path_or_id}")
     return path_or_id

@@ -39,6 +39,7 @@ from ..data.problem import Problem
 from ..data.sandbox_check import judge_or_abort
 from ..data.sft_rows import Issue
 from ..io_utils import atomic_write_json, atomic_write_parquet
+from ..paths import RAW_DIR
 from ..reward.ground_truth import to_ground_truth
 from .sources import Item
 
@@ -161,7 +162,7 @@ def prepare_rl(
     eval_sets: list[str] | None = None,
     ngram: int = 13,
     min_overlap: float = 0.5,
-    raw_dir: str | Path = "data/raw",
+    raw_dir: str | Path = RAW_DIR,
     manifests_dir: str | Path = "data/manifests",
     validate: bool = True,
     sandbox: str = "local",

@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..checkpoints import list_checkpoints
 from ..errors import ConfigError, DataError, TrainingError
-from ..training.checkpoints import list_checkpoints
 from ..training.launch import RunSummary, _outcome, _run_attempt, _run_lock, count_rows, detect_device, settle_attempt
 from ..training.progress import Progress
 from ..training.recipe import resolve_path

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..paths import RAW_DIR
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-sets", default=None, help="comma-separated eval sets (default: every non-stand-in set)")
     p.add_argument("--ngram", type=int, default=13)
     p.add_argument("--min-overlap", type=float, default=0.5)
-    p.add_argument("--raw-dir", default="data/raw")
+    p.add_argument("--raw-dir", default=RAW_DIR)
     p.add_argument("--manifests-dir", default="data/manifests")
 
 

@@ -148,7 +148,7 @@ def resolve_start_model(recipe: dict) -> str:
     path = recipe["model"]["path"]
     if path != BEST_SFT:
         return _model_path(path)
-    from ..evaluation.discovery import resolve_model_dir
+    from ..checkpoints import resolve_model_dir
 
     f = Path(resolve_path(recipe["model"]["best_sft_file"]))
     if not f.is_file():

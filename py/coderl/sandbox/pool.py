@@ -29,6 +29,7 @@ from pathlib import Path
 
 from . import isolation
 from .isolation import Limits
+from .outcome import classify
 from .types import RunResult
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,6 @@ class Zygote:
 
     def run(self, code: str, stdin: bytes, limits: Limits) -> RunResult:
         """One execution; raises ZygoteLost (and retires itself) when the sandbox failed."""
-        from .local import _classify
-
         if not self.usable:
             raise ZygoteLost("the zygote is not running")
         src = code.encode("utf-8", "surrogateescape")
@@ -183,7 +182,7 @@ class Zygote:
         reason = "timeout" if head["timeout"] else None
         if reason is None and max(head["out_size"], head["err_size"]) > limits.output_bytes:
             reason = "output_limit"  # as a fresh run: more than the cap (the file limit is cap + 1)
-        return _classify(
+        return classify(
             head["exit"],
             out[: limits.output_bytes],
             err.decode("utf-8", "replace"),

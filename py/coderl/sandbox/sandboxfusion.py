@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .local import is_memory_error
+from .outcome import is_memory_error
 from .types import RunResult
 
 log = logging.getLogger(__name__)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bench_record import write_result
+from ..checkpoints import Checkpoint
 from ..errors import ConfigError, TrainingError
 from ..io_utils import atomic_write_json, atomic_write_text
 from ..models.qwen import build_qwen2
@@ -345,9 +346,9 @@ def ckpt_test(
         device,
         stop_after_save=True,
     )
-    step_dir = ckdir / f"global_step_{save_at}"
-    size = sum(f.stat().st_size for f in step_dir.rglob("*") if f.is_file()) if step_dir.is_dir() else 0
-    hf = step_dir / "huggingface"
+    ck = Checkpoint.at(ckdir, save_at)
+    size = ck.size_bytes() if ck.path.is_dir() else 0
+    hf = ck.export_dir
     hf_size = sum(f.stat().st_size for f in hf.rglob("*") if f.is_file()) if hf.is_dir() else 0
     b = launch(
         "ckpt_resume",

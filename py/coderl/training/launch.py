@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checkpoints import Checkpoint, latest_step, list_checkpoints
 from ..errors import ConfigError, DataError, TrainingError
 from . import process_tree
-from .checkpoints import latest_step, list_checkpoints
 from .console_metrics import parse_step_line, short
 from .progress import Progress
 from .recipe import batch_plan, describe, load_recipe, recipe_fingerprint, recipe_to_overrides, resolve_path
@@ -75,7 +75,7 @@ class RunSummary:
 
     def hf_dirs(self) -> list[Path]:
         """huggingface/ folders of the checkpoints, oldest first (what evaluation loads)."""
-        return [self.run_dir / f"global_step_{s}" / "huggingface" for s in self.checkpoints]
+        return [Checkpoint.at(self.run_dir, s).export_dir for s in self.checkpoints]
 
 
 def detect_device() -> str:

@@ -14,9 +14,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checkpoints import Checkpoint, latest_step, list_checkpoints
 from ..errors import ConfigError, DataError
 from ..io_utils import atomic_write_json
-from .checkpoints import Checkpoint, latest_step, list_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def hf_to_bf16(ckpt: Checkpoint, dry_run: bool = False) -> int:
     from safetensors import safe_open
     from safetensors.torch import save_file
 
-    hf = ckpt.hf_dir
+    hf = ckpt.export_dir
     files = sorted(hf.glob("*.safetensors"))
     if not files:
         return 0

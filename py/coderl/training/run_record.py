@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..checkpoints import latest_checkpoint
 from ..errors import DataError, TrainingError
 from ..io_utils import append_jsonl, atomic_write_json, read_jsonl
-from .checkpoints import latest_checkpoint
 
 RECORD_FILE = "coderl_run.json"
 METRICS_FILE = "metrics.jsonl"

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import latest_step
+from ..checkpoints import Checkpoint, latest_step
 from .launch import FATAL_PATTERNS
 from .run_record import read_metrics
 
@@ -37,7 +37,7 @@ def check_run(run_dir: str | Path, ckpt_steps: list[int], log_path: str | Path, 
     for step in ckpt_steps:
         checks.append(_checkpoint_exists(run_dir, step))
     last = max(ckpt_steps)
-    checks.append(_hf_export(run_dir / f"global_step_{last}" / "huggingface"))
+    checks.append(_hf_export(Checkpoint.at(run_dir, last).export_dir))
     checks.append(_no_fatal_lines(Path(log_path)))
     return checks
 
@@ -69,9 +69,10 @@ def _grad_norm_logged(metrics: dict[int, dict]) -> Check:
 
 
 def _checkpoint_exists(run_dir: Path, step: int) -> Check:
-    d = run_dir / f"global_step_{step}"
-    shards = sorted(p.name for p in d.glob("model_world_size_*_rank_*.pt")) if d.is_dir() else []
-    optim = list(d.glob("optim_world_size_*_rank_*.pt")) if d.is_dir() else []
+    ck = Checkpoint.at(run_dir, step)
+    d = ck.path
+    shards = [p.name for p in ck.shard_files("model")]
+    optim = ck.shard_files("optim")
     ok = bool(shards) and bool(optim)
     latest = latest_step(run_dir)
     return Check(
