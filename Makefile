@@ -110,7 +110,7 @@ bench-sandbox: setup
 	$(VENV)/bin/python -m coderl.sandbox.bench $(ARGS)
 
 bench-train: setup
-	$(VENV)/bin/python -m coderl.training.bench $(ARGS)
+	$(VENV)/bin/python -m coderl.training.benchmarks.bench $(ARGS)
 
 # the tables and quoted figures of docs/*.md from the raw results in docs/bench_*/ (ARGS=--check: compare only)
 docs-figures: setup

@@ -90,7 +90,7 @@ def main() -> int:
         return 2
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from coderl.training import varlen_attn
+    from coderl.training.in_verl import varlen_attn
 
     t0 = time.monotonic()
     dev = args.device

@@ -237,7 +237,7 @@ def _parquet_rows(path: Path) -> int:
 
 
 def train(r: Runner) -> str:
-    from coderl.training.bench import launch
+    from coderl.training.benchmarks.bench import launch
     from coderl.training.checkpoints import latest_step
     from coderl.training.run_record import RunRecord
 

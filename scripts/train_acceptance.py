@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "py"))
 
-from coderl.training import bench  # noqa: E402
-from coderl.training.mfu import mfu, peak_tflops, shape  # noqa: E402
+from coderl.training.benchmarks import bench  # noqa: E402
+from coderl.training.benchmarks.mfu import mfu, peak_tflops, shape  # noqa: E402
 
 
 def attempt(name: str, cmd: list[str], work: Path, gpus: int, interrupt_after_save: bool) -> dict:

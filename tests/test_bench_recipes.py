@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from coderl.training import bench_recipes
+from coderl.training.benchmarks import bench_recipes
 
 MODEL, DATA, CKPT = Path("/models/m"), Path("/data/train.parquet"), Path("/ckpt/x")
 # imported by verl only to keep the attention choice out of the saved HF config: no effect on training
-EXPORT_ONLY = "coderl.training.stock_export"
-VARLEN = "coderl.training.varlen_attn"
+EXPORT_ONLY = "coderl.training.in_verl.stock_export"
+VARLEN = "coderl.training.in_verl.varlen_attn"
 
 
 def _compose(overrides: list[str]) -> dict:

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from coderl.errors import ConfigError
-from coderl.training import bench
-from coderl.training.mfu import SHAPES, mfu, peak_tflops, shape, step_flops
+from coderl.training.benchmarks import bench
+from coderl.training.benchmarks.mfu import SHAPES, mfu, peak_tflops, shape, step_flops
 
 
 def test_shapes_match_published_parameter_counts():
@@ -36,7 +36,7 @@ def test_mfu_counts_matmuls_and_causal_attention():
 def test_bench_recipes_are_deltas_mapped_like_make_train():
     from pathlib import Path
 
-    from coderl.training.bench_recipes import BENCH_RECIPES, bench_overrides
+    from coderl.training.benchmarks.bench_recipes import BENCH_RECIPES, bench_overrides
 
     kw = dict(
         model=Path("/m"),
@@ -51,8 +51,8 @@ def test_bench_recipes_are_deltas_mapped_like_make_train():
     assert "+model.override_config.attn_implementation=coderl_varlen" in df
     assert "data.max_token_len_per_gpu=16384" in df and "data.use_dynamic_bsz=true" in df
     assert (
-        "model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn,"
-        "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]"
+        "model.external_lib=[coderl.training.in_verl.stock_export,coderl.training.in_verl.varlen_attn,"
+        "coderl.training.in_verl.fast_logprobs,coderl.training.in_verl.token_balanced_dp]"
     ) in df
     # the bench's pins replace the recipe's values instead of passing hydra two
     keys = [o.split("=", 1)[0] for o in df]
@@ -62,7 +62,7 @@ def test_bench_recipes_are_deltas_mapped_like_make_train():
     assert "+model.override_config.attn_implementation=sdpa" in rb and "model.use_remove_padding=false" in rb
     old = bench_overrides("default_rowloop", **kw)
     assert [o for o in old if o.startswith("model.external_lib")] == [
-        "model.external_lib=[coderl.training.stock_export,coderl.training.varlen_attn]"
+        "model.external_lib=[coderl.training.in_verl.stock_export,coderl.training.in_verl.varlen_attn]"
     ]
     cpu = bench_overrides("default", **{**kw, "device": "cpu"})
     assert "+model.override_config.attn_implementation=sdpa" in cpu and "model.use_liger=false" in cpu
@@ -121,7 +121,7 @@ def test_bench_runs_both_recipes_on_cpu(tmp_path):
             str(tmp_path / "raw"),
         ]
     )
-    args.argv = ["python", "-m", "coderl.training.bench", "--shape", "tiny"]
+    args.argv = ["python", "-m", "coderl.training.benchmarks.bench", "--shape", "tiny"]
     rc = bench.run(args)
     import json
 
@@ -139,7 +139,7 @@ def test_bench_runs_both_recipes_on_cpu(tmp_path):
     (raw,) = (tmp_path / "raw").glob("*_tiny_1xcpu_runbook_vs_default.json")
     kept = json.loads(raw.read_text())
     assert kept["results"] == report["results"]
-    assert kept["record"]["command"] == "python -m coderl.training.bench --shape tiny"
+    assert kept["record"]["command"] == "python -m coderl.training.benchmarks.bench --shape tiny"
     assert kept["record"]["versions"]["verl"] and kept["record"]["machine"]["cpus"] >= 1
 
 
@@ -148,7 +148,7 @@ def test_varlen_attention_registers_and_finds_sample_boundaries():
     from transformers import AttentionInterface
 
     from coderl.errors import TrainingError
-    from coderl.training import varlen_attn
+    from coderl.training.in_verl import varlen_attn
 
     assert varlen_attn.NAME in AttentionInterface._global_mapping
     varlen_attn._cache.clear()

@@ -1,10 +1,10 @@
-"""coderl.training.fast_logprobs: same log-probabilities and gradients as a float64 log_softmax."""
+"""coderl.training.in_verl.fast_logprobs: same log-probabilities and gradients as a float64 log_softmax."""
 
 import pytest
 import torch
 
-from coderl.training import fast_logprobs
-from coderl.training.fast_logprobs import token_logprobs
+from coderl.training.in_verl import fast_logprobs
+from coderl.training.in_verl.fast_logprobs import token_logprobs
 
 
 def _reference(logits, labels, weights):

@@ -1,4 +1,4 @@
-"""coderl.training.loss_token_logits: same SFT loss and gradients as verl's path, fewer logits.
+"""coderl.training.in_verl.loss_token_logits: same SFT loss and gradients as verl's path, fewer logits.
 
 Drives verl 0.9.1's own FSDPEngineWithLMHead.prepare_model_inputs / prepare_model_outputs and
 verl's sft_loss on a tiny Qwen2 (no FSDP wrapping needed for these two methods): once through the
@@ -17,7 +17,7 @@ from verl.workers.utils.losses import sft_loss  # noqa: E402
 ORIG_IN = FSDPEngineWithLMHead.prepare_model_inputs
 ORIG_OUT = FSDPEngineWithLMHead.prepare_model_outputs
 
-from coderl.training import loss_token_logits  # noqa: E402  (installs the patch)
+from coderl.training.in_verl import loss_token_logits  # noqa: E402  (installs the patch)
 
 
 def _engine():

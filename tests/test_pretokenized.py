@@ -8,7 +8,13 @@ from omegaconf import OmegaConf
 
 from coderl.errors import DataError
 from coderl.models.tokenizer import load_qwen_tokenizer
-from coderl.training.synthetic import SyntheticSpec, length_stats, make_samples, target_lengths, write_sft_parquet
+from coderl.training.benchmarks.synthetic import (
+    SyntheticSpec,
+    length_stats,
+    make_samples,
+    target_lengths,
+    write_sft_parquet,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +46,7 @@ def _config(pad_mode: str, truncation: str = "right", max_length: int = 512):
 def test_pretokenized_matches_multiturn(sft_parquet, tokenizer, pad_mode, truncation):
     from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
 
-    from coderl.training.pretokenized import PretokenizedSFTDataset
+    from coderl.training.in_verl.pretokenized import PretokenizedSFTDataset
 
     path, lengths = sft_parquet
     ref = MultiTurnSFTDataset(str(path), tokenizer, _config(pad_mode, truncation))

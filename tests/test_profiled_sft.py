@@ -1,8 +1,8 @@
-"""coderl.training.profiled_sft: the profile summary a human reads after `bench-train --profile-steps`."""
+"""coderl.training.benchmarks.profiled_sft: the profile summary a human reads after `bench-train --profile-steps`."""
 
 import torch
 
-from coderl.training import profiled_sft
+from coderl.training.benchmarks import profiled_sft
 
 
 def test_busy_time_is_the_union_of_overlapping_intervals():

@@ -1,4 +1,4 @@
-"""coderl.training.token_balanced_dp: the same samples per step as verl's sampler, spread over ranks by tokens.
+"""coderl.training.in_verl.token_balanced_dp: the same samples per step as verl's sampler, spread over ranks by tokens.
 
 Unit level: against torch's DistributedSampler (what verl 0.9.1's SFT trainer uses) on the runbook's
 length distribution; resume through torchdata's StatefulDataLoader. End to end: the real verl trainer
@@ -15,8 +15,8 @@ from torch.utils.data import DistributedSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from coderl.errors import ConfigError
-from coderl.training.synthetic import SyntheticSpec, target_lengths
-from coderl.training.token_balanced_dp import TokenBalancedSampler, imbalance
+from coderl.training.benchmarks.synthetic import SyntheticSpec, target_lengths
+from coderl.training.in_verl.token_balanced_dp import TokenBalancedSampler, imbalance
 
 
 class LengthsDataset:
@@ -66,7 +66,7 @@ def test_same_global_batches_fewer_tokens_on_the_busiest_rank(dp, bound):
 
 
 def test_partition_equal_count_finds_the_even_split():
-    from coderl.training.token_balanced_dp import partition_equal_count
+    from coderl.training.in_verl.token_balanced_dp import partition_equal_count
 
     lengths = [10, 9, 8, 7, 6, 5, 4, 3]  # sum 52: 26 + 26 exists (10+9+4+3, 8+7+6+5)
     groups = partition_equal_count(lengths, 2)
@@ -110,7 +110,7 @@ def test_recipe_key_needs_pretokenized_data():
     from coderl.training.recipe import load_recipe, recipe_to_overrides
 
     libs = lambda r: [o for o in recipe_to_overrides(r, 2) if o.startswith("model.external_lib")]  # noqa: E731
-    assert "coderl.training.token_balanced_dp" in libs(load_recipe("default"))[0]
+    assert "coderl.training.in_verl.token_balanced_dp" in libs(load_recipe("default"))[0]
     assert libs(load_recipe("runbook")) == []
     with pytest.raises(ConfigError, match="balance_tokens needs data.pretokenize"):
         load_recipe({"base": "default", "data": {"pretokenize": False}})
@@ -118,8 +118,8 @@ def test_recipe_key_needs_pretokenized_data():
 
 @pytest.mark.slow
 def test_two_processes_same_losses_as_verls_order(tiny_model_dir, qwen_tokenizer, tmp_path):
+    from coderl.training.benchmarks.synthetic import make_samples, write_sft_parquet
     from coderl.training.launch import train
-    from coderl.training.synthetic import make_samples, write_sft_parquet
 
     rows, _ = make_samples(qwen_tokenizer, SyntheticSpec(n=48, seed=2, mean_tokens=200, max_length=512))
     data = write_sft_parquet(tmp_path / "train.parquet", rows)

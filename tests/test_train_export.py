@@ -71,7 +71,7 @@ def test_smoke_check_fails_an_export_that_names_a_coderl_attention(tiny_model_di
     assert _hf_export(hf).ok
     cfg = json.loads((hf / "config.json").read_text())
     (hf / "config.json").write_text(json.dumps({**cfg, "attn_implementation": "coderl_varlen"}))
-    import coderl.training.varlen_attn  # noqa: F401  registered here, the load alone would pass
+    import coderl.training.in_verl.varlen_attn  # noqa: F401  registered here, the load alone would pass
 
     check = _hf_export(hf)
     assert not check.ok and 'attn_implementation="coderl_varlen"' in check.detail, check.line()

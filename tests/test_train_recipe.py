@@ -37,12 +37,12 @@ def test_default_and_runbook_profiles_override_verl_defaults():
     assert "model.external_lib" not in rb
     df = _ov(recipe_to_overrides(load_recipe("default"), gpus=2))
     assert df["model.external_lib"] == (
-        "[coderl.training.stock_export,coderl.training.varlen_attn,"
-        "coderl.training.fast_logprobs,coderl.training.token_balanced_dp]"
+        "[coderl.training.in_verl.stock_export,coderl.training.in_verl.varlen_attn,"
+        "coderl.training.in_verl.fast_logprobs,coderl.training.in_verl.token_balanced_dp]"
     )
     cpu = _ov(recipe_to_overrides(load_recipe("default"), gpus=1, device="cpu"))
     assert cpu["model.external_lib"] == (
-        "[coderl.training.stock_export,coderl.training.fast_logprobs,coderl.training.token_balanced_dp]"
+        "[coderl.training.in_verl.stock_export,coderl.training.in_verl.fast_logprobs,coderl.training.in_verl.token_balanced_dp]"
     )
 
 

@@ -1,4 +1,4 @@
-"""The packed-row boundary cache of coderl.training.varlen_attn only returns what the same tensor gave.
+"""The packed-row boundary cache of coderl.training.in_verl.varlen_attn only returns what the same tensor gave.
 
 The CUDA caching allocator gives the next micro batch's position_ids the block the previous one
 freed: same address, same shape, version 0. Two tensors over one numpy buffer reproduce that on CPU.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from coderl.training import varlen_attn
+from coderl.training.in_verl import varlen_attn
 
 
 def test_a_new_tensor_at_the_same_address_gets_its_own_boundaries():

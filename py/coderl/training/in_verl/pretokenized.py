@@ -8,7 +8,7 @@ MultiTurnSFTDataset's for the same rows and config (tests/test_pretokenized.py c
 the training math does not change.
 
 Use it through verl's hook:
-    data.custom_cls.path=pkg://coderl.training.pretokenized data.custom_cls.name=PretokenizedSFTDataset
+    data.custom_cls.path=pkg://coderl.training.in_verl.pretokenized data.custom_cls.name=PretokenizedSFTDataset
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from verl.utils.dataset.dataset_utils import DatasetPadMode
 from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
 
-from ..errors import DataError
+from ...errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class PretokenizedSFTDataset(MultiTurnSFTDataset):
         super().__init__(parquet_files, tokenizer, config, processor=processor, max_samples=max_samples)
         t0 = time.perf_counter()
         self._rows: list[dict[str, torch.Tensor]] = [self._compact(i) for i in range(len(self))]
-        # read by coderl.training.token_balanced_dp to spread each step's samples over the ranks by tokens
+        # read by coderl.training.in_verl.token_balanced_dp to spread each step's samples over the ranks by tokens
         self.token_lengths: list[int] = [int(r["input_ids"].shape[-1]) for r in self._rows]
         log.info(
             "pretokenized %d rows (%d tokens) in %.1f s",

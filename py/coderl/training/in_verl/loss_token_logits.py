@@ -87,7 +87,7 @@ def install() -> bool:
     prepare_model_inputs._coderl = True
     FSDPEngineWithLMHead.prepare_model_inputs = prepare_model_inputs
     FSDPEngineWithLMHead.prepare_model_outputs = prepare_model_outputs
-    log.info("coderl.training.loss_token_logits: output-layer logits only for loss tokens")
+    log.info("coderl.training.in_verl.loss_token_logits: output-layer logits only for loss tokens")
     return True
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from ..errors import ConfigError
-from .recipe import load_recipe, recipe_to_overrides
+from ...errors import ConfigError
+from ..recipe import load_recipe, recipe_to_overrides
 
 # the measured boxes have no flash-attn: the runbook recipe's verl default (flash_attention_2) would
 # not run there, so the bench measures the runbook with sdpa, as it always did
@@ -36,7 +36,7 @@ BENCH_RECIPES: dict[str, dict] = {
     "default_rowloop": {"base": "default", "training": {"fast_logprobs": False}, "batch": {"balance_tokens": False}},
     # the default before token-balanced ranks: rank r gets every dp-th sample of the shuffled order
     "default_unbalanced": {"base": "default", "batch": {"balance_tokens": False}},
-    # logits only for the tokens the loss counts (coderl.training.loss_token_logits)
+    # logits only for the tokens the loss counts (coderl.training.in_verl.loss_token_logits)
     "default_losslogits": {"base": "default", "training": {"loss_token_logits": True}},
     # FSDP2 reduce-scatters gradients in bf16 instead of fp32 (half the bytes; changes the rounding)
     "default_bf16reduce": {

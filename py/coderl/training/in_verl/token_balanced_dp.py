@@ -17,7 +17,7 @@ communicated.
 
 verl imports this module in every rank before it builds its data loaders (`model.external_lib`);
 importing it replaces the sampler class verl's SFT trainer uses. Datasets that do not expose
-`token_lengths` and `global_batch_size` (ours: coderl.training.pretokenized) keep verl's order.
+`token_lengths` and `global_batch_size` (ours: coderl.training.in_verl.pretokenized) keep verl's order.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """`make bench-train`: the runbook recipe and the project's fast recipe, side by side, on one machine.
 
-    python -m coderl.training.bench --shape 7.6b --gpus 4 --steps 20
-    python -m coderl.training.bench --shape tiny --device cpu --steps 2     (the CPU smoke of the same code)
+    python -m coderl.training.benchmarks.bench --shape 7.6b --gpus 4 --steps 20
+    python -m coderl.training.benchmarks.bench --shape tiny --device cpu --steps 2     (the CPU smoke of the same code)
 
-For each recipe (coderl.training.bench_recipes: a delta on configs/sft.yaml or configs/sft_runbook.yaml,
+For each recipe (coderl.training.benchmarks.bench_recipes: a delta on configs/sft.yaml or configs/sft_runbook.yaml,
 mapped to verl overrides by the same code as `make train`) it runs the real verl trainer (torchrun -m verl.trainer.sft_trainer) on a
 random-init Qwen2.5-shaped model with the real tokenizer and synthetic code SFT data (same data,
 seed, global batch, max_length, lr schedule and loss for every recipe), timestamps the per-step
-console lines, and reports s/step, tokens/s per GPU, MFU (coderl.training.mfu, the same count for
+console lines, and reports s/step, tokens/s per GPU, MFU (coderl.training.benchmarks.mfu, the same count for
 every recipe), verl's own MFU, peak GPU memory, the loss curves and the speed-up. `--ckpt-test`
 adds one checkpoint save and a resume of the fast recipe (save time, size, resumed losses vs the
 uninterrupted run). Results go to OUT/bench_results.json and OUT/bench_results.md; full logs to
@@ -31,14 +31,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..bench_record import write_result
-from ..errors import ConfigError, TrainingError
-from ..io_utils import atomic_write_json, atomic_write_text
-from ..models.qwen import build_qwen2
+from ...bench_record import write_result
+from ...errors import ConfigError, TrainingError
+from ...io_utils import atomic_write_json, atomic_write_text
+from ...models.qwen import build_qwen2
+from ..process_tree import kill_tree
 from .bench_recipes import BENCH_RECIPES, bench_overrides
 from .mfu import QwenShape, mfu, peak_tflops
 from .mfu import shape as get_shape
-from .process_tree import kill_tree
 from .profiled_sft import parse_window
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ WARMUP_STEPS = 3  # first steps pay for allocator growth, cuDNN/NCCL setup and c
 
 # CPU runs: the environment coderl.training.launch sets for the CPU platform (see cpu_platform.py)
 CPU_ENV = {
-    "VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform",
+    "VERL_USE_EXTERNAL_MODULES": "coderl.training.in_verl.cpu_platform",
     "VERL_PLATFORM": "cpu",
     "VERL_ENGINE_DEVICE": "cuda",
     "CUDA_VISIBLE_DEVICES": "",
@@ -150,7 +150,7 @@ def launch(
     stop_after_save kills the whole tree once verl has written its checkpoint tracker;
     interrupt_after_save sends SIGINT to the process group instead (what Ctrl-C in a terminal does)
     and lets the command stop itself."""
-    entry = "coderl.training.profiled_sft" if profile and profile.steps else "verl.trainer.sft_trainer"
+    entry = "coderl.training.benchmarks.profiled_sft" if profile and profile.steps else "verl.trainer.sft_trainer"
     cmd = command or [
         sys.executable,
         "-m",
@@ -225,7 +225,7 @@ def launch(
 class Profile:
     """Optional profiling of a launch: torch.profiler over a step window, py-spy over the whole run."""
 
-    steps: str | None = None  # "A,B": profile training steps A..B on rank 0 (coderl.training.profiled_sft)
+    steps: str | None = None  # "A,B": profile training steps A..B on rank 0 (coderl.training.benchmarks.profiled_sft)
     py_spy: bool = False  # sample every process's Python stacks (collapsed format) with py-spy
 
     def window(self) -> tuple[int, ...]:
@@ -282,7 +282,7 @@ def build_model(shp: QwenShape, out: Path, device: str) -> Path:
 def build_data(
     out: Path, n: int, seed: int = 0, mean_tokens: int = 1343, max_length: int = MAX_LENGTH
 ) -> tuple[Path, dict]:
-    from ..models.tokenizer import load_qwen_tokenizer
+    from ...models.tokenizer import load_qwen_tokenizer
     from .synthetic import SyntheticSpec, length_stats, make_samples, write_sft_parquet
 
     meta_path = out / "train.meta.json"
@@ -443,7 +443,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--recipes",
         default="runbook,default",
-        help=f"comma list from {', '.join(BENCH_RECIPES)} (coderl.training.bench_recipes)",
+        help=f"comma list from {', '.join(BENCH_RECIPES)} (coderl.training.benchmarks.bench_recipes)",
     )
     p.add_argument(
         "--max-token-len-per-gpu",
@@ -582,11 +582,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
-    p = argparse.ArgumentParser(prog="python -m coderl.training.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m coderl.training.benchmarks.bench", description=__doc__.splitlines()[0])
     add_arguments(p)
     try:
         args = p.parse_args(argv)
-        args.argv = ["python", "-m", "coderl.training.bench", *(sys.argv[1:] if argv is None else argv)]
+        args.argv = ["python", "-m", "coderl.training.benchmarks.bench", *(sys.argv[1:] if argv is None else argv)]
         return run(args)
     except (ConfigError, TrainingError) as e:
         print(f"bench-train: error: {e}", file=sys.stderr)

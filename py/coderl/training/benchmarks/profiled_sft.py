@@ -1,6 +1,6 @@
 """verl's SFT trainer with torch.profiler around a window of steps (for `bench-train --profile-steps`).
 
-    torchrun ... -m coderl.training.profiled_sft <the same hydra overrides as verl.trainer.sft_trainer>
+    torchrun ... -m coderl.training.benchmarks.profiled_sft <the same hydra overrides as verl.trainer.sft_trainer>
 
 Env: CODERL_PROFILE_STEPS="A,B" (1-based, inclusive), CODERL_PROFILE_OUT (folder). Rank 0 writes
 profile_summary.txt (where the time of those steps went: GPU busy time, host-to-device syncs, the

@@ -13,8 +13,8 @@ recipe cannot raise its MFU by doing more arithmetic.
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from ..models.qwen import SHAPES, QwenShape, shape
+from ...errors import ConfigError
+from ...models.qwen import SHAPES, QwenShape, shape
 
 __all__ = ["PEAK_BF16_TFLOPS", "SHAPES", "QwenShape", "mfu", "peak_tflops", "shape", "step_flops"]
 
@@ -32,7 +32,9 @@ def peak_tflops(gpu_name: str) -> tuple[str, float]:
     for key, val in PEAK_BF16_TFLOPS.items():
         if key.lower() in gpu_name.lower():
             return key, val
-    raise ConfigError(f"no bf16 peak known for GPU '{gpu_name}'; add it to coderl.training.mfu.PEAK_BF16_TFLOPS")
+    raise ConfigError(
+        f"no bf16 peak known for GPU '{gpu_name}'; add it to coderl.training.benchmarks.mfu.PEAK_BF16_TFLOPS"
+    )
 
 
 def mfu(s: QwenShape, tokens_per_s: float, attn_len: float, n_gpus: int, peak_tflops_per_gpu: float) -> float:

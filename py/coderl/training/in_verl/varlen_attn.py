@@ -9,7 +9,7 @@ per layer and the slow masked kernel. PyTorch (>= 2.9) ships a varlen flash kern
 attention implementation "coderl_varlen". The math is the same causal softmax attention per
 sample; only the kernel differs.
 
-verl imports it through `model.external_lib=coderl.training.varlen_attn` (before the model is
+verl imports it through `model.external_lib=coderl.training.in_verl.varlen_attn` (before the model is
 built) and the recipe sets `+model.override_config.attn_implementation=coderl_varlen`.
 """
 
@@ -21,7 +21,7 @@ import weakref
 
 import torch
 
-from ..errors import TrainingError
+from ...errors import TrainingError
 
 log = logging.getLogger(__name__)
 

@@ -74,7 +74,7 @@ def install() -> bool:
         return False
     if getattr(tf.logprobs_from_logits_v2, "__module__", "") != __name__:
         tf.logprobs_from_logits_v2 = token_logprobs
-        log.info("coderl.training.fast_logprobs: verl's per-row logprob fallback replaced by chunked rows")
+        log.info("coderl.training.in_verl.fast_logprobs: verl's per-row logprob fallback replaced by chunked rows")
     return True
 
 

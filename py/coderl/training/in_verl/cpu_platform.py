@@ -3,7 +3,7 @@
 verl has no CPU platform. `import verl` imports every module named in VERL_USE_EXTERNAL_MODULES,
 so when the launcher sets
 
-    VERL_USE_EXTERNAL_MODULES=coderl.training.cpu_platform
+    VERL_USE_EXTERNAL_MODULES=coderl.training.in_verl.cpu_platform
     VERL_PLATFORM=cpu              # pick this platform instead of auto-detecting (falls back to CUDA)
     VERL_ENGINE_DEVICE=cuda        # the FSDP engine is registered for "cuda" only; it runs fine on CPU
 
