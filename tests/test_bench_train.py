@@ -161,7 +161,7 @@ def test_varlen_attention_registers_and_finds_sample_boundaries():
 
 
 def test_launch_runs_a_command_and_interrupts_it_like_ctrl_c(tmp_path):
-    """The path scripts/train_acceptance.py drives `make train` through: SIGINT to the group after the save."""
+    """The path tools/train_acceptance.py drives `make train` through: SIGINT to the group after the save."""
     import sys
     import textwrap
 

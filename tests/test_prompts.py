@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,16 @@ from coderl.data.problem import Problem
 from coderl.errors import ConfigError, DataError
 from coderl.generation.prompts import build_messages, template_name
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "prompts.md"
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs" / "prompts.md"
+
+
+def _render_tool():
+    """tools/render_prompts_doc.py, the script that writes the page (tools/ is outside the package)."""
+    spec = importlib.util.spec_from_file_location("render_prompts_doc", REPO / "tools" / "render_prompts_doc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _mbpp(**meta) -> Problem:
@@ -81,12 +91,12 @@ def test_template_text_changes_the_fingerprint(eval_config):
 @pytest.mark.slow
 def test_docs_page_matches_the_rendered_templates(eval_config, shared_data):
     """docs/prompts.md shows each template rendered through the real Qwen2.5 chat template on a real problem."""
-    from coderl.generation.render_docs import example_problems, rendered_section
+    render = _render_tool()
 
-    problems = example_problems(shared_data)
+    problems = render.example_problems(shared_data)
     assert [template_name(p) for p in problems] == ["humaneval", "mbpp", "stdio"]
-    section = rendered_section(problems, eval_config)
+    section = render.rendered_section(problems, eval_config)
     assert section in DOCS.read_text(encoding="utf-8"), (
-        "docs/prompts.md is stale: regenerate with python -m coderl.generation.render_docs"
+        "docs/prompts.md is stale: regenerate with python tools/render_prompts_doc.py"
     )
     assert section.count("<|im_start|>assistant\n") == 3

@@ -2,7 +2,7 @@
 
 Runs on a CUDA box (the varlen kernel has no CPU implementation):
 
-    PYTHONPATH=py python3 scripts/gpu_check_varlen.py [--out DIR]
+    PYTHONPATH=py python3 tools/gpu_check_varlen.py [--out DIR]
 
 (`--device cpu` runs the same plumbing on CPU with per-sample sdpa standing in for the GPU-only
 kernel: it tests this script, not the kernel.)

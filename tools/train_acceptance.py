@@ -1,6 +1,6 @@
 """The multi-GPU acceptance run (issue 10) through the real entry point, `make train GPUS=N`.
 
-    .venv/bin/python scripts/train_acceptance.py --gpus 4 --steps 20 --save-at 10 --work /tmp/accept
+    .venv/bin/python tools/train_acceptance.py --gpus 4 --steps 20 --save-at 10 --work /tmp/accept
 
 On a random-init Qwen2.5-7B-shaped model with synthetic code SFT data (what `make bench-train`
 builds), the default recipe:

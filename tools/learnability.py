@@ -4,7 +4,7 @@ A plain PyTorch loop (no verl) over the same chat-formatted samples the demo tra
 greedy generation on held-out problems scored by exact match with the canonical answer (a proxy
 for the sandbox verdict: the canonical answer passes its asserts). Run:
 
-    .venv/bin/python -m coderl.demo_task.learnability --steps 80 --eval-every 10 --schedule cosine --warmup-ratio 0.1
+    .venv/bin/python tools/learnability.py --steps 80 --eval-every 10 --schedule cosine --warmup-ratio 0.1
 """
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-from .problems import PROMPT_FORMS, ToyTaskSpec, make_toy_problems, reference_answer
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "py"))  # a tool outside the package: `python tools/X.py` finds coderl in py/
+
+from coderl.demo_task.problems import PROMPT_FORMS, ToyTaskSpec, make_toy_problems, reference_answer  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +57,7 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ..models.tiny import TinyQwen2Spec, build_tiny_qwen2
+    from coderl.models.tiny import TinyQwen2Spec, build_tiny_qwen2
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
