@@ -1,6 +1,6 @@
 """Render docs/prompts.md's examples: one real problem per template, through the real Qwen2.5 chat
 template, exactly as the server sees it. `python tools/render_prompts_doc.py` prints them;
-tests/test_prompts.py checks the committed page still matches the current templates.
+tests/generation/test_prompts.py checks the committed page still matches the current templates.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Here the same math runs over chunks of rows sized to ~CHUNK_BYTES of fp32 each, 
 autograd function that saves only the logits (already alive), the labels and the per-row
 logsumexp; the backward writes softmax - one-hot chunk by chunk into one gradient tensor.
 Log-probabilities come out in fp32 (verl's bf16 path rounded them to bf16: the loss differs by
-bf16 noise, never more; tests/test_fast_logprobs.py checks both against float64).
+bf16 noise, never more; tests/training/test_fast_logprobs.py checks both against float64).
 
 Importing this module installs it (verl imports it in every rank through `model.external_lib`).
 """

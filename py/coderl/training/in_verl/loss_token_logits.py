@@ -9,7 +9,7 @@ Here the engine passes the positions whose (shifted) loss mask is set to the mod
 transformers' `logits_to_keep` (an index tensor: the model slices the hidden states before the
 output layer), computes those rows' log-probs, and scatters them into a zero vector over all
 tokens, which is what the loss reads. The loss, its gradient and the logged metrics are unchanged:
-masked-out positions contributed 0 before and contribute 0 now (tests/test_loss_token_logits.py
+masked-out positions contributed 0 before and contribute 0 now (tests/training/test_loss_token_logits.py
 compares losses and gradients with the stock path on the real verl engine code).
 
 Only the plain path is taken over: packed rows (remove padding), no sequence parallelism, no

@@ -4,7 +4,7 @@ verl's MultiTurnSFTDataset applies the chat template per turn in `__getitem__`, 
 for the whole conversation (its sanity check), on every access: every epoch pays for it again,
 in the data-loader workers. This class runs exactly that code once per row at construction and
 keeps the compact (unpadded) result; `__getitem__` only re-pads. Outputs are identical to
-MultiTurnSFTDataset's for the same rows and config (tests/test_pretokenized.py checks that), so
+MultiTurnSFTDataset's for the same rows and config (tests/training/test_pretokenized.py checks that), so
 the training math does not change.
 
 Use it through verl's hook:

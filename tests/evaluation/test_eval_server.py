@@ -16,7 +16,7 @@ import pytest
 from coderl.cli import main
 from coderl.evaluation.history import read_history
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:

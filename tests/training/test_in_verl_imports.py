@@ -15,7 +15,7 @@ from pathlib import Path
 
 import coderl.training.in_verl as in_verl
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(f"coderl.training.in_verl.{m.name}" for m in pkgutil.iter_modules(in_verl.__path__))
 # the package chain and the typed errors; nothing else of coderl
 ALLOWED = {"coderl", "coderl.errors", "coderl.training", "coderl.training.in_verl"}

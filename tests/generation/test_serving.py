@@ -22,7 +22,7 @@ from coderl.errors import GenerationError
 from coderl.generation import build_messages, make_backend
 from coderl.generation.vllm_server import ServerProcess, _pid_alive, port_in_use
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
 
 

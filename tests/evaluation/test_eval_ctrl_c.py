@@ -22,7 +22,7 @@ from coderl.cli import main
 from coderl.generation.vllm_server import port_in_use
 from ctrl_c import STOP_LIMIT_S, ctrl_c, start_in_foreground_group, tree
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from coderl.reward import RewardScorer, compute_score, to_ground_truth
 from coderl.sandbox import samples
-from test_sandbox_hostile import HOSTILE, PROGRAMS, PROLOGUE, Listener, _wait_gone
+from sandbox.test_sandbox_hostile import HOSTILE, PROGRAMS, PROLOGUE, Listener, _wait_gone
 
 QUEEN = "cluster0/1143_c_queen_2410"
 

@@ -12,7 +12,7 @@ from coderl.data.problem import Problem
 from coderl.errors import ConfigError, DataError
 from coderl.generation.prompts import build_messages, template_name
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs" / "prompts.md"
 
 

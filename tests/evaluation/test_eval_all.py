@@ -12,7 +12,7 @@ from coderl.cli import main
 from coderl.evaluation.discovery import discover_checkpoints
 from coderl.evaluation.history import read_history
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_discovery_is_numeric_and_reports_missing_weights(tmp_path):

@@ -20,7 +20,7 @@ from coderl.data.problem import Problem
 from coderl.sandbox.judge import judge_problem
 from coderl.sandbox.local import LocalExecutor
 
-HACKS = Path(__file__).parent / "hostile" / "judge"
+HACKS = Path(__file__).parents[1] / "hostile" / "judge"
 STUB = 'def sq(x):\n    """[x, x * x]"""\n'
 PROBLEMS = {
     "eq": Problem(

@@ -166,7 +166,7 @@ def test_verl_reward_loop_manager_with_a_ray_actor(qwen_tokenizer, tokenizer_dir
     import ray
     from verl.experimental.reward_loop import RewardLoopManager
 
-    py = str(Path(__file__).resolve().parents[1] / "py")
+    py = str(Path(__file__).resolve().parents[2] / "py")
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -194,12 +194,12 @@ def test_verl_reward_loop_manager_with_a_ray_actor(qwen_tokenizer, tokenizer_dir
 
 def test_sandbox_failure_stops_verls_reward_loop_instead_of_a_zero(qwen_tokenizer, tokenizer_dir, rows, eval_config):
     """The default `naive` reward manager lets the reward's InfrastructureError through: the step fails."""
+    from test_reward import FlakySandboxFusion
     from verl.experimental.reward_loop import RewardLoopWorker
 
     from coderl.errors import InfrastructureError
     from coderl.reward import get_scorer
     from coderl.sandbox import make_executor
-    from test_reward import FlakySandboxFusion
 
     srv = FlakySandboxFusion(make_executor("local", eval_config))
     try:

@@ -19,7 +19,7 @@ from coderl.evaluation.history import read_history
 from coderl.evaluation.outputs import StepOutputs
 from coderl.evaluation.parallel import backend_options, concurrent_evaluations, judge_workers
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STEPS = (10, 20, 30, 40)
 
 

@@ -19,7 +19,7 @@ from coderl.cli import main
 from coderl.evaluation.history import read_history
 from http_json import send_json
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from coderl.sandbox.local import LocalExecutor, is_memory_error
 from coderl.sandbox.sandboxfusion import SandboxFusionExecutor, map_response
 from coderl.sandbox.types import KILLED_FROM_OUTSIDE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

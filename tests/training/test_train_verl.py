@@ -31,7 +31,7 @@ from ctrl_c import start_in_foreground_group
 pytestmark = pytest.mark.slow
 
 STEPS, SAVE = 4, 2  # small: each CPU step of the tiny model costs seconds on 2 shared cores
-PAUSE_HOOK = Path(__file__).parent / "fixtures" / "pause_after_checkpoint"
+PAUSE_HOOK = Path(__file__).parents[1] / "fixtures" / "pause_after_checkpoint"
 
 
 def _recipe(model: Path, data: tuple[Path, Path], batch: int = 2) -> dict:

@@ -21,7 +21,7 @@ from coderl.reward import answers as kinds
 from coderl.reward import compute_score_batch, to_ground_truth
 from coderl.sandbox import samples
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TRAIN300_EVERY = 12  # 25 of the 300 problems
 TRAIN300_KINDS = ("known_fenced", "known_unfenced", "wrong_first_token", "crash", "no_code", "exit_early")
 HUMANEVAL_EVERY = 8  # 21 of the 164 problems

@@ -17,7 +17,7 @@ from coderl.sandbox.compare import compare_codecontests, compare_exact, compare_
 from coderl.sandbox.judge import JudgePool, build_functional_program, judge_problem
 from coderl.sandbox.local import LocalExecutor
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

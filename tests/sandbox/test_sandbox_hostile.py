@@ -24,7 +24,7 @@ from coderl.sandbox.judge import AloneGate, judge_rerunning_alone
 from coderl.sandbox.local import LocalExecutor
 from coderl.sandbox.types import KILLED_FROM_OUTSIDE
 
-HOSTILE = Path(__file__).parent / "hostile"
+HOSTILE = Path(__file__).parents[1] / "hostile"
 PROGRAMS = sorted(p.name for p in HOSTILE.glob("*.py"))
 TIMEOUT_S = 2.0
 # Programs expected to end on their own get a generous limit: on a loaded machine a MemoryError
