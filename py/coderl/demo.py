@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             sandbox="local",
             raw_dir=data_dir / "raw",
             manifests_dir=data_dir / "manifests",
-            # several prompts per forward pass: same greedy answers in fp32 (tests/test_hf_backend.py)
+            # several prompts per forward pass: same greedy answers in fp32 (tests/generation/test_hf_backend.py)
             backend_opts={"batch_size": int(cfg.serving["concurrency"])},
         )
         rows[step] = run_evaluation(req, cfg)

@@ -2,7 +2,7 @@
 # (timeout: in a fresh bwrap run its parent is bwrap's init, same uid, which it can ptrace-stop: it only
 # delays itself; in a pooled sandbox the parent is the root zygote and every attack on it fails)
 # tries to leave something for the next execution in the same (pooled) sandbox, and to reach the
-# zygote that forked it; tests/test_sandbox_hostile.py then runs a probe in the same sandbox
+# zygote that forked it; tests/sandbox/test_sandbox_hostile.py then runs a probe in the same sandbox
 import ctypes, os, signal, time
 
 libc = ctypes.CDLL(None, use_errno=True)

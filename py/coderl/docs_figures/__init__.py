@@ -8,5 +8,5 @@ Modules: markers (find and fill spans), raw (read raw files, typed errors), fmt 
 train / train_figures (bench-train tables), sandbox_figures (bench-sandbox tables),
 plan_figures (the planner's prediction beside verl's measurement), reward_figures (bench-reward),
 eval_figures (bench-eval), load_flips_figures (verdicts under load), gpu_path_figures
-(scripts/gpu_path.py and the packed-attention check), demo_figures (make demo), registry (NAME -> renderer).
+(tools/gpu_path.py and the packed-attention check), demo_figures (make demo), registry (NAME -> renderer).
 """

@@ -1,4 +1,4 @@
-"""Figures of scripts/gpu_path.py (the user's whole GPU path, timed) and scripts/gpu_check_varlen.py
+"""Figures of tools/gpu_path.py (the user's whole GPU path, timed) and tools/gpu_check_varlen.py
 in docs/throughput.md, from docs/gpu_path/: the 1x H200 run's own JSON (beside its full .log) and the
 CPU run's, transcribed (its output was not kept).
 

@@ -1,4 +1,4 @@
-"""The Phase 2 GRPO timings on CPU (tests/test_rl_train.py runs of 2026-12-01) in docs/performance.md
+"""The Phase 2 GRPO timings on CPU (tests/rl/test_rl_train.py runs of 2026-12-01) in docs/performance.md
 and docs/rl.md, from docs/results/rl_cpu_2026-12-01_transcribed.json (transcribed: the runs'
 output was not kept). Each run holds [low, high] ranges over its steps.
 """

@@ -120,7 +120,7 @@ def loss_columns(a: dict[str, float], b: dict[str, float], per_line: int = 5) ->
     return "```\n" + "\n".join(lines) + "\n```"
 
 
-# `make train` acceptance run (scripts/train_acceptance.py): its own record, steps of two attempts
+# `make train` acceptance run (tools/train_acceptance.py): its own record, steps of two attempts
 ACCEPT = D + "2026-11-27_7.6b_4xH200_make_train_acceptance.json"
 
 

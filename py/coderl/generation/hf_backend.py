@@ -5,7 +5,7 @@ The device defaults to the first GPU when torch sees one (`device="auto"`), else
 Greedy decoding can take several problems per forward pass (`batch_size`): prompts are left-padded
 with an attention mask, so every row sees exactly its own tokens at its own positions. On the tiny
 fp32 models this backend serves, batched greedy answers equal one-at-a-time answers token for token
-(tests/test_hf_backend.py checks it); in low precision padding can change low-order bits and hence a
+(tests/generation/test_hf_backend.py checks it); in low precision padding can change low-order bits and hence a
 greedy token, so batch_size defaults to 1 (each answer is what the model gives that prompt alone).
 Sampling always runs one problem at a time (one seeded draw per problem). The chat template is the
 model folder's own, applied exactly as an OpenAI server applies it (add_generation_prompt=True).

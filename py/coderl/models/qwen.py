@@ -1,6 +1,6 @@
 """The one table of Qwen2.5 shapes and the one builder of random-init Qwen2 models (real Qwen tokenizer).
 
-Shared by the planner (coderl.training.plan), the MFU count (coderl.training.mfu), bench-train and
+Shared by the planner (coderl.training.plan), the MFU count (coderl.training.benchmarks.mfu), bench-train and
 the tiny test/demo models (coderl.models.tiny).
 """
 

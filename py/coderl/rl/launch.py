@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # verl imports these in every process (driver, TaskRunner, workers, rollout servers)
 PLUGINS = ["coderl.rl.overlong"]
-CPU_PLUGINS = ["coderl.training.cpu_platform", "coderl.rl.hf_rollout"]
+CPU_PLUGINS = ["coderl.training.in_verl.cpu_platform", "coderl.rl.hf_rollout"]
 
 
 def rl_total_steps(recipe: dict, extra_overrides: Sequence[str] = ()) -> int:

@@ -49,7 +49,7 @@ GUARANTEES = {
 }
 
 # What a weaker level does NOT hold that bwrap does (env-check and the start-up line say it; the
-# hostile corpus in tests/test_sandbox_hostile.py is contained at every level, these are the gaps).
+# hostile corpus in tests/sandbox/test_sandbox_hostile.py is contained at every level, these are the gaps).
 NOT_HELD = {
     "bwrap": "",
     "unshare": "no read-only /: the program can write wherever the host allows its uid (as root: a dedicated uid, "

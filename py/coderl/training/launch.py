@@ -36,9 +36,9 @@ from .run_record import RunRecord, append_metrics, check_resumable, read_metrics
 
 log = logging.getLogger(__name__)
 
-# What verl needs to run on CPU (see coderl.training.cpu_platform)
+# What verl needs to run on CPU (see coderl.training.in_verl.cpu_platform)
 CPU_ENV = {
-    "VERL_USE_EXTERNAL_MODULES": "coderl.training.cpu_platform",
+    "VERL_USE_EXTERNAL_MODULES": "coderl.training.in_verl.cpu_platform",
     "VERL_PLATFORM": "cpu",
     "VERL_ENGINE_DEVICE": "cuda",
     "CUDA_VISIBLE_DEVICES": "",

@@ -42,7 +42,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "messages_key": (str, None),
         "max_length": (int, (16, 1 << 20)),
         "truncation": (str, ("error", "left", "right")),
-        # tokenize once ahead of training (coderl.training.pretokenized) instead of per sample per step
+        # tokenize once ahead of training (coderl.training.in_verl.pretokenized) instead of per sample per step
         "pretokenize": (bool, None),
     },
     "batch": {
@@ -51,7 +51,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "remove_padding": (bool, None),
         "dynamic_batch": (bool, None),
         "max_token_len_per_gpu": ((int, NoneType), (1, 1 << 24)),
-        # each step's samples spread over the GPUs by tokens (coderl.training.token_balanced_dp)
+        # each step's samples spread over the GPUs by tokens (coderl.training.in_verl.token_balanced_dp)
         "balance_tokens": (bool, None),
     },
     "optim": {
@@ -70,9 +70,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "strategy": (str, ("fsdp2", "fsdp")),
         "cpu_offload": (bool, None),
         "use_liger": (bool, None),
-        # chunked token log-probs instead of verl's per-token loop (coderl.training.fast_logprobs)
+        # chunked token log-probs instead of verl's per-token loop (coderl.training.in_verl.fast_logprobs)
         "fast_logprobs": (bool, None),
-        # output-layer logits only where the loss counts (coderl.training.loss_token_logits)
+        # output-layer logits only where the loss counts (coderl.training.in_verl.loss_token_logits)
         "loss_token_logits": (bool, None),
         "torch_compile": (bool, None),
     },
@@ -258,7 +258,7 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
     """Hydra overrides for `verl.trainer.sft_trainer` (config sft_trainer_engine) that realize the recipe.
 
     Every verl default that differs from the runbook is set explicitly. device="cpu" adds what the
-    CPU platform needs (coderl.training.cpu_platform): sdpa attention, FSDP2, no torch.compile.
+    CPU platform needs (coderl.training.in_verl.cpu_platform): sdpa attention, FSDP2, no torch.compile.
     """
     if device not in ("cuda", "cpu"):
         raise ConfigError(f"device {device!r}: expected cuda or cpu")
@@ -333,20 +333,22 @@ def recipe_to_overrides(recipe: dict, gpus: int, nnodes: int = 1, device: str = 
     # modules verl imports in every rank before it builds the model
     libs = []
     if attn:
-        libs.append("coderl.training.stock_export")  # keeps the attention choice out of the exported config.json
+        libs.append(
+            "coderl.training.in_verl.stock_export"
+        )  # keeps the attention choice out of the exported config.json
     if attn == "coderl_varlen":
-        libs.append("coderl.training.varlen_attn")  # registers PyTorch's varlen flash kernel with transformers
+        libs.append("coderl.training.in_verl.varlen_attn")  # registers PyTorch's varlen flash kernel with transformers
     if t["fast_logprobs"]:
-        libs.append("coderl.training.fast_logprobs")  # replaces verl's per-token logprob loop
+        libs.append("coderl.training.in_verl.fast_logprobs")  # replaces verl's per-token logprob loop
     if t["loss_token_logits"]:
-        libs.append("coderl.training.loss_token_logits")  # prompt tokens skip the output layer
+        libs.append("coderl.training.in_verl.loss_token_logits")  # prompt tokens skip the output layer
     if b["balance_tokens"]:
-        libs.append("coderl.training.token_balanced_dp")  # same samples per step, equal tokens per GPU
+        libs.append("coderl.training.in_verl.token_balanced_dp")  # same samples per step, equal tokens per GPU
     if libs:
         out.append(f"model.external_lib=[{','.join(libs)}]")
     if d["pretokenize"]:
         out += [
-            "data.custom_cls.path=pkg://coderl.training.pretokenized",
+            "data.custom_cls.path=pkg://coderl.training.in_verl.pretokenized",
             "data.custom_cls.name=PretokenizedSFTDataset",
         ]
     out += recipe["verl_overrides"]
