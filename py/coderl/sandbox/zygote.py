@@ -11,9 +11,10 @@ limits, so one sandbox serves many executions: a problem's tests (sessions) or m
 2. writes the program to /tmp/prog.py and forks a child that: starts its own session, gets stdin,
    stdout and stderr as fresh memfds (never files in /tmp, so the program sees the /tmp of a fresh
    run), closes every other descriptor, drops to the unprivileged uid (root mode), sets its own
-   rlimits, umask, cwd and signal dispositions as a fresh ``python`` has them, blocks the kernel
-   keyring syscalls (the one per-uid kernel store that survives a process), and becomes the
-   program's ``__main__``;
+   rlimits, umask and cwd, clears the signal mask (the dispositions it inherits are a fresh
+   ``python``'s: the zygote never changes one), blocks the kernel keyring syscalls (the one
+   per-uid kernel store that survives a process; the filter is built once, before any fork), and
+   becomes the program's ``__main__``;
 3. waits with the wall-clock limit, then SIGKILLs every other process of the sandbox (leftover
    children, daemons) until none is left, and answers with exit status, times, stdout, the stderr
    tail and whether the clean-up succeeded (``clean``: the harness retires the sandbox if not).
@@ -26,7 +27,9 @@ mem), but the program can kill or stop it; the harness then sees the protocol fa
 execution in a fresh sandbox.
 """
 
+import atexit
 import gc
+import io
 import json
 import os
 import platform
@@ -36,17 +39,12 @@ import signal
 import struct
 import sys
 import time
+import types
 
 STDERR_KEEP = 16 * 1024
 PROG = "/tmp/prog.py"
 WRITABLE = ("/tmp", "/dev/shm", "/dev/mqueue")
 DROP_TO = int(sys.argv[sys.argv.index("--drop-to") + 1]) if "--drop-to" in sys.argv else None
-# Signal dispositions of a fresh interpreter, restored in every child.
-FRESH_SIGNALS = {
-    s: signal.getsignal(s)
-    for s in signal.valid_signals()
-    if s not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(s) is not None
-}
 
 
 def _libc():
@@ -67,10 +65,15 @@ def _nondumpable():  # also loads ctypes once, for the children's seccomp filter
 _KEY_SYSCALLS = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC00000B7, (217, 218, 219))}
 
 
-def _block_keyrings():
+def _keyring_filter():
+    """Build, once in the zygote, what each child installs: the prctl function and the filter.
+
+    Built before any fork, so a child only makes two prctl calls: a ctypes type created in the
+    child would touch (and copy) hundreds of the zygote's pages per execution.
+    """
     arch = _KEY_SYSCALLS.get(platform.machine())
     if arch is None:
-        return
+        return None
     ctypes, libc = _libc()
     audit_arch, (a, b, c) = arch
     allow, enosys = 0x7FFF0000, 0x00050000 | 38
@@ -94,8 +97,18 @@ def _block_keyrings():
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     fprog = Fprog(len(prog), ctypes.addressof(buf))
-    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "seccomp filter for keyring syscalls")
+    return libc.prctl, ctypes.byref(fprog), ctypes.get_errno, (buf, fprog)  # the last keeps them alive
+
+
+KEYRING_FILTER = None  # set at start-up (see __main__)
+
+
+def _block_keyrings():
+    if KEYRING_FILTER is None:
+        return
+    prctl, fprog, get_errno, _ = KEYRING_FILTER
+    if prctl(38, 1, 0, 0, 0) != 0 or prctl(22, 2, fprog, 0, 0) != 0:  # NO_NEW_PRIVS, SECCOMP_MODE_FILTER
+        raise OSError(get_errno(), "seccomp filter for keyring syscalls")
 
 
 # -- protocol -------------------------------------------------------------------------------------
@@ -249,11 +262,8 @@ def _child(src, req, fds, ready_w):
         os.dup2(src_fd, dst)
     os.closerange(3, ready_w)
     os.closerange(ready_w + 1, 1 << 16)
-    for s, h in FRESH_SIGNALS.items():
-        try:
-            signal.signal(s, h)
-        except (OSError, ValueError):
-            pass
+    # Signal dispositions: inherited as they are in the zygote, i.e. a fresh interpreter's (it never
+    # changes one); only the mask is reset.
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     fsize = int(req["output_bytes"]) + 1  # Limits.file_size_limit: cap + 1 tells "passed" from "met"
     limits = (
@@ -275,9 +285,6 @@ def _child(src, req, fds, ready_w):
     _block_keyrings()
     os.write(ready_w, b"k")  # set-up done: from here on every outcome is the program's
     os.close(ready_w)
-    import io
-    import types
-
     sys.stdin = _std_stream(io, 0, "r", "<stdin>", "surrogateescape", False)
     sys.stdout = _std_stream(io, 1, "w", "<stdout>", "surrogateescape", False)
     sys.stderr = _std_stream(io, 2, "w", "<stderr>", "backslashreplace", True)
@@ -363,8 +370,6 @@ def _finish(code):
             sys.modules["threading"]._shutdown()
         except BaseException as e:
             _unraisable(sys.modules["threading"]._shutdown, e)
-    import atexit
-
     atexit._run_exitfuncs()
     status = _flush_std()
     # As finalize_modules does: drop __main__ from sys.modules, then collect, so the program's
@@ -470,6 +475,7 @@ def _serve():
 
 if __name__ == "__main__":
     _nondumpable()
+    KEYRING_FILTER = _keyring_filter()
     PROTO_IN = os.dup(0)
     PROTO_OUT = os.dup(1)
     for fd in (PROTO_IN, PROTO_OUT):
