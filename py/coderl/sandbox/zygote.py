@@ -453,6 +453,7 @@ def _serve():
         fds = (_memfd("stdin", stdin), _memfd("stdout"), _memfd("stderr"))
         ready_r, ready_w = os.pipe()
         t0 = time.monotonic()
+        gc.freeze()  # what the zygote holds now: out of the child's collections (as at start-up)
         pid = os.fork()
         if pid == 0:
             try:
