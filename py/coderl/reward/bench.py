@@ -20,8 +20,9 @@ Section `agreement`: every train300 known solution through the reward and the ju
 coderl, judge and bare get the per-execution time limit --timeout-s (default 5 s: prime_code's
 first pass over all tests uses 5 s; its per-test re-run of a failed answer uses 10 s, in its code;
 evaluation uses configs/eval.yaml's 30 s).
-Results: a markdown table, and JSON (machine, date, versions, command line) in --json
-(default docs/results/bench_reward_<date>.json).
+Results: a markdown table, and the raw result through coderl.bench_record.write_result:
+--results-dir (default docs/results/) / <date>_bench_reward_<problems>x<answers>_<workers>workers.json,
+with its `record` block (machine, date, versions, command line); --json PATH also writes a copy there.
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ from pathlib import Path
 
 from ..config import load_eval_config
 from ..generation.extract import extract_for_problem
-from ..paths import shared_data_dir
+from ..paths import repo_root, shared_data_dir
 from ..sandbox import samples
 from ..sandbox.compare import get_comparator
 from ..sandbox.judge import JudgePool
 from . import answers as answer_kinds
 from .scorer import RewardScorer
 
+RESULTS_DIR = repo_root() / "docs" / "results"  # bench-reward's raw results (rl.plan reads the newest)
 SANDBOXFUSION_64_CORES = (13.6, 14.9)  # solutions/s on 64 cores / 128 threads (ScaleBox's report)
 
 
@@ -369,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--workers", type=int, default=0, help="threads per scorer; 0 = one per core")
     ap.add_argument("--scorers", default="coderl,prime_code", help="add or drop prime_code (the slow one)")
-    ap.add_argument("--json", help="where to write the raw result (default docs/results/bench_reward_<date>.json)")
+    ap.add_argument("--json", help="also write the raw result to this path")
+    ap.add_argument("--results-dir", help="where the raw result goes (default docs/results/ of the checkout)")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = ap.parse_args(argv)
     import logging
 
@@ -390,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "date": date,
         "versions": _versions(),
-        "command": " ".join(["python -m coderl.reward.bench", *sys.argv[1:]]),
+        "command": " ".join(["python -m coderl.reward.bench", *argv]),
         "workers": workers,
         "timeout_s": args.timeout_s,
         "memory_limit_mb": cfg.sandbox["memory_limit_mb"],
@@ -431,19 +435,32 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r.get('agree_with_judge', '—')} |"
             )
         print(json.dumps(out["summary"]))
-    path = Path(
-        args.json
-        or Path(__file__).resolve().parents[3]
-        / "docs"
-        / "results"
-        / f"bench_reward_{time.strftime('%Y-%m-%d', time.gmtime())}.json"
-    )
-    from ..io_utils import atomic_write_json
+    from ..bench_record import write_result
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, out)
-    print(f"raw result: {path}")
+    cmd = ["python", "-m", "coderl.reward.bench", *argv]
+    path = write_result("reward", result_name(args, workers), out, cmd, out_dir=args.results_dir or RESULTS_DIR)
+    print(f"raw result: {path} (commit it)")
+    if args.json:
+        from ..bench_record import record
+        from ..io_utils import atomic_write_json
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(args.json, {"record": record("reward", cmd), **out})
+        print(f"copy: {args.json}")
     return 0
+
+
+def result_name(args: argparse.Namespace, workers: int) -> str:
+    """File stem of the raw result: what was run, e.g. bench_reward_4x16_2workers (+ _agreement)."""
+    parts = ["bench_reward"]
+    if "batch" in args.sections:
+        parts.append(f"{args.problems}x{args.answers}")
+        if "prime_code" not in args.scorers:
+            parts.append("coderl")
+    parts.append(f"{workers}workers")
+    if "agreement" in args.sections:
+        parts.append("agreement")
+    return "_".join(parts)
 
 
 if __name__ == "__main__":
