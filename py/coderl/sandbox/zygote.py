@@ -8,23 +8,31 @@ limits, so one sandbox serves many executions: a problem's tests (sessions) or m
 
 1. wipes every place the program can write (/tmp, /dev/shm, /dev/mqueue) and every SysV IPC
    object, and checks that no other process is alive in the sandbox;
-2. writes the program to /tmp/prog.py and forks a child that: starts its own session, gets stdin,
-   stdout and stderr as fresh memfds (never files in /tmp, so the program sees the /tmp of a fresh
-   run), closes every other descriptor, drops to the unprivileged uid (root mode), sets its own
-   rlimits, umask and cwd, clears the signal mask (the dispositions it inherits are a fresh
-   ``python``'s: the zygote never changes one), blocks the kernel keyring syscalls (the one
-   per-uid kernel store that survives a process; the filter is built once, before any fork), and
-   becomes the program's ``__main__``;
+2. writes the program to /tmp/prog.py, compiles it (once per program: a session's inputs share the
+   code object; a compile with anything to say is left to the child), and forks a child that:
+   starts its own session, gets stdin, stdout and stderr as fresh memfds (never files in /tmp, so
+   the program sees the /tmp of a fresh run), closes every other descriptor, drops to the
+   unprivileged uid (root mode), sets its own rlimits, umask and cwd, clears the signal mask (the
+   dispositions it inherits are a fresh ``python``'s: the zygote never changes one), blocks the
+   kernel keyring syscalls (the one per-uid kernel store that survives a process; the filter is
+   built once, before any fork), and becomes the program's ``__main__``;
 3. waits with the wall-clock limit, then SIGKILLs every other process of the sandbox (leftover
    children, daemons) until none is left, and answers with exit status, times, stdout, the stderr
    tail and whether the clean-up succeeded (``clean``: the harness retires the sandbox if not).
 
-The zygote never runs program code itself: its memory and state stay as they were after start-up.
+The zygote never runs program code itself (it compiles it, which runs none of it): its state stays
+as it was after start-up, but for the last program's code object.
 In root mode (``--drop-to UID``) the zygote is root with a few capabilities and the program runs as
 UID, so the program can neither signal, ptrace nor read the zygote. Otherwise (bwrap started by an
 unprivileged user) they share a uid: the zygote is non-dumpable (no ptrace, no /proc/<pid>/fd or
 mem), but the program can kill or stop it; the harness then sees the protocol fail and re-runs the
 execution in a fresh sandbox.
+
+Cost per execution (docs/performance.md, RL reward): a fork, then the child's copy-on-write faults on
+every zygote page it touches and the Python set-up above. So the child does as little as it can:
+what is identical for every execution (the seccomp filter, imports, the compiled program) is made
+once in the zygote, and the zygote's objects are frozen out of the child's exit-time garbage
+collection (gc.freeze before each fork).
 """
 
 import atexit
