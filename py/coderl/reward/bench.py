@@ -10,7 +10,9 @@ errors, early exits, no code, and --timeouts programs that never end), scored in
               the reference for agreement
   bare        the extracted programs run bare (`python3 -I prog.py`, no sandbox, no limits), same
               tests, same stop-at-first-failure, same threads; it also measures each answer's own
-              CPU time, hence the floor: max(total CPU / workers, the longest answer)
+              CPU time, hence the floor: max(total CPU / workers, the longest answer); then, untimed,
+              the same runs each beside an empty program: the answers' compute without interpreter
+              starts (answers_program_cpu_s), against which the reward's CPU is judged
 Each reports wall seconds, CPU seconds (the scorer's process and every descendant: load on a
 shared machine inflates wall time, not these), solutions/s (and per core), p50/p99 latency of a
 solution within the batch (from the batch's start to its score) and agreement with the judge
@@ -103,41 +105,54 @@ def _timed_map(fn, items: list, workers: int) -> tuple[list, list[float], float]
     return results, lat, time.monotonic() - t0
 
 
-def _bare_stdio(python: str, code: str | None, tests: list[dict], timeout: float, same) -> tuple[bool, float, int]:
+def _run_bare(python: str, prog: Path, stdin: Path, cwd: str, timeout: float) -> tuple[bytes, int, float, bool]:
+    """`python3 -I prog` on stdin, killed at `timeout`: (stdout, exit code, its own CPU s, killed)."""
+    with open(stdin, "rb") as f:
+        proc = subprocess.Popen(
+            [python, "-I", str(prog)], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd
+        )
+    killed = threading.Event()
+    timer = threading.Timer(timeout, lambda: (killed.set(), os.kill(proc.pid, 9)))
+    timer.start()
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)  # reaped here: its own rusage, not the threads' sum
+    timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return out, proc.returncode, usage.ru_utime + usage.ru_stime, killed.is_set()
+
+
+def _bare_stdio(
+    python: str, code: str | None, tests: list[dict], timeout: float, same, *, paired: bool = False
+) -> tuple[bool, float, int, float]:
     """The floor: run the program bare on each test in turn, stop at the first failure.
 
     Returns (accepted, the program's own CPU seconds: user + system of each run, or the time
-    limit for a run that reached it, the number of runs).
+    limit for a run that reached it, the number of runs, the program's CPU without interpreter
+    starts). The last is measured only with `paired`: each run is followed by an empty program on
+    the same input, whose CPU is subtracted (a start-up measured beside each run, not once for the
+    batch: on a loaded machine the cost of a start drifts by several ms during a run).
     """
     if code is None:
-        return False, 0.0, 0
-    cpu = 0.0
+        return False, 0.0, 0, 0.0
+    cpu = program_cpu = 0.0
     runs = 0
     with tempfile.TemporaryDirectory(prefix="coderl-bare-") as d:
-        prog = Path(d, "prog.py")
+        prog, empty, stdin = Path(d, "prog.py"), Path(d, "empty.py"), Path(d, "stdin")
         prog.write_text(code)
+        empty.write_text("")
         for t in tests:
-            stdin = Path(d, "stdin")
             stdin.write_text(t["input"])
-            with open(stdin, "rb") as f:
-                proc = subprocess.Popen(
-                    [python, "-I", str(prog)], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=d
-                )
-            killed = threading.Event()
-            timer = threading.Timer(timeout, lambda killed=killed, proc=proc: (killed.set(), os.kill(proc.pid, 9)))
-            timer.start()
-            out = proc.stdout.read()
-            proc.stdout.close()
-            _, status, usage = os.wait4(proc.pid, 0)  # reaped here: its own rusage, not the threads' sum
-            timer.cancel()
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            out, rc, used, killed = _run_bare(python, prog, stdin, d, timeout)
             runs += 1
-            if killed.is_set():
-                return False, cpu + timeout, runs
-            cpu += usage.ru_utime + usage.ru_stime
-            if proc.returncode != 0 or not same(out.decode("utf-8", "replace"), t["output"]):
-                return False, cpu, runs
-    return True, cpu, runs
+            if killed:
+                return False, cpu + timeout, runs, program_cpu + timeout
+            cpu += used
+            if paired:
+                program_cpu += used - _run_bare(python, empty, stdin, d, timeout)[2]
+            if rc != 0 or not same(out.decode("utf-8", "replace"), t["output"]):
+                return False, cpu, runs, program_cpu
+    return True, cpu, runs, program_cpu
 
 
 def _interpreter_start_cpu(python: str, n: int = 20) -> float:
@@ -230,8 +245,14 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
         [(p, c) for (p, _, _), c in zip(batch, extracted)],
         workers,
     )
-    cpu = [c for _, c, _ in results]
-    runs = sum(r for _, _, r in results)
+    cpu = [c for _, c, _, _ in results]
+    runs = sum(r for _, _, r, _ in results)
+    # Untimed: the same runs again, each beside an empty program, for the answers' own compute.
+    paired, _, _ = _timed_map(
+        lambda it: _bare_stdio(scorer.executor.python, it[1], it[0].tests, args.timeout_s, same, paired=True),
+        [(p, c) for (p, _, _), c in zip(batch, extracted)],
+        workers,
+    )
     # No scorer can finish before every answer's own CPU time is spent on `workers` cores, nor
     # before the longest single answer (a time-out) has run.
     floor_s = max(sum(cpu) / workers, max(cpu, default=0.0))
@@ -241,7 +262,7 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
             "bare runner (python3 -I per test, no isolation)",
             wall,
             lat,
-            [ok for ok, _, _ in results],
+            [ok for ok, _, _, _ in results],
             reference,
             workers,
             answers_cpu_s=round(sum(cpu), 2),
@@ -249,6 +270,8 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
             runs=runs,
             interpreter_start_cpu_s=round(start_s, 4),
             answers_cpu_without_starts_s=round(max(0.0, sum(cpu) - runs * start_s), 2),
+            answers_program_cpu_s=round(sum(pc for _, _, _, pc in paired), 2),
+            paired_runs=sum(r for _, _, r, _ in paired),
             cpu_s=round(meter.seconds(), 2),
         )
     )
@@ -419,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
                 ours["cpu_s"] / max(bare["answers_cpu_without_starts_s"], 1e-9), 2
             ),
             "coderl_vs_bare_runner": round(ours["wall_s"] / bare["wall_s"], 2),
+            # the goal's measure: the reward's CPU against the answers' own compute, each bare run's
+            # interpreter start taken out by an empty program run beside it
+            "coderl_cpu_vs_answers_program_cpu": round(ours["cpu_s"] / max(bare["answers_program_cpu_s"], 1e-9), 2),
             "sandboxfusion_per_core": [round(x / 64, 3) for x in SANDBOXFUSION_64_CORES],
         }
         if "verl" in rows:
