@@ -33,6 +33,7 @@ def test_bench_reward_writes_a_recorded_raw_result_the_rl_plan_reads(shared_data
     assert ours["cpu_s"] > 0 and raw["summary"]["coderl_cpu_vs_answers_cpu"] > 0
     bare = rows["bare"]  # the answers' compute: each run beside an empty program, the same runs again
     assert bare["paired_runs"] == bare["runs"] and bare["answers_program_cpu_s"] < bare["answers_cpu_s"]
+    assert bare["cpu_s"] < 2 * bare["answers_cpu_s"]  # the timed pass alone, not the paired one too
     assert raw["summary"]["coderl_cpu_vs_answers_program_cpu"] > 0
 
     per_core, basis = latest_reward_bench(tmp_path)
