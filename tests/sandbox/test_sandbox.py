@@ -305,6 +305,18 @@ for s in (sys.stdin, sys.stdout, sys.stderr):
 print(repr(sys.stdin.read()), __name__, sys.argv)
 """
 
+# Every signal's disposition and the blocked set, as the program sees them: a forked execution
+# inherits the zygote's, which must be a fresh interpreter's.
+SIGNALS_PROBE = """import signal
+for s in sorted(signal.valid_signals()):
+    try:
+        h = signal.getsignal(s)
+    except (OSError, ValueError):
+        h = 'n/a'
+    print(int(s), getattr(h, '__name__', h))
+print(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+"""
+
 # Programs whose output depends on how the interpreter ends: they must behave the same in a
 # session (fork per input) as in a fresh process. All seen in CodeContests solutions.
 FINALIZATION_CASES = {
@@ -328,6 +340,15 @@ FINALIZATION_CASES = {
     "exit code with a pending print": "import sys\nprint('buffered', end='')\nsys.exit(7)\n",
 }
 
+# Programs the compiler has something to say about: a pooled sandbox compiles a program once for all
+# its inputs only when compiling is silent, so these must still report as `python prog.py` does.
+COMPILE_CASES = {
+    "syntax error": "print('a'\n",
+    "SyntaxWarning at compile time": "x = len(input())\nprint(x is 1)\n",
+    "invalid escape sequence": "import re\nprint(re.findall('\\d', input()))\n",
+    "compiled once, run per input": "import sys\nprint(sys.stdin.read().split()[::-1])\n",
+}
+
 
 def _normalised(text: str) -> str:
     """Temp paths differ between a fresh sandbox and a pooled one: compare them as <tmp>."""
@@ -341,7 +362,12 @@ def test_pooled_executions_and_sessions_match_fresh_sandboxes(ex):
         pytest.skip(f"no sandbox pool at isolation level {ex.isolation_level!r} (pools need bubblewrap)")
     fresh_ex = LocalExecutor(timeout_s=2.0, memory_mb=256, output_bytes=256 * 1024, pooled=False)
     assert fresh_ex.pool is None
-    for name, code in {"streams": STREAMS_PROBE, **FINALIZATION_CASES}.items():
+    for name, code in {
+        "streams": STREAMS_PROBE,
+        "signals": SIGNALS_PROBE,
+        **FINALIZATION_CASES,
+        **COMPILE_CASES,
+    }.items():
         fresh = fresh_ex.run(code, stdin="a\r\nb 1\n")
         before = ex.pool.served
         with ex.session(code) as s:

@@ -10,7 +10,9 @@ errors, early exits, no code, and --timeouts programs that never end), scored in
               the reference for agreement
   bare        the extracted programs run bare (`python3 -I prog.py`, no sandbox, no limits), same
               tests, same stop-at-first-failure, same threads; it also measures each answer's own
-              CPU time, hence the floor: max(total CPU / workers, the longest answer)
+              CPU time, hence the floor: max(total CPU / workers, the longest answer); then, untimed,
+              the same runs each beside an empty program: the answers' compute without interpreter
+              starts (answers_program_cpu_s), against which the reward's CPU is judged
 Each reports wall seconds, CPU seconds (the scorer's process and every descendant: load on a
 shared machine inflates wall time, not these), solutions/s (and per core), p50/p99 latency of a
 solution within the batch (from the batch's start to its score) and agreement with the judge
@@ -20,8 +22,9 @@ Section `agreement`: every train300 known solution through the reward and the ju
 coderl, judge and bare get the per-execution time limit --timeout-s (default 5 s: prime_code's
 first pass over all tests uses 5 s; its per-test re-run of a failed answer uses 10 s, in its code;
 evaluation uses configs/eval.yaml's 30 s).
-Results: a markdown table, and JSON (machine, date, versions, command line) in --json
-(default docs/results/bench_reward_<date>.json).
+Results: a markdown table, and the raw result through coderl.bench_record.write_result:
+--results-dir (default docs/results/) / <date>_bench_reward_<problems>x<answers>_<workers>workers.json,
+with its `record` block (machine, date, versions, command line); --json PATH also writes a copy there.
 """
 
 from __future__ import annotations
@@ -42,13 +45,14 @@ from pathlib import Path
 
 from ..config import load_eval_config
 from ..generation.extract import extract_for_problem
-from ..paths import shared_data_dir
+from ..paths import repo_root, shared_data_dir
 from ..sandbox import samples
 from ..sandbox.compare import get_comparator
 from ..sandbox.judge import JudgePool
 from . import answers as answer_kinds
 from .scorer import RewardScorer
 
+RESULTS_DIR = repo_root() / "docs" / "results"  # bench-reward's raw results (rl.plan reads the newest)
 SANDBOXFUSION_64_CORES = (13.6, 14.9)  # solutions/s on 64 cores / 128 threads (ScaleBox's report)
 
 
@@ -101,41 +105,54 @@ def _timed_map(fn, items: list, workers: int) -> tuple[list, list[float], float]
     return results, lat, time.monotonic() - t0
 
 
-def _bare_stdio(python: str, code: str | None, tests: list[dict], timeout: float, same) -> tuple[bool, float, int]:
+def _run_bare(python: str, prog: Path, stdin: Path, cwd: str, timeout: float) -> tuple[bytes, int, float, bool]:
+    """`python3 -I prog` on stdin, killed at `timeout`: (stdout, exit code, its own CPU s, killed)."""
+    with open(stdin, "rb") as f:
+        proc = subprocess.Popen(
+            [python, "-I", str(prog)], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd
+        )
+    killed = threading.Event()
+    timer = threading.Timer(timeout, lambda: (killed.set(), os.kill(proc.pid, 9)))
+    timer.start()
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)  # reaped here: its own rusage, not the threads' sum
+    timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return out, proc.returncode, usage.ru_utime + usage.ru_stime, killed.is_set()
+
+
+def _bare_stdio(
+    python: str, code: str | None, tests: list[dict], timeout: float, same, *, paired: bool = False
+) -> tuple[bool, float, int, float]:
     """The floor: run the program bare on each test in turn, stop at the first failure.
 
     Returns (accepted, the program's own CPU seconds: user + system of each run, or the time
-    limit for a run that reached it, the number of runs).
+    limit for a run that reached it, the number of runs, the program's CPU without interpreter
+    starts). The last is measured only with `paired`: each run is followed by an empty program on
+    the same input, whose CPU is subtracted (a start-up measured beside each run, not once for the
+    batch: on a loaded machine the cost of a start drifts by several ms during a run).
     """
     if code is None:
-        return False, 0.0, 0
-    cpu = 0.0
+        return False, 0.0, 0, 0.0
+    cpu = program_cpu = 0.0
     runs = 0
     with tempfile.TemporaryDirectory(prefix="coderl-bare-") as d:
-        prog = Path(d, "prog.py")
+        prog, empty, stdin = Path(d, "prog.py"), Path(d, "empty.py"), Path(d, "stdin")
         prog.write_text(code)
+        empty.write_text("")
         for t in tests:
-            stdin = Path(d, "stdin")
             stdin.write_text(t["input"])
-            with open(stdin, "rb") as f:
-                proc = subprocess.Popen(
-                    [python, "-I", str(prog)], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=d
-                )
-            killed = threading.Event()
-            timer = threading.Timer(timeout, lambda killed=killed, proc=proc: (killed.set(), os.kill(proc.pid, 9)))
-            timer.start()
-            out = proc.stdout.read()
-            proc.stdout.close()
-            _, status, usage = os.wait4(proc.pid, 0)  # reaped here: its own rusage, not the threads' sum
-            timer.cancel()
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            out, rc, used, killed = _run_bare(python, prog, stdin, d, timeout)
             runs += 1
-            if killed.is_set():
-                return False, cpu + timeout, runs
-            cpu += usage.ru_utime + usage.ru_stime
-            if proc.returncode != 0 or not same(out.decode("utf-8", "replace"), t["output"]):
-                return False, cpu, runs
-    return True, cpu, runs
+            if killed:
+                return False, cpu + timeout, runs, program_cpu + timeout
+            cpu += used
+            if paired:
+                program_cpu += used - _run_bare(python, empty, stdin, d, timeout)[2]
+            if rc != 0 or not same(out.decode("utf-8", "replace"), t["output"]):
+                return False, cpu, runs, program_cpu
+    return True, cpu, runs, program_cpu
 
 
 def _interpreter_start_cpu(python: str, n: int = 20) -> float:
@@ -228,8 +245,15 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
         [(p, c) for (p, _, _), c in zip(batch, extracted)],
         workers,
     )
-    cpu = [c for _, c, _ in results]
-    runs = sum(r for _, _, r in results)
+    bare_cpu_s = meter.seconds()  # the timed pass only
+    cpu = [c for _, c, _, _ in results]
+    runs = sum(r for _, _, r, _ in results)
+    # Untimed: the same runs again, each beside an empty program, for the answers' own compute.
+    paired, _, _ = _timed_map(
+        lambda it: _bare_stdio(scorer.executor.python, it[1], it[0].tests, args.timeout_s, same, paired=True),
+        [(p, c) for (p, _, _), c in zip(batch, extracted)],
+        workers,
+    )
     # No scorer can finish before every answer's own CPU time is spent on `workers` cores, nor
     # before the longest single answer (a time-out) has run.
     floor_s = max(sum(cpu) / workers, max(cpu, default=0.0))
@@ -239,7 +263,7 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
             "bare runner (python3 -I per test, no isolation)",
             wall,
             lat,
-            [ok for ok, _, _ in results],
+            [ok for ok, _, _, _ in results],
             reference,
             workers,
             answers_cpu_s=round(sum(cpu), 2),
@@ -247,7 +271,9 @@ def bench_batch(cfg, items, args, workers: int) -> list[dict]:
             runs=runs,
             interpreter_start_cpu_s=round(start_s, 4),
             answers_cpu_without_starts_s=round(max(0.0, sum(cpu) - runs * start_s), 2),
-            cpu_s=round(meter.seconds(), 2),
+            answers_program_cpu_s=round(sum(pc for _, _, _, pc in paired), 2),
+            paired_runs=sum(r for _, _, r, _ in paired),
+            cpu_s=round(bare_cpu_s, 2),
         )
     )
 
@@ -369,7 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--workers", type=int, default=0, help="threads per scorer; 0 = one per core")
     ap.add_argument("--scorers", default="coderl,prime_code", help="add or drop prime_code (the slow one)")
-    ap.add_argument("--json", help="where to write the raw result (default docs/results/bench_reward_<date>.json)")
+    ap.add_argument("--json", help="also write the raw result to this path")
+    ap.add_argument("--results-dir", help="where the raw result goes (default docs/results/ of the checkout)")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = ap.parse_args(argv)
     import logging
 
@@ -390,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "date": date,
         "versions": _versions(),
-        "command": " ".join(["python -m coderl.reward.bench", *sys.argv[1:]]),
+        "command": " ".join(["python -m coderl.reward.bench", *argv]),
         "workers": workers,
         "timeout_s": args.timeout_s,
         "memory_limit_mb": cfg.sandbox["memory_limit_mb"],
@@ -415,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
                 ours["cpu_s"] / max(bare["answers_cpu_without_starts_s"], 1e-9), 2
             ),
             "coderl_vs_bare_runner": round(ours["wall_s"] / bare["wall_s"], 2),
+            # the goal's measure: the reward's CPU against the answers' own compute, each bare run's
+            # interpreter start taken out by an empty program run beside it
+            "coderl_cpu_vs_answers_program_cpu": round(ours["cpu_s"] / max(bare["answers_program_cpu_s"], 1e-9), 2),
             "sandboxfusion_per_core": [round(x / 64, 3) for x in SANDBOXFUSION_64_CORES],
         }
         if "verl" in rows:
@@ -431,19 +462,32 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r.get('agree_with_judge', '—')} |"
             )
         print(json.dumps(out["summary"]))
-    path = Path(
-        args.json
-        or Path(__file__).resolve().parents[3]
-        / "docs"
-        / "results"
-        / f"bench_reward_{time.strftime('%Y-%m-%d', time.gmtime())}.json"
-    )
-    from ..io_utils import atomic_write_json
+    from ..bench_record import write_result
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, out)
-    print(f"raw result: {path}")
+    cmd = ["python", "-m", "coderl.reward.bench", *argv]
+    path = write_result("reward", result_name(args, workers), out, cmd, out_dir=args.results_dir or RESULTS_DIR)
+    print(f"raw result: {path} (commit it)")
+    if args.json:
+        from ..bench_record import record
+        from ..io_utils import atomic_write_json
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(args.json, {"record": record("reward", cmd), **out})
+        print(f"copy: {args.json}")
     return 0
+
+
+def result_name(args: argparse.Namespace, workers: int) -> str:
+    """File stem of the raw result: what was run, e.g. bench_reward_4x16_2workers (+ _agreement)."""
+    parts = ["bench_reward"]
+    if "batch" in args.sections:
+        parts.append(f"{args.problems}x{args.answers}")
+        if "prime_code" not in args.scorers:
+            parts.append("coderl")
+    parts.append(f"{workers}workers")
+    if "agreement" in args.sections:
+        parts.append("agreement")
+    return "_".join(parts)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,14 @@ class RLPlan:
 def latest_reward_bench(results_dir: Path | None = None) -> tuple[float, str] | None:
     """(coderl.reward solutions/s per core, where it comes from) from the newest bench-reward result."""
     d = results_dir or repo_root() / "docs" / "results"
-    for f in sorted(d.glob("bench_reward_*.json"), reverse=True):
+    # <date>_bench_reward_*.json (bench_record, since 2026-12-01) or bench_reward_<date>*.json (before):
+    # the newest day first, the bench_record form first within a day, then by name as before.
+    found = []
+    for f in {*d.glob("bench_reward_*.json"), *d.glob("*_bench_reward_*.json")}:
+        new_form = not f.name.startswith("bench_reward_")
+        day = f.name[:10] if new_form else f.name[len("bench_reward_") :][:10]
+        found.append(((day, new_form, f.name), f))
+    for _, f in sorted(found, reverse=True):
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
         except json.JSONDecodeError:

@@ -8,25 +8,36 @@ limits, so one sandbox serves many executions: a problem's tests (sessions) or m
 
 1. wipes every place the program can write (/tmp, /dev/shm, /dev/mqueue) and every SysV IPC
    object, and checks that no other process is alive in the sandbox;
-2. writes the program to /tmp/prog.py and forks a child that: starts its own session, gets stdin,
-   stdout and stderr as fresh memfds (never files in /tmp, so the program sees the /tmp of a fresh
-   run), closes every other descriptor, drops to the unprivileged uid (root mode), sets its own
-   rlimits, umask, cwd and signal dispositions as a fresh ``python`` has them, blocks the kernel
-   keyring syscalls (the one per-uid kernel store that survives a process), and becomes the
-   program's ``__main__``;
+2. writes the program to /tmp/prog.py, compiles it (once per program: a session's inputs share the
+   code object; a compile with anything to say is left to the child), and forks a child that:
+   starts its own session, gets stdin, stdout and stderr as fresh memfds (never files in /tmp, so
+   the program sees the /tmp of a fresh run), closes every other descriptor, drops to the
+   unprivileged uid (root mode), sets its own rlimits, umask and cwd, clears the signal mask (the
+   dispositions it inherits are a fresh ``python``'s: the zygote never changes one), blocks the
+   kernel keyring syscalls (the one per-uid kernel store that survives a process; the filter is
+   built once, before any fork), and becomes the program's ``__main__``;
 3. waits with the wall-clock limit, then SIGKILLs every other process of the sandbox (leftover
    children, daemons) until none is left, and answers with exit status, times, stdout, the stderr
    tail and whether the clean-up succeeded (``clean``: the harness retires the sandbox if not).
 
-The zygote never runs program code itself: its memory and state stay as they were after start-up.
+The zygote never runs program code itself (it compiles it, which runs none of it): its state stays
+as it was after start-up, but for the last program's code object.
 In root mode (``--drop-to UID``) the zygote is root with a few capabilities and the program runs as
 UID, so the program can neither signal, ptrace nor read the zygote. Otherwise (bwrap started by an
 unprivileged user) they share a uid: the zygote is non-dumpable (no ptrace, no /proc/<pid>/fd or
 mem), but the program can kill or stop it; the harness then sees the protocol fail and re-runs the
 execution in a fresh sandbox.
+
+Cost per execution (docs/performance.md, RL reward): a fork, then the child's copy-on-write faults on
+every zygote page it touches and the Python set-up above. So the child does as little as it can:
+what is identical for every execution (the seccomp filter, imports, the compiled program) is made
+once in the zygote, and the zygote's objects are frozen out of the child's exit-time garbage
+collection (gc.freeze before each fork).
 """
 
+import atexit
 import gc
+import io
 import json
 import os
 import platform
@@ -36,17 +47,13 @@ import signal
 import struct
 import sys
 import time
+import types
+import warnings
 
 STDERR_KEEP = 16 * 1024
 PROG = "/tmp/prog.py"
 WRITABLE = ("/tmp", "/dev/shm", "/dev/mqueue")
 DROP_TO = int(sys.argv[sys.argv.index("--drop-to") + 1]) if "--drop-to" in sys.argv else None
-# Signal dispositions of a fresh interpreter, restored in every child.
-FRESH_SIGNALS = {
-    s: signal.getsignal(s)
-    for s in signal.valid_signals()
-    if s not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(s) is not None
-}
 
 
 def _libc():
@@ -67,10 +74,15 @@ def _nondumpable():  # also loads ctypes once, for the children's seccomp filter
 _KEY_SYSCALLS = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC00000B7, (217, 218, 219))}
 
 
-def _block_keyrings():
+def _keyring_filter():
+    """Build, once in the zygote, what each child installs: the prctl function and the filter.
+
+    Built before any fork, so a child only makes two prctl calls: a ctypes type created in the
+    child would touch (and copy) hundreds of the zygote's pages per execution.
+    """
     arch = _KEY_SYSCALLS.get(platform.machine())
     if arch is None:
-        return
+        return None
     ctypes, libc = _libc()
     audit_arch, (a, b, c) = arch
     allow, enosys = 0x7FFF0000, 0x00050000 | 38
@@ -94,8 +106,18 @@ def _block_keyrings():
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     fprog = Fprog(len(prog), ctypes.addressof(buf))
-    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "seccomp filter for keyring syscalls")
+    return libc.prctl, ctypes.byref(fprog), ctypes.get_errno, (buf, fprog)  # the last keeps them alive
+
+
+KEYRING_FILTER = None  # set at start-up (see __main__)
+
+
+def _block_keyrings():
+    if KEYRING_FILTER is None:
+        return
+    prctl, fprog, get_errno, _ = KEYRING_FILTER
+    if prctl(38, 1, 0, 0, 0) != 0 or prctl(22, 2, fprog, 0, 0) != 0:  # NO_NEW_PRIVS, SECCOMP_MODE_FILTER
+        raise OSError(get_errno(), "seccomp filter for keyring syscalls")
 
 
 # -- protocol -------------------------------------------------------------------------------------
@@ -243,17 +265,14 @@ def _std_stream(io, fd, mode, name, errors, line_buffering):
     return stream
 
 
-def _child(src, req, fds, ready_w):
+def _child(src, code, req, fds, ready_w):
     os.setsid()
     for src_fd, dst in zip(fds, (0, 1, 2)):
         os.dup2(src_fd, dst)
     os.closerange(3, ready_w)
     os.closerange(ready_w + 1, 1 << 16)
-    for s, h in FRESH_SIGNALS.items():
-        try:
-            signal.signal(s, h)
-        except (OSError, ValueError):
-            pass
+    # Signal dispositions: inherited as they are in the zygote, i.e. a fresh interpreter's (it never
+    # changes one); only the mask is reset.
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     fsize = int(req["output_bytes"]) + 1  # Limits.file_size_limit: cap + 1 tells "passed" from "met"
     limits = (
@@ -275,9 +294,6 @@ def _child(src, req, fds, ready_w):
     _block_keyrings()
     os.write(ready_w, b"k")  # set-up done: from here on every outcome is the program's
     os.close(ready_w)
-    import io
-    import types
-
     sys.stdin = _std_stream(io, 0, "r", "<stdin>", "surrogateescape", False)
     sys.stdout = _std_stream(io, 1, "w", "<stdout>", "surrogateescape", False)
     sys.stderr = _std_stream(io, 2, "w", "<stderr>", "backslashreplace", True)
@@ -289,20 +305,22 @@ def _child(src, req, fds, ready_w):
     sys.modules["__main__"] = main
     # From here on this process ends like `python prog.py` (see _finish): SystemExit codes and
     # messages, tracebacks through sys.excepthook, then the interpreter's exit sequence.
-    status = _run_main(src, main)
-    del main, src
+    status = _run_main(src, code, main)
+    del main, src, code
     _finish(status)
 
 
-def _run_main(src, main):
-    """Compile and run the program as __main__; returns its exit code (outside any except block)."""
-    try:
-        code = compile(src, PROG, "exec", dont_inherit=True)
-    except BaseException as e:  # as `python prog.py` reports a syntax error: no zygote frames
-        import traceback
+def _run_main(src, code, main):
+    """Run the program as __main__ (compiled here unless the zygote did); returns its exit code
+    (outside any except block)."""
+    if code is None:
+        try:
+            code = compile(src, PROG, "exec", dont_inherit=True)
+        except BaseException as e:  # as `python prog.py` reports a syntax error: no zygote frames
+            import traceback
 
-        traceback.print_exception(type(e), e, None)
-        return 1
+            traceback.print_exception(type(e), e, None)
+            return 1
     del src
     try:
         exec(code, main.__dict__)
@@ -363,8 +381,6 @@ def _finish(code):
             sys.modules["threading"]._shutdown()
         except BaseException as e:
             _unraisable(sys.modules["threading"]._shutdown, e)
-    import atexit
-
     atexit._run_exitfuncs()
     status = _flush_std()
     # As finalize_modules does: drop __main__ from sys.modules, then collect, so the program's
@@ -401,6 +417,33 @@ def _read_fd(fd, tail):
     return b"".join(chunks), size
 
 
+COMPILE_HERE_MAX_BYTES = 64 * 1024  # compiles in <= ~0.1 s CPU (2-core VM); contest answers: a few KB
+_COMPILED = [None, None]  # (source, code) of the last program: a session sends it once per input
+
+
+def _compiled(src):
+    """The program compiled once in the zygote for all its executions, or None: the child compiles it.
+
+    Compiling in each child ran the parser and compiler on pages first touched (copied) by that
+    child, ~1 ms per execution. Only a silent compile is shared: when compiling says anything (an
+    error, a warning) the child compiles the program itself, so it reports it as `python prog.py`
+    does. Compiling runs no program code. A large source is left to the child too: its compile
+    time then counts against the execution's time limit, as in a fresh run.
+    """
+    if _COMPILED[0] != src:
+        _COMPILED[:] = [src, None]
+        if len(src) > COMPILE_HERE_MAX_BYTES:
+            return None
+        try:
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always")
+                code = compile(src, PROG, "exec", dont_inherit=True)
+            _COMPILED[1] = None if said else code
+        except Exception:  # SyntaxError, ValueError, RecursionError, MemoryError: left to the child
+            pass
+    return _COMPILED[1]
+
+
 def _serve():
     while True:
         try:
@@ -418,13 +461,15 @@ def _serve():
         with open(PROG, "wb") as f:
             f.write(src)
         os.chmod(PROG, 0o644)
+        code = _compiled(src)
         fds = (_memfd("stdin", stdin), _memfd("stdout"), _memfd("stderr"))
         ready_r, ready_w = os.pipe()
         t0 = time.monotonic()
+        gc.freeze()  # what the zygote holds now: out of the child's collections (as at start-up)
         pid = os.fork()
         if pid == 0:
             try:
-                _child(src, req, fds, ready_w)  # ends with os._exit
+                _child(src, code, req, fds, ready_w)  # ends with os._exit
             finally:
                 os._exit(255)
         timed_out = False
@@ -470,6 +515,7 @@ def _serve():
 
 if __name__ == "__main__":
     _nondumpable()
+    KEYRING_FILTER = _keyring_filter()
     PROTO_IN = os.dup(0)
     PROTO_OUT = os.dup(1)
     for fd in (PROTO_IN, PROTO_OUT):
