@@ -18,8 +18,9 @@ from ..sandbox.fusion_docker import DEFAULT_IMAGE, DEFAULT_PORT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.set_defaults(action="start", image=DEFAULT_IMAGE, port=DEFAULT_PORT, config=None)
     sub = parser.add_subparsers(dest="action")
+    # no subcommand = start (after add_subparsers: its own default, None, would win otherwise)
+    parser.set_defaults(action="start", image=DEFAULT_IMAGE, port=DEFAULT_PORT, config=None)
     s = sub.add_parser("start", help="start SandboxFusion in Docker, or report the embedded executor (the default)")
     s.add_argument("--image", default=DEFAULT_IMAGE, help=f"SandboxFusion image (default {DEFAULT_IMAGE})")
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
