@@ -142,3 +142,23 @@ def test_ckpt_root_defaults_to_the_recipes_checkpoint_dir(capsys):
         pytest.skip(f"{ckpt_dir} exists here: pruning it is not a test's business")
     assert cli.main(["prune-ckpt", "--dry-run"]) != 0
     assert ckpt_dir in capsys.readouterr().err
+
+
+def test_evaluation_does_not_import_report():
+    """eval-all's closing table is printed by the command: no module of coderl.evaluation imports coderl.report."""
+    import ast
+
+    pkg = Path(cli.__file__).parent / "evaluation"
+    offenders = []
+    for path in sorted(pkg.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                name = ("." * node.level) + (node.module or "")
+                names = [f"{name}.{a.name}" for a in node.names]
+                if node.level == 2 and (node.module or "").startswith("report") or "coderl.report" in name:
+                    offenders.append(f"{path.name}: from {name} import ...")
+                elif node.level == 2 and not node.module and any(n.endswith("..report") for n in names):
+                    offenders.append(f"{path.name}: from .. import report")
+            elif isinstance(node, ast.Import) and any(a.name.startswith("coderl.report") for a in node.names):
+                offenders.append(f"{path.name}: import coderl.report")
+    assert offenders == []
