@@ -162,3 +162,14 @@ def test_evaluation_does_not_import_report():
             elif isinstance(node, ast.Import) and any(a.name.startswith("coderl.report") for a in node.names):
                 offenders.append(f"{path.name}: import coderl.report")
     assert offenders == []
+
+
+def test_help_imports_no_command_module():
+    """The table comes from the files: `coderl --help` imports none of them (so none of torch, verl...)."""
+    code = (
+        "import sys, contextlib, io; from coderl import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()): cli.main(['--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('coderl.commands.') or m in ('torch', 'verl')))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr

@@ -1,6 +1,7 @@
 """eval-all of tiny-model checkpoints one at a time against in parallel, per backend (benchmark).
 
-`coderl bench-eval [options]`: the options are coderl.evaluation.bench_eval's own, forwarded unchanged (`coderl bench-eval --help` lists them).
+`coderl bench-eval [options]`: the options are coderl.evaluation.bench_eval's own, forwarded unchanged
+(`coderl bench-eval --help` lists them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """the RL reward on a GRPO-like batch: solutions judged per second (benchmark).
 
-`coderl bench-reward [options]`: the options are coderl.reward.bench's own, forwarded unchanged (`coderl bench-reward --help` lists them).
+`coderl bench-reward [options]`: the options are coderl.reward.bench's own, forwarded unchanged
+(`coderl bench-reward --help` lists them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """sandbox speed against bare runners (benchmark).
 
-`coderl bench-sandbox [options]`: the options are coderl.sandbox.bench's own, forwarded unchanged (`coderl bench-sandbox --help` lists them).
+`coderl bench-sandbox [options]`: the options are coderl.sandbox.bench's own, forwarded unchanged
+(`coderl bench-sandbox --help` lists them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """SFT training speed: the runbook recipe and the fast recipe side by side (benchmark).
 
-`coderl bench-train [options]`: the options are coderl.training.bench's own, forwarded unchanged (`coderl bench-train --help` lists them).
+`coderl bench-train [options]`: the options are coderl.training.bench's own, forwarded unchanged
+(`coderl bench-train --help` lists them).
 """
 
 from __future__ import annotations

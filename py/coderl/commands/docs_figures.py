@@ -1,6 +1,7 @@
 """regenerate (or --check) the docs' generated figures from the committed raw results.
 
-`coderl docs-figures [options]`: the options are coderl.docs_figures.cli's own, forwarded unchanged (`coderl docs-figures --help` lists them).
+`coderl docs-figures [options]`: the options are coderl.docs_figures.cli's own, forwarded unchanged
+(`coderl docs-figures --help` lists them).
 """
 
 from __future__ import annotations
