@@ -1,5 +1,9 @@
 # coderl: one target per stage. Every target bootstraps .venv through `setup` first.
-# Variables (override on the command line): GPUS, TP, RAY_ADDRESS, CKPT, CKPT_ROOT, TIER, MODEL, SANDBOX, PHASE, ARGS...
+# Every stage target runs `$(CODERL) <command>` (py/coderl/commands/<command>.py); README's stage table
+# says which function does the work. Variables (override on the command line): GPUS, TP, RAY_ADDRESS,
+# CKPT, CKPT_ROOT, TIER, MODEL, SANDBOX, PHASE, PROFILE, RL_PROFILE, NNODES, NODE_RANK, MASTER_ADDR,
+# MASTER_PORT, DEVICE, RUN_DIR, ARGS... Empty ones are not passed: the command's default applies
+# (CKPT_ROOT and MODEL default to configs/sft.yaml's checkpoint.dir and model.path).
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -9,14 +13,26 @@ STAMP := $(VENV)/.coderl-setup-$(shell cat pyproject.toml scripts/setup.sh 2>/de
 GPUS ?= 1
 TIER ?= 1
 PHASE ?= phase1_sft
-MODEL ?= Qwen/Qwen2.5-Coder-7B-Instruct
-CKPT_ROOT ?= checkpoints/rlvr_coding_model/phase1_sft_qwen7b_coder
+MODEL ?=
+CKPT_ROOT ?=
 SANDBOX ?= local
 TP ?=
 RAY_ADDRESS ?=
 GPU_MEM_GB ?= 80
 KEEP ?= 2
+PROFILE ?=
+RL_PROFILE ?=
+NNODES ?=
+NODE_RANK ?=
+MASTER_ADDR ?=
+MASTER_PORT ?=
+DEVICE ?=
+RUN_DIR ?=
+SANDBOX_IMAGE ?=
+SANDBOX_PORT ?=
 ARGS ?=
+# `--option value` only when the variable is set: $(call opt,--gpus,$(GPUS))
+opt = $(if $(strip $(2)),$(1) $(2))
 
 .PHONY: help setup env-check data validate-data prepare-sft sandbox smoke train plan prune-ckpt \
         eval eval-all eval-baseline report demo prepare-rl rl lint test test-fast test-vllm vllm-cpu-env \
@@ -52,38 +68,49 @@ RL_INPUT ?= hf
 prepare-rl: setup
 	$(CODERL) prepare-rl $(if $(filter hf,$(RL_INPUT)),--hf,--input $(RL_INPUT)) --out-dir data/rl --sandbox $(SANDBOX) $(ARGS)
 
+# SandboxFusion in Docker where Docker works, else the embedded executor's isolation level (= coderl sandbox)
 sandbox: setup
-	@bash scripts/start_sandbox.sh
+	$(CODERL) sandbox start $(call opt,--image,$(SANDBOX_IMAGE)) $(call opt,--port,$(SANDBOX_PORT)) $(ARGS)
 
+# 10 steps, checkpoints at 5 and 10, then the runbook checklist (a tiny model on CPU when there is no GPU)
 smoke: setup
-	@bash scripts/run_smoke_test.sh $(ARGS)
+	$(CODERL) smoke $(ARGS)
 
 plan: setup
-	$(CODERL) plan --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) --model $(MODEL) $(if $(RL),--rl) $(ARGS)
+	$(CODERL) plan --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) $(call opt,--model,$(MODEL)) $(if $(RL),--rl) $(ARGS)
 
+# launches or resumes verl SFT (Ctrl-C stops torchrun and its workers; the same command again resumes);
+# ARGS="hydra.overrides ..." go to verl
 train: setup
-	@GPUS=$(GPUS) bash scripts/run_sft.sh $(ARGS)
+	$(CODERL) train --gpus $(GPUS) $(call opt,--recipe,$(PROFILE)) $(call opt,--nnodes,$(NNODES)) \
+	  $(call opt,--node-rank,$(NODE_RANK)) $(call opt,--master-addr,$(MASTER_ADDR)) \
+	  $(call opt,--master-port,$(MASTER_PORT)) $(call opt,--device,$(DEVICE)) $(call opt,--run-dir,$(RUN_DIR)) $(ARGS)
 
+# launches or resumes verl GRPO the same way
 rl: setup
-	@GPUS=$(GPUS) GPU_MEM_GB=$(GPU_MEM_GB) bash scripts/run_rl.sh $(ARGS)
+	$(CODERL) rl --gpus $(GPUS) --gpu-mem-gb $(GPU_MEM_GB) $(call opt,--recipe,$(RL_PROFILE)) \
+	  $(call opt,--device,$(DEVICE)) $(call opt,--run-dir,$(RUN_DIR)) $(ARGS)
 
 prune-ckpt: setup
-	$(CODERL) prune-ckpt --root $(CKPT_ROOT) --keep $(KEEP) $(ARGS)
+	$(CODERL) prune-ckpt $(call opt,--ckpt-root,$(CKPT_ROOT)) --keep $(KEEP) $(ARGS)
 
 eval: setup
 	$(CODERL) eval --checkpoint $(CKPT) --tier $(TIER) --phase $(PHASE) --sandbox $(SANDBOX) $(ARGS)
 
-# GPUS only when given (its default 1 is train's): GPUS=N [TP=k] runs N/k evaluations at once
+# every checkpoint under CKPT_ROOT (safe to re-run: finished evaluations are skipped, a killed run resumes).
+# GPUS only when given (its default 1 is train's): GPUS=N [TP=k] runs N/k evaluations at once (Ray);
+# RAY_ADDRESS=...: across a Ray cluster
 eval-all: setup
-	@CKPT_ROOT=$(CKPT_ROOT) SANDBOX=$(SANDBOX) PHASE=$(PHASE) \
-	  EVAL_GPUS=$(if $(filter command line environment,$(origin GPUS)),$(GPUS)) TP=$(TP) RAY_ADDRESS=$(RAY_ADDRESS) \
-	  bash scripts/run_eval_all.sh $(ARGS)
+	$(CODERL) eval-all $(call opt,--ckpt-root,$(CKPT_ROOT)) --sandbox $(SANDBOX) --phase $(PHASE) \
+	  $(if $(filter command line environment,$(origin GPUS)),--gpus $(GPUS)) $(call opt,--tp,$(TP)) \
+	  $(call opt,--ray-address,$(RAY_ADDRESS)) $(ARGS)
 
+# `--model` alone: configs/sft.yaml's model.path
 eval-baseline: setup
 	$(CODERL) eval --model $(MODEL) --phase phase0 --step 0 --tier 3 --sandbox $(SANDBOX) $(ARGS)
 
 report: setup
-	$(CODERL) report --ckpt-root $(CKPT_ROOT) $(ARGS)
+	$(CODERL) report $(call opt,--ckpt-root,$(CKPT_ROOT)) $(ARGS)
 
 demo: setup
 	$(CODERL) demo $(ARGS)
@@ -107,20 +134,20 @@ test-vllm: setup vllm-cpu-env
 	$(VENV)/bin/python -m pytest -q -m vllm $(ARGS)
 
 bench-sandbox: setup
-	$(VENV)/bin/python -m coderl.sandbox.bench $(ARGS)
+	$(CODERL) bench-sandbox $(ARGS)
 
 bench-train: setup
-	$(VENV)/bin/python -m coderl.training.benchmarks.bench $(ARGS)
+	$(CODERL) bench-train $(ARGS)
 
 # the tables and quoted figures of docs/*.md from the raw results in docs/bench_*/ (ARGS=--check: compare only)
 docs-figures: setup
-	$(VENV)/bin/python -m coderl.docs_figures --root $(CURDIR) $(ARGS)
+	$(CODERL) docs-figures --root $(CURDIR) $(ARGS)
 
 bench-reward: setup
-	$(VENV)/bin/python -m coderl.reward.bench $(ARGS)
+	$(CODERL) bench-reward $(ARGS)
 
 bench-eval: setup
-	$(VENV)/bin/python -m coderl.evaluation.bench_eval $(ARGS)
+	$(CODERL) bench-eval $(ARGS)
 
 wheelhouse: setup
 	@bash scripts/make_wheelhouse.sh $(ARGS)

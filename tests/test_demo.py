@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -112,15 +111,13 @@ def test_demo_end_to_end_raises_heldout_accepted(tmp_path):
     """The whole demo as `make demo` runs it (default recipe), into temporary folders."""
     from coderl import demo
 
-    args = argparse.Namespace(
+    rc = demo.run_demo(
         out_root=str(tmp_path / "outputs"),
         ckpt_root=str(tmp_path / "ckpt"),
         eval_config=str(DEMO_EVAL),
         recipe=str(configs_dir() / "demo" / "sft.yaml"),
-        steps=None,
-        save_freq=None,
     )
-    assert demo.run(args) == 0
+    assert rc == 0
     summary = json.loads((tmp_path / "outputs" / "demo_summary.json").read_text())
     scores = {int(s): v for s, v in summary["scores"].items()}
     steps = sorted(scores)

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from coderl.envcheck import FAIL, PASS, WARN, check_python, check_torch, check_verl, main_args, run_checks
+from coderl.commands.env_check import main_args
+from coderl.envcheck import FAIL, PASS, WARN, check_python, check_torch, check_verl, run_checks
 
 
 def _rows(*argv: str) -> dict:

@@ -101,7 +101,7 @@ def main() -> int:
         if shutil.which("make"):
             return ["make", "train", f"GPUS={a.gpus}", f"PROFILE={recipe}", f"ARGS={args}"]
         # what the Makefile's train target runs, for a box without make
-        return ["env", f"GPUS={a.gpus}", f"PROFILE={recipe}", "bash", "scripts/run_sft.sh", *args.split()]
+        return [".venv/bin/coderl", "train", "--gpus", str(a.gpus), "--recipe", str(recipe), *args.split()]
 
     gpu = torch.cuda.get_device_name(0)
     _, peak = peak_tflops(gpu)

@@ -1,47 +1,46 @@
 """`coderl <command>`: the one entry point the Makefile calls.
 
-Each command lives in its own module exposing `add_arguments(parser)` and `run(args) -> int`.
-Only the chosen command's module is imported, so `coderl plan` does not pay for torch or verl.
+Each command is one module of coderl.commands (`coderl eval-all` -> commands/eval_all.py) holding
+argument parsing and printing only: a docstring whose first line is the help `coderl --help` shows,
+`add_arguments(parser)` and `run(args) -> int`. The work itself is a function of a stage package
+that `run` calls. Only the chosen command's module is imported, so `coderl plan` does not pay for
+torch or verl; the table is read from the folder (file names and first docstring lines) without
+importing anything.
+
+A command module may set `FORWARD_ARGV = True`: its options belong to another entry point (the
+benchmarks, the docs generator), so the arguments after the command name reach `run` unparsed, as
+`args.argv`.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 from .errors import CoderlError
 
-# command -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "env-check": ("coderl.envcheck", "check Python, torch/CUDA, verl, vLLM, sandbox, disk and data"),
-    "data": ("coderl.data.cli", "build data/raw/<dataset>_raw.jsonl for every reachable eval dataset"),
-    "validate-data": ("coderl.data.validate_cli", "judge every dataset's reference solution; report broken problems"),
-    "prepare-sft": ("coderl.data.sft_cli", "check and split SFT data into verl parquet files"),
-    "prepare-rl": ("coderl.rl.prepare_cli", "check and split problems with tests into verl RL parquet files"),
-    "sandbox": ("coderl.sandbox.cli", "run one program in the sandbox, or report the isolation level"),
-    "judge": ("coderl.sandbox.judge_cli", "judge completions against problems' tests"),
-    "serve": ("coderl.generation.serve_cli", "start vLLM's OpenAI server for a checkpoint and keep it up"),
-    "generate": ("coderl.generation.cli", "generate completions for problems with a backend"),
-    "eval": ("coderl.evaluation.cli", "evaluate one checkpoint at a tier"),
-    "eval-all": ("coderl.evaluation.all_cli", "evaluate every checkpoint under a root"),
-    "select": ("coderl.evaluation.select_cli", "write best_checkpoint.json from the history"),
-    "report": ("coderl.report.cli", "comparison tables and plots from the eval histories"),
-    "train": ("coderl.training.cli", "launch verl SFT (torchrun) with the recipe in configs/sft.yaml"),
-    "rl": ("coderl.rl.cli", "launch verl GRPO (Phase 2) with the recipe in configs/rl.yaml"),
-    "smoke": ("coderl.training.smoke_cli", "10-step training run plus the runbook checklist"),
-    "plan": ("coderl.training.plan_cli", "memory and disk plan for a training run"),
-    "prune-ckpt": ("coderl.training.prune_cli", "delete optimizer state of checkpoints not needed to resume"),
-    "make-tiny-model": ("coderl.models.cli", "write a tiny random-init Qwen2 model with the real Qwen tokenizer"),
-    "demo": ("coderl.demo", "the whole pipeline at toy scale on CPU"),
-}
+COMMANDS_DIR = Path(__file__).resolve().parent / "commands"
 
 
-def _usage() -> str:
-    width = max(map(len, COMMANDS))
+def command_table() -> dict[str, str]:
+    """command name -> one-line help, from commands/*.py (file name `-` for `_`; `_`-prefixed files are helpers)."""
+    table = {}
+    for path in sorted(COMMANDS_DIR.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        table[path.stem.replace("_", "-")] = doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
+    return table
+
+
+def _usage(table: dict[str, str]) -> str:
+    width = max(map(len, table))
     lines = ["usage: coderl <command> [options]", "", "commands:"]
-    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<{width}}  {help_}" for name, help_ in table.items()]
     lines += ["", "coderl <command> --help for a command's options."]
     return "\n".join(lines)
 
@@ -51,24 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
+    table = command_table()
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(_usage())
+        print(_usage(table))
         return 0
     name = argv[0]
-    if name not in COMMANDS:
-        print(f"coderl: unknown command '{name}'\n\n{_usage()}", file=sys.stderr)
+    if name not in table:
+        print(f"coderl: unknown command '{name}'\n\n{_usage(table)}", file=sys.stderr)
         return 2
-    module_name, help_ = COMMANDS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name and module_name.startswith(e.name):
-            print(f"coderl: command '{name}' is not available in this build ({module_name} missing)", file=sys.stderr)
-            return 2
-        raise
-    parser = argparse.ArgumentParser(prog=f"coderl {name}", description=help_)
+    module = importlib.import_module(f"coderl.commands.{name.replace('-', '_')}")
+    parser = argparse.ArgumentParser(prog=f"coderl {name}", description=table[name])
     module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
+    if getattr(module, "FORWARD_ARGV", False):
+        args = argparse.Namespace(argv=argv[1:])
+    else:
+        args = parser.parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
     except CoderlError as e:

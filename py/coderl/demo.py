@@ -1,4 +1,4 @@
-"""coderl demo: the whole pipeline at toy scale on a CPU, with the real components.
+"""The demo (`coderl demo`): the whole pipeline at toy scale on a CPU, with the real components.
 
 tiny random-init Qwen2 (real Qwen tokenizer) -> toy SFT data through prepare_sft -> verl SFT on
 CPU (coderl.training.launch.train) -> every checkpoint, step 0 included, evaluated with the hf
@@ -12,7 +12,6 @@ did not create is never deleted).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import time
@@ -27,19 +26,6 @@ MARKER = ".coderl_demo"  # written into both demo folders; only folders holding 
 TINY_SPEC = dict(
     hidden_size=256, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1, intermediate_size=512, seed=0
 )  # measured to learn the toy task in ~100 steps (docs/demo.md)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--out-root", default="outputs/demo", help="evaluation outputs and the report (default: outputs/demo)"
-    )
-    p.add_argument(
-        "--ckpt-root", default="checkpoints/demo", help="the tiny model and the verl run (default: checkpoints/demo)"
-    )
-    p.add_argument("--eval-config", default="configs/demo/eval.yaml")
-    p.add_argument("--recipe", default="configs/demo/sft.yaml", help="the demo's SFT recipe")
-    p.add_argument("--steps", type=int, default=None, help="override the recipe's max_steps (e.g. a quicker run)")
-    p.add_argument("--save-freq", type=int, default=None, help="override the recipe's checkpoint.save_freq")
 
 
 def _clean(folder: Path) -> None:
@@ -62,7 +48,15 @@ def _resolve(p: str) -> Path:
     return path if path.is_absolute() else repo_root() / path
 
 
-def run(args: argparse.Namespace) -> int:
+def run_demo(
+    out_root: str,
+    ckpt_root: str,
+    eval_config: str = "configs/demo/eval.yaml",
+    recipe: str = "configs/demo/sft.yaml",
+    steps: int | None = None,
+    save_freq: int | None = None,
+) -> int:
+    """The whole demo (`coderl demo`), narrated on stdout; folders relative to the repository."""
     from .config import load_eval_config
     from .data.sft import prepare_sft
     from .demo_task.datasets import HUMANEVAL_SLICE, write_demo_inputs
@@ -75,13 +69,13 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.monotonic()
     timings: dict[str, float] = {}
-    cfg = load_eval_config(_resolve(args.eval_config))
+    cfg = load_eval_config(_resolve(eval_config))
     if cfg.profile != "demo":
         raise ConfigError(
             f"{cfg.path}: profile is {cfg.profile!r}; the demo needs an eval config with profile: demo "
             "so that its numbers can never be mixed with real runs"
         )
-    out_root, ckpt_root = _resolve(args.out_root), _resolve(args.ckpt_root)
+    out_root, ckpt_root = _resolve(out_root), _resolve(ckpt_root)
     _clean(out_root)
     _clean(ckpt_root)
     data_dir = out_root / "data"
@@ -99,19 +93,19 @@ def run(args: argparse.Namespace) -> int:
     prepare_sft(paths["sft_input"], data_dir / "sft", val_size=64, max_length=128, decontaminate=False)
     t = lap("model and data", t)
 
-    recipe = {
-        "base": str(_resolve(args.recipe)),
+    sft_recipe = {
+        "base": str(_resolve(recipe)),
         "model": {"path": str(base_model)},
         "data": {
             "train_files": str(data_dir / "sft" / "sft_train.parquet"),
             "val_files": str(data_dir / "sft" / "sft_val.parquet"),
         },
     }
-    if args.steps:
-        recipe["training"] = {"max_steps": args.steps}
-    if args.save_freq:
-        recipe["checkpoint"] = {"save_freq": args.save_freq, "test_freq": args.save_freq}
-    summary = train(recipe, gpus=1, device="cpu", run_dir=ckpt_root / "sft", echo="metrics")
+    if steps:
+        sft_recipe["training"] = {"max_steps": steps}
+    if save_freq:
+        sft_recipe["checkpoint"] = {"save_freq": save_freq, "test_freq": save_freq}
+    summary = train(sft_recipe, gpus=1, device="cpu", run_dir=ckpt_root / "sft", echo="metrics")
     if not summary.ok:
         raise TrainingError(f"demo training {summary.status} (exit code {summary.returncode}); see {summary.log_path}")
     t = lap("training (verl, CPU)", t)

@@ -1,4 +1,4 @@
-"""`coderl env-check`: the runbook's environment check as PASS/WARN/FAIL rows, each with a reason.
+"""The runbook's environment check as PASS/WARN/FAIL rows, each with a reason (`coderl env-check`).
 
 Exit 0 only when no row FAILs. Checks read versions from package metadata where they can, so the
 check stays quick (importing verl imports ray).
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata as md
-import json
 import os
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import RAW_DIR, repo_root
@@ -190,8 +189,7 @@ def check_disk(args: argparse.Namespace) -> Row:
     """Free space where checkpoints go against what the configured SFT run will write (the planner's numbers)."""
     from .errors import CoderlError
     from .training.launch import total_steps
-    from .training.plan import disk_plan, free_bytes_at, model_shape
-    from .training.plan_cli import RUNBOOK_STEPS
+    from .training.plan import RUNBOOK_STEPS, disk_plan, free_bytes_at, model_shape
     from .training.recipe import load_recipe, resolve_path
 
     recipe = load_recipe("default")
@@ -278,26 +276,3 @@ def format_table(rows: list[Row]) -> str:
     n_warn = sum(r.status == WARN for r in rows)
     lines.append(f"\n{n_fail} FAIL, {n_warn} WARN, {len(rows) - n_fail - n_warn} PASS")
     return "\n".join(lines)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gpus", type=int, default=None, help="GPUs the planned run needs (FAIL if fewer are visible)")
-    p.add_argument("--sandbox", default=None, help="local (default) or a SandboxFusion URL (also $SANDBOX_URL)")
-    p.add_argument("--eval-config", default=None, help="eval config (default configs/eval.yaml)")
-    p.add_argument("--json", action="store_true", help="print the rows as JSON")
-
-
-def main_args(argv: list[str]) -> argparse.Namespace:
-    """Parse env-check's options (used by tests and by callers that run the checks in-process)."""
-    p = argparse.ArgumentParser(prog="coderl env-check")
-    add_arguments(p)
-    return p.parse_args(argv)
-
-
-def run(args: argparse.Namespace) -> int:
-    rows = run_checks(args)
-    if args.json:
-        print(json.dumps({"rows": [asdict(r) for r in rows], "ok": all(r.status != FAIL for r in rows)}, indent=2))
-    else:
-        print(format_table(rows))
-    return 1 if any(r.status == FAIL for r in rows) else 0

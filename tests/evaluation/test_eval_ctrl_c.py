@@ -9,7 +9,6 @@ checks that nothing the command started survives the 10 s limit.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import sys
@@ -118,10 +117,18 @@ def test_ctrl_c_stops_make_eval_all_and_its_server(raw_dir, served_config, tiny_
     for step in (1, 2):
         shutil.copytree(tiny_model_dir, root / f"global_step_{step}" / "huggingface")
     out_root = tmp_path / "outputs"
-    # what `make eval-all` runs (make itself is not run here: it would first re-check the shared venv)
+    # what `make eval-all CKPT_ROOT=... PHASE=p` runs (make itself is not run here: it would first re-check the venv)
     cmd = [
-        "bash",
-        str(REPO / "scripts" / "run_eval_all.sh"),
+        sys.executable,
+        "-m",
+        "coderl",
+        "eval-all",
+        "--ckpt-root",
+        str(root),
+        "--sandbox",
+        "local",
+        "--phase",
+        "p",
         "--engine",
         "transformers",
         "--datasets",
@@ -133,8 +140,5 @@ def test_ctrl_c_stops_make_eval_all_and_its_server(raw_dir, served_config, tiny_
         "--out-root",
         str(out_root),
     ]
-    env = {**os.environ, "CKPT_ROOT": str(root), "PHASE": "p"}
-    _interrupt_once_generating(
-        cmd, out_root / "p" / "step_1" / "cache" / "generations" / "humaneval.jsonl", port, env=env
-    )
+    _interrupt_once_generating(cmd, out_root / "p" / "step_1" / "cache" / "generations" / "humaneval.jsonl", port)
     assert not (out_root / "p" / "step_2").exists()  # the loop over checkpoints stopped too

@@ -104,7 +104,8 @@ def test_device_defaults_to_a_gpu_when_torch_sees_one(cfg, tiny_model_dir):
 def test_eval_cli_passes_device_and_batch_size_to_the_hf_backend_only():
     import argparse
 
-    from coderl.evaluation.cli import add_arguments, backend_opts
+    from coderl.commands.eval import add_arguments
+    from coderl.evaluation.options import backend_opts
 
     p = argparse.ArgumentParser()
     add_arguments(p)

@@ -222,3 +222,27 @@ def rl_disk_check(recipe: dict, model: str, run_dir: Path, total_steps: int, sta
             f"{d.kept} kept = {d.run_total_gb:.1f} GB, but only {d.free_gb:.1f} GB is free. Fix: set checkpoint.max_to_keep, "
             f"raise checkpoint.save_freq, or use a bigger disk (make plan RL=1)"
         )
+
+
+def plan_rl_run(
+    rl_recipe: str,
+    model: str | None,
+    gpus: int,
+    gpu_mem_gb: float,
+    host_cores: int | None = None,
+    gen_tok_s: float | None = None,
+    answer_tokens: int | None = None,
+) -> tuple[RLPlan, float, int]:
+    """The plan `coderl plan --rl` prints: (plan, generation tokens/s and answer tokens it assumed)."""
+    from ..training.recipe import load_recipe
+    from .recipe import BEST_SFT, load_rl_recipe, resolve_start_model
+
+    recipe = load_rl_recipe(rl_recipe)
+    if not model:
+        # best_sft before any SFT evaluation: plan for the shape SFT starts from (configs/sft.yaml's model)
+        model = load_recipe("default")["model"]["path"] if recipe["model"]["path"] == BEST_SFT else None
+        model = model or resolve_start_model(recipe)
+    gen = gen_tok_s or ASSUMED_GEN_TOK_S
+    ans = answer_tokens or ASSUMED_ANSWER_TOKENS
+    plan = make_rl_plan(recipe, model, gpus, gpu_mem_gb, host_cores=host_cores, gen_tok_s=gen, answer_tokens=ans)
+    return plan, gen, ans

@@ -97,3 +97,17 @@ def codecontests_train(
             # file I/O problems: the stdio judge cannot serve them as stated; dropped with that reason
             p.meta["file_io"] = True
         yield pos, p, None
+
+
+def load_rl_source(
+    input_path: str | None, source: str | None, cache_dir: str, limit: int | None
+) -> tuple[Iterator[Item], str, str]:
+    """prepare-rl's input: a local JSONL (`input_path`), else deepmind/code_contests train (a local parquet
+    snapshot in `source`, else the hub). Returns (items, input name, the JSONL's sha256 or "")."""
+    from ..data.build import file_sha256
+
+    if input_path:
+        path = Path(input_path)
+        return read_jsonl_problems(path), path.name, (file_sha256(path) if path.is_file() else "")
+    items = codecontests_train(Path(source) if source else None, Path(cache_dir), limit)
+    return items, f"deepmind/code_contests train{f' (first {limit})' if limit else ''}", ""

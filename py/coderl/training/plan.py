@@ -481,3 +481,45 @@ def checkpoint_disk_check(
         d.free_gb or 0,
     )
     return d
+
+
+RUNBOOK_STEPS = 378  # 2,020 samples / 16 per step = 126 steps x 3 epochs
+
+
+def plan_sft_run(
+    recipe_name: str,
+    gpus: int,
+    nnodes: int,
+    gpu_mem_gb: float,
+    model: str | None = None,
+    workload_changes: dict[str, Any] | None = None,
+    steps: int | None = None,
+) -> tuple[Plan, int, str]:
+    """The plan `coderl plan` prints for a recipe: (plan, total steps, a note when the steps were assumed).
+
+    `workload_changes` overrides Workload fields (micro_batch, max_length, mean_tokens, cpu_offload);
+    without `steps`, they come from the recipe's data, else the runbook's 378 are assumed."""
+    from ..errors import CoderlError
+    from .launch import total_steps
+    from .recipe import load_recipe, resolve_path
+
+    recipe = load_recipe(recipe_name)
+    w = replace(workload_from_recipe(recipe, gpus, nnodes, gpu_mem_gb), **(workload_changes or {}))
+    note = ""
+    if steps is None:
+        try:
+            steps = total_steps(recipe, w.world)
+        except CoderlError:
+            steps, note = RUNBOOK_STEPS, " (training data not found: assuming the runbook's 378 steps)"
+    c = recipe["checkpoint"]
+    plan = make_plan(
+        model or recipe["model"]["path"],
+        w,
+        total_steps=steps,
+        save_freq=c["save_freq"],
+        save_optimizer=c["save_optimizer"],
+        save_hf=c["save_hf"],
+        max_to_keep=c["max_to_keep"],
+        ckpt_dir=resolve_path(c["dir"]),
+    )
+    return plan, steps, note

@@ -1,10 +1,12 @@
-"""The runbook's smoke checklist, checked on a finished short run: each check PASS or FAIL with why."""
+"""The smoke run (`make smoke`: a short training run) and the runbook's checklist on what it left: PASS/FAIL with why."""
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..checkpoints import Checkpoint, latest_step
@@ -151,3 +153,86 @@ def _no_fatal_lines(log_path: Path) -> Check:
         return Check("no OOM / NCCL errors", False, f"{log_path} missing")
     hits = [ln.strip()[:160] for ln in log_path.read_text(errors="replace").splitlines() if FATAL_PATTERNS.search(ln)]
     return Check("no OOM / NCCL errors", not hits, f"{log_path.name}: " + (hits[0] if hits else "none found"))
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    run_dir: Path
+    checks: list[Check]
+    log_path: Path
+
+
+def run_smoke(
+    recipe: str = "default",
+    gpus: int = 1,
+    device: str = "auto",
+    model: str | None = None,
+    train_file: str | None = None,
+    val_file: str | None = None,
+    run_dir: str | Path | None = None,
+    steps: int = 10,
+    save_freq: int = 5,
+    say: Callable[[str], None] = print,
+) -> SmokeResult:
+    """`make smoke`: `steps` training steps saving every `save_freq`, then the checklist on what it left.
+
+    On CPU without `model`, a tiny random-init Qwen2 (real tokenizer) is built in the run folder; a tiny
+    model, or a recipe whose training data is missing, trains on a toy SFT set written there."""
+    from ..paths import repo_root
+    from .launch import detect_device, train
+    from .recipe import load_recipe, resolve_path
+    from .toy_data import write_toy_sft
+
+    device = detect_device() if device == "auto" else device
+    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+    run_dir = Path(run_dir or repo_root() / "checkpoints" / "smoke" / stamp).resolve()
+    base = load_recipe(recipe)
+    over: dict = {
+        "base": recipe if not str(recipe).endswith((".yaml", ".yml")) else str(Path(recipe).resolve()),
+        "name": "smoke",
+        "training": {"max_steps": steps},
+        "checkpoint": {
+            "save_freq": save_freq,
+            "test_freq": save_freq,
+            "resume": "auto",
+            "save_hf": True,
+            "save_optimizer": True,
+            "max_to_keep": None,
+        },
+        "logging": {"experiment": "smoke", "backends": ["console"]},
+    }
+    build = device == "cpu" and model is None
+    model_path = model
+    if build:
+        from ..models.tiny import build_tiny_qwen2
+
+        model_dir = run_dir / "tiny_model"
+        if not (model_dir / "config.json").is_file():
+            build_tiny_qwen2(model_dir)
+        model_path = str(model_dir)
+    # a tiny random-init model (coderl make-tiny-model) on any device gets the toy settings
+    tiny = model_path is not None and (Path(model_path) / "coderl_tiny_spec.json").is_file()
+    if model_path:
+        over["model"] = {"path": model_path}
+    if tiny:
+        # a tiny model learns visibly in 10 steps only with a large step size
+        over["optim"] = {"lr": 1e-3, "warmup_ratio": 0.0}
+        over["data"] = {"max_length": 512}
+        over["batch"] = {"global_batch_size": 4 * gpus, "micro_batch_size_per_gpu": 2}
+    global_batch = over.get("batch", {}).get("global_batch_size", base["batch"]["global_batch_size"])
+    if train_file is None and (tiny or not Path(resolve_path(_first(base["data"]["train_files"]))).is_file()):
+        # enough samples for every step within one epoch (verl stops after the last epoch)
+        n_train = max(48, steps * global_batch)
+        train_file, val_file = map(str, write_toy_sft(run_dir / "data", n_train=n_train, n_val=global_batch))
+        say(f"smoke: using a toy SFT set ({train_file}); pass --train-file for your own data")
+    if train_file is not None:
+        over.setdefault("data", {}).update(train_files=train_file, val_files=val_file)
+    summary = train(over, gpus=gpus, device=device, run_dir=run_dir, echo="metrics")
+    ckpt_steps = list(range(save_freq, steps + 1, save_freq))
+    if steps not in ckpt_steps:
+        ckpt_steps.append(steps)
+    return SmokeResult(run_dir, check_run(run_dir, ckpt_steps, summary.log_path, summary.returncode), summary.log_path)
+
+
+def _first(files) -> str:
+    return files if isinstance(files, str) else files[0]

@@ -1,10 +1,13 @@
-"""coderl make-tiny-model --out DIR: a tiny random-init Qwen2 with the real tokenizer."""
+"""write a tiny random-init Qwen2 model with the real Qwen tokenizer.
+
+coderl make-tiny-model --out DIR: a tiny random-init Qwen2 with the real tokenizer.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from .tiny import TinyQwen2Spec, build_tiny_qwen2
+from ..models.tiny import TinyQwen2Spec, build_tiny_qwen2
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

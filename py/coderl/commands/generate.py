@@ -1,11 +1,14 @@
-"""coderl generate: answers for a problems file (or an eval dataset) with any backend, into JSONL."""
+"""generate completions for problems with a backend.
+
+coderl generate: answers for a problems file (or an eval dataset) with any backend, into JSONL.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from .backends import KINDS
+from ..generation.backends import KINDS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,8 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import load_eval_config
     from ..data.problem import load_problems
-    from .backends import make_backend
-    from .runner import generate_to_file
+    from ..generation.backends import make_backend
+    from ..generation.runner import generate_to_file
 
     cfg = load_eval_config(args.config)
     if args.problems:

@@ -1,4 +1,7 @@
-"""coderl select: (re)write outputs/<phase>/best_checkpoint.json from the history and explain the choice."""
+"""write best_checkpoint.json from the history.
+
+coderl select: (re)write outputs/<phase>/best_checkpoint.json from the history and explain the choice.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import load_eval_config
     from ..errors import DataError
-    from .history import history_path
-    from .selection import write_best_checkpoint
+    from ..evaluation.history import history_path
+    from ..evaluation.selection import write_best_checkpoint
 
     if not history_path(args.out_root, args.phase).is_file():
         raise DataError(

@@ -1,12 +1,15 @@
-"""`coderl prepare-rl`: verified problems with tests -> verl RL parquet (see coderl.rl.data); `make prepare-rl`."""
+"""check and split problems with tests into verl RL parquet files.
+
+`coderl prepare-rl`: verified problems with tests -> verl RL parquet (see coderl.rl.data); `make prepare-rl`.
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..errors import ConfigError
 from ..paths import RAW_DIR
+from ._common import eval_set_list, report_outcome
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,20 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.build import file_sha256
-    from ..data.sft_cli import eval_set_list, report_outcome
-    from .data import prepare_rl
-    from .sources import codecontests_train, read_jsonl_problems
+    from ..rl.data import prepare_rl
+    from ..rl.sources import load_rl_source
 
     if args.min_tests < 1:
         raise ConfigError(f"--min-tests {args.min_tests}: must be at least 1")
-    if args.input:
-        path = Path(args.input)
-        items = read_jsonl_problems(path)
-        name, sha = path.name, (file_sha256(path) if path.is_file() else "")
-    else:
-        items = codecontests_train(Path(args.source) if args.source else None, Path(args.cache_dir), args.limit)
-        name, sha = f"deepmind/code_contests train{f' (first {args.limit})' if args.limit else ''}", ""
+    items, name, sha = load_rl_source(args.input, args.source, args.cache_dir, args.limit)
     return report_outcome(
         lambda: prepare_rl(
             items,

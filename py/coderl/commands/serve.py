@@ -1,4 +1,7 @@
-"""coderl serve: start vLLM's OpenAI server for a checkpoint (or hub model) and keep it up until Ctrl-C."""
+"""start vLLM's OpenAI server for a checkpoint and keep it up.
+
+coderl serve: start vLLM's OpenAI server for a checkpoint (or hub model) and keep it up until Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ def _interrupt(*_) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import load_eval_config
-    from .backends import ServedBackend
+    from ..generation.backends import ServedBackend
 
     cfg = load_eval_config(args.config)
     backend = ServedBackend(

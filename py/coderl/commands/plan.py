@@ -1,4 +1,7 @@
-"""`coderl plan`: will a full fine-tuning run fit the GPUs and the disk? (`make plan GPUS=N GPU_MEM_GB=M`)."""
+"""memory and disk plan for a training run.
+
+`coderl plan`: will a full fine-tuning run fit the GPUs and the disk? (`make plan GPUS=N GPU_MEM_GB=M`).
+"""
 
 from __future__ import annotations
 
@@ -48,23 +51,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-RUNBOOK_STEPS = 378  # 2,020 samples / 16 per step = 126 steps x 3 epochs
-
-
 def run(args: argparse.Namespace) -> int:
     if args.rl:
-        from ..rl.plan_cli import run_rl_plan
+        from ..rl.plan import format_rl_plan, plan_rl_run
 
-        return run_rl_plan(args)
-    from dataclasses import replace
+        plan, gen, ans = plan_rl_run(
+            args.rl_recipe, args.model, args.gpus, args.gpu_mem_gb, args.host_cores, args.gen_tok_s, args.answer_tokens
+        )
+        print(json.dumps(plan.as_dict(), indent=2) if args.json else format_rl_plan(plan, gen, ans))
+        return 0 if plan.fits else 1
+    from ..training.plan import format_plan, plan_sft_run
 
-    from ..errors import CoderlError
-    from .launch import total_steps
-    from .plan import format_plan, make_plan, workload_from_recipe
-    from .recipe import load_recipe, resolve_path
-
-    recipe = load_recipe(args.recipe)
-    w = workload_from_recipe(recipe, args.gpus, args.nnodes, args.gpu_mem_gb)
     changes = {
         k: v
         for k, v in (
@@ -76,25 +73,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.cpu_offload:
         changes["cpu_offload"] = True
-    w = replace(w, **changes)
-    steps = args.steps
-    steps_note = ""
-    if steps is None:
-        try:
-            steps = total_steps(recipe, w.world)
-        except CoderlError:
-            steps, steps_note = RUNBOOK_STEPS, " (training data not found: assuming the runbook's 378 steps)"
-    c = recipe["checkpoint"]
-    model = args.model or recipe["model"]["path"]
-    plan = make_plan(
-        model,
-        w,
-        total_steps=steps,
-        save_freq=c["save_freq"],
-        save_optimizer=c["save_optimizer"],
-        save_hf=c["save_hf"],
-        max_to_keep=c["max_to_keep"],
-        ckpt_dir=resolve_path(c["dir"]),
+    plan, steps, steps_note = plan_sft_run(
+        args.recipe, args.gpus, args.nnodes, args.gpu_mem_gb, args.model, changes, args.steps
     )
     if args.json:
         print(json.dumps({**plan.as_dict(), "total_steps": steps}, indent=2))

@@ -1,9 +1,14 @@
-"""coderl report: comparison tables and plots from the eval histories (terminal + report.md + PNGs)."""
+"""comparison tables and plots from the eval histories.
+
+coderl report: comparison tables and plots from the eval histories (terminal + report.md + PNGs).
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from ._common import recipe_ckpt_root
 
 RUN_METRICS = "metrics.jsonl"  # what coderl train appends in the run folder (coderl.training.run_record)
 
@@ -23,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ckpt-root",
         default=None,
-        help="training run folder; its metrics.jsonl (written by coderl train) is the default --train-log",
+        help="training run folder; its metrics.jsonl (written by coderl train) is the default --train-log "
+        "(default: configs/sft.yaml checkpoint.dir)",
     )
     p.add_argument("--out", default=None, help="output folder (default: <outputs-root>/report)")
     p.add_argument("--title", default="coderl evaluation report")
@@ -34,13 +40,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import load_eval_config
-    from .build import build_report
+    from ..report.build import build_report
 
     cfg = load_eval_config(args.eval_config)
     out = Path(args.out) if args.out else Path(args.outputs_root) / "report"
     train_log = args.train_log
-    if train_log is None and args.ckpt_root and (Path(args.ckpt_root) / RUN_METRICS).is_file():
-        train_log = Path(args.ckpt_root) / RUN_METRICS
+    if train_log is None:
+        ckpt_root = Path(args.ckpt_root or recipe_ckpt_root())
+        train_log = ckpt_root / RUN_METRICS if (ckpt_root / RUN_METRICS).is_file() else None
     report = build_report(
         args.outputs_root,
         out,

@@ -1,27 +1,30 @@
-"""`coderl rl`: launch (or resume) verl's GRPO trainer with configs/rl.yaml; what `make rl GPUS=N` runs."""
+"""launch verl GRPO (Phase 2) with the recipe in configs/rl.yaml.
+
+`coderl rl`: launch (or resume) verl's GRPO trainer with configs/rl.yaml; what `make rl GPUS=N` runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
+
+from ._common import exit_status, split_overrides
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    env = os.environ
     p.add_argument(
         "--recipe",
-        default=env.get("RL_PROFILE") or "default",
-        help="profile (default -> configs/rl.yaml, X -> configs/rl_X.yaml) or a YAML path [env RL_PROFILE]",
+        default="default",
+        help="profile (default -> configs/rl.yaml, X -> configs/rl_X.yaml) or a YAML path [make: RL_PROFILE]",
     )
-    p.add_argument("--gpus", type=int, default=int(env.get("GPUS", "1")), help="GPUs on this node [env GPUS]")
+    p.add_argument("--gpus", type=int, default=1, help="GPUs on this node [make: GPUS]")
     p.add_argument(
         "--device",
         choices=("auto", "cuda", "cpu"),
-        default=env.get("DEVICE", "auto"),
-        help="cpu: the real trainer on CPU with the transformers rollout (tiny models only) [env DEVICE]",
+        default="auto",
+        help="cpu: the real trainer on CPU with the transformers rollout (tiny models only) [make: DEVICE]",
     )
-    p.add_argument("--run-dir", default=env.get("RUN_DIR") or None, help="run directory (default: checkpoint.dir)")
+    p.add_argument("--run-dir", default=None, help="run directory (default: checkpoint.dir) [make: RUN_DIR]")
     p.add_argument(
         "--model",
         default=None,
@@ -31,8 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gpu-mem-gb",
         type=float,
-        default=float(env.get("GPU_MEM_GB", "0") or 0),
-        help="print the memory plan verdict for GPUs of this size before launching [env GPU_MEM_GB]",
+        default=0.0,
+        help="print the memory plan verdict for GPUs of this size before launching [make: GPU_MEM_GB]",
     )
     p.add_argument("--quiet", action="store_true", help="one line per step instead of verl's full output")
     p.add_argument("--no-disk-check", action="store_true")
@@ -41,9 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.cli import exit_status, split_overrides
-    from .launch import ray_overrides, rl_command, rl_train
-    from .recipe import describe_rl, load_rl_recipe, rl_overrides
+    from ..rl.launch import ray_overrides, rl_command, rl_train
+    from ..rl.recipe import describe_rl, load_rl_recipe, rl_overrides
 
     extra = split_overrides(args.overrides)
     if args.dry_run:

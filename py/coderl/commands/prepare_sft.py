@@ -1,14 +1,14 @@
-"""`coderl prepare-sft`: check and split SFT data into verl parquet files (see coderl.data.sft)."""
+"""check and split SFT data into verl parquet files.
+
+`coderl prepare-sft`: check and split SFT data into verl parquet files (see coderl.data.sft).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
-from ..errors import DataError
 from ..paths import RAW_DIR
-from .sft import prepare_sft
+from ._common import eval_set_list, report_outcome
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,27 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifests-dir", default="data/manifests")
 
 
-def eval_set_list(arg: str | None) -> list[str] | None:
-    """--eval-sets a,b -> [a, b]; not given -> None (every non-stand-in eval set)."""
-    return [s for s in arg.split(",") if s] if arg else None
-
-
-def report_outcome(prepare: Callable[[], Any], out_dir: str, report_file: str) -> int:
-    """Run a prepare-* step and print its report: exit 0 with the files written, 1 if the data was refused."""
-    try:
-        report = prepare()
-    except DataError as e:
-        if getattr(e, "report", None) is None:
-            raise
-        print(e)
-        print(f"report: {out_dir}/{report_file}; no train/val files were written")
-        return 1
-    print(report.summary())
-    print(f"wrote {', '.join(f'{out_dir}/{f}' for f in report.files)}")
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
+    from ..data.sft import prepare_sft
+
     return report_outcome(
         lambda: prepare_sft(
             args.input,

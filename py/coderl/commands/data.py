@@ -1,14 +1,17 @@
-"""`coderl data`: build data/raw/<name>_raw.jsonl for every eval dataset reachable from here."""
+"""build data/raw/<dataset>_raw.jsonl for every reachable eval dataset.
+
+`coderl data`: build data/raw/<name>_raw.jsonl for every eval dataset reachable from here.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from ..config import load_eval_config
+from ..data.build import BuildContext, build_dataset, hub_reachable
+from ..data.registry import resolve
 from ..errors import DataError
 from ..paths import RAW_DIR, shared_data_dir
-from .build import BuildContext, build_dataset, hub_reachable
-from .registry import resolve
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

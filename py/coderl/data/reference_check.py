@@ -1,41 +1,23 @@
-"""`coderl validate-data`: judge every dataset's own reference solution; report the problems it fails.
+"""Judge every dataset's own reference solution against its tests (what `coderl validate-data` runs).
 
 A reference that fails its own tests means broken tests (e.g. several valid answers judged by
 exact output), a limit too tight for Python, or a flaky test. Failures are re-judged once: a
-different verdict the second time marks the problem flaky. Sandbox failures are infrastructure
-and are reported apart (and make the command fail), never counted against a problem.
+different verdict the second time marks the problem flaky. Sandbox failures are counted apart
+(class sandbox_error) so that the caller can treat them as infrastructure, never against a problem.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from ..config import load_eval_config
 from ..errors import DataError, InfrastructureError
 from ..io_utils import atomic_write_json
-from ..paths import RAW_DIR
 from .registry import load_eval_problems, raw_path, resolve
 
 log = logging.getLogger(__name__)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sandbox", default="local", help="'local' or a SandboxFusion URL")
-    p.add_argument("--datasets", default="", help="comma-separated (default: every dataset whose raw file exists)")
-    p.add_argument("--raw-dir", default=RAW_DIR)
-    p.add_argument("--manifests-dir", default="data/manifests")
-    p.add_argument("--out", default="outputs/data_validation/report.json")
-    p.add_argument(
-        "--workers", type=int, default=None, help="parallel problems (default: execution.workers in eval.yaml)"
-    )
-    p.add_argument(
-        "--no-recheck", dest="recheck", action="store_false", help="do not re-judge failures to spot flaky tests"
-    )
-    p.add_argument("--strict", action="store_true", help="exit 1 when any reference fails")
-    p.add_argument("--config", default=None)
 
 
 def validate_dataset(name: str, problems, pool, recheck: bool) -> dict[str, Any]:
@@ -80,23 +62,23 @@ def validate_dataset(name: str, problems, pool, recheck: bool) -> dict[str, Any]
     }
 
 
-def run(args: argparse.Namespace) -> int:
+def validate_references(
+    cfg, sandbox: str, names: list[str], raw_dir: str, manifests_dir: str, out: str, workers: int | None, recheck: bool
+) -> tuple[dict[str, Any], Path]:
+    """Judge the references of `names` (default: every dataset whose raw file exists); write the report to `out`."""
     from ..sandbox import make_executor
     from ..sandbox.judge import JudgePool
 
-    cfg = load_eval_config(args.config)
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()] or [
-        n for n in cfg.datasets if raw_path(n, args.raw_dir).is_file()
-    ]
+    names = names or [n for n in cfg.datasets if raw_path(n, raw_dir).is_file()]
     if not names:
-        raise DataError(f"no raw datasets in {resolve(args.raw_dir)}; build them first: make data")
-    executor = make_executor(args.sandbox, cfg)
+        raise DataError(f"no raw datasets in {resolve(raw_dir)}; build them first: make data")
+    executor = make_executor(sandbox, cfg)
     ok, why = executor.health()
     if not ok:
-        raise InfrastructureError(f"sandbox '{args.sandbox}' is not usable: {why}")
-    workers = args.workers if args.workers is not None else cfg.execution.get("workers", 0)
+        raise InfrastructureError(f"sandbox '{sandbox}' is not usable: {why}")
+    workers = workers if workers is not None else cfg.execution.get("workers", 0)
     report: dict[str, Any] = {
-        "sandbox": args.sandbox,
+        "sandbox": sandbox,
         "isolation": getattr(executor, "isolation_level", "?"),
         "limits": cfg.sandbox,
         "compare": cfg.judge["stdio_compare"],
@@ -109,22 +91,9 @@ def run(args: argparse.Namespace) -> int:
         stop_at_first_failure=cfg.judge.get("stop_at_first_failure", True),
     ) as pool:
         for name in names:
-            problems = load_eval_problems(name, args.raw_dir, args.manifests_dir)
+            problems = load_eval_problems(name, raw_dir, manifests_dir)
             log.info("validating %s: %d problems", name, len(problems))
-            report["datasets"][name] = validate_dataset(name, problems, pool, args.recheck)
-    out = resolve(args.out)
-    atomic_write_json(out, report)
-    print(f"{'dataset':<24} {'problems':>8} {'no_ref':>6} {'ok':>5} {'failed':>6}  by class")
-    for name, d in report["datasets"].items():
-        print(
-            f"{name:<24} {d['problems']:>8} {d['no_reference']:>6} {d['reference_accepted']:>5} "
-            f"{d['reference_failed']:>6}  {d['by_class'] or ''}"
-        )
-    print(f"report: {out}")
-    infra = sum(d["by_class"].get("sandbox_error", 0) for d in report["datasets"].values())
-    if infra:
-        raise InfrastructureError(
-            f"{infra} reference run(s) failed in the sandbox itself (see {out}); fix the sandbox and re-run"
-        )
-    failed = sum(d["reference_failed"] for d in report["datasets"].values())
-    return 1 if (args.strict and failed) else 0
+            report["datasets"][name] = validate_dataset(name, problems, pool, recheck)
+    path = resolve(out)
+    atomic_write_json(path, report)
+    return report, path
