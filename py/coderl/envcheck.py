@@ -188,9 +188,9 @@ def _isolation_row(spec: str, level: str, msg: str) -> Row:
 def check_disk(args: argparse.Namespace) -> Row:
     """Free space where checkpoints go against what the configured SFT run will write (the planner's numbers)."""
     from .errors import CoderlError
-    from .training.launch import total_steps
     from .training.plan import RUNBOOK_STEPS, disk_plan, free_bytes_at, model_shape
     from .training.recipe import load_recipe, resolve_path
+    from .training.steps import total_steps
 
     recipe = load_recipe("default")
     c = recipe["checkpoint"]

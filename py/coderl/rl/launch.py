@@ -20,10 +20,11 @@ from pathlib import Path
 
 from ..checkpoints import list_checkpoints
 from ..errors import ConfigError, DataError, TrainingError
-from ..training.launch import RunSummary, _outcome, _run_attempt, _run_lock, count_rows, detect_device, settle_attempt
+from ..training.launch import RunSummary, _outcome, _run_attempt, _run_lock, detect_device, settle_attempt
 from ..training.progress import Progress
 from ..training.recipe import resolve_path
 from ..training.run_record import RunRecord, check_resumable, read_metrics, require_run_dir
+from ..training.steps import count_rows
 from .recipe import describe_rl, load_rl_recipe, resolve_start_model, rl_fingerprint, rl_overrides
 
 log = logging.getLogger(__name__)

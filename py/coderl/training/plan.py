@@ -500,8 +500,8 @@ def plan_sft_run(
     `workload_changes` overrides Workload fields (micro_batch, max_length, mean_tokens, cpu_offload);
     without `steps`, they come from the recipe's data, else the runbook's 378 are assumed."""
     from ..errors import CoderlError
-    from .launch import total_steps
     from .recipe import load_recipe, resolve_path
+    from .steps import total_steps
 
     recipe = load_recipe(recipe_name)
     w = replace(workload_from_recipe(recipe, gpus, nnodes, gpu_mem_gb), **(workload_changes or {}))
