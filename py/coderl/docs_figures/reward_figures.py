@@ -25,6 +25,9 @@ RUNS = (
     (WIDE, "8 x 16"),
     (NO_TIMEOUT, "16 x 16, no time-out, coderl only"),
 )
+# the idle-machine run (the lent 16-core GPU host), after the sandbox's per-execution cost was cut: its own table
+IDLE = D + "2026-12-01_bench_reward_64x16_16workers.json"
+IDLE_RUNS = ((IDLE, "64 x 16, 16-core host"),)
 # table label of each scorer, by the first word of the bench's `scorer` (the judge is the reference, not shown)
 SCORERS = {"coderl.reward": "**coderl.reward**", "verl": "verl prime_code", "bare": "bare runner"}
 
@@ -72,9 +75,9 @@ def _cells(r: dict[str, Any], strong: bool) -> list[str]:
     ]
 
 
-def table(raw: Raw) -> str:
+def table(raw: Raw, runs=RUNS) -> str:
     rows = []
-    for rel, what in RUNS:
+    for rel, what in runs:
         lo, hi = _loads(raw, rel)
         label = f"{meta(raw, rel, 'date')[11:16]}, {what}, load {lo:.0f}-{hi:.0f}"
         for who, name in SCORERS.items():
@@ -92,6 +95,8 @@ def table(raw: Raw) -> str:
                 f"; {bare['answers_cpu_without_starts_s']:.2f} s without the {bare['runs']} interpreter starts of "
                 f"{1000 * bare['interpreter_start_cpu_s']:.1f} ms"
             )
+        if "answers_program_cpu_s" in bare:
+            floor += f"; the answers' own compute {bare['answers_program_cpu_s']:.1f} s"
         rows.append(["", floor + ")", "", _g(raw.key(rel, "summary", "floor_s")), "", "", "", "", ""])
     header = [
         f"run ({meta(raw, DEFAULT, 'date')[:10]}, UTC; load = 1-min average at start and end)",
@@ -104,7 +109,7 @@ def table(raw: Raw) -> str:
         "accepted",
         "agrees with judge",
     ]
-    return fmt.table(header, rows) + "\n\nRaw: " + ", ".join(f"docs/{rel}" for rel, _ in RUNS) + "."
+    return fmt.table(header, rows) + "\n\nRaw: " + ", ".join(f"docs/{rel}" for rel, _ in runs) + "."
 
 
 def _wall_ratio(raw: Raw, rel: str, slow: str, fast: str) -> float:
@@ -193,4 +198,31 @@ INLINE = {
     "reward.default.prime_disagrees": lambda raw: _prime_disagrees(raw, DEFAULT),
     "reward.wide.prime_disagrees": lambda raw: _prime_disagrees(raw, WIDE),
 }
-TABLES = {"reward.table": table}
+
+
+def _idle_vs_sandboxfusion(raw: Raw) -> str:
+    ours = _row(raw, IDLE, "coderl.reward")["solutions_per_s_per_core"]
+    lo, hi = raw.key(IDLE, "summary", "sandboxfusion_per_core")
+    return f"{ours / hi:.0f}-{ours / lo:.0f}x"
+
+
+INLINE.update(
+    {
+        "reward.idle.cpu_s": lambda raw: fmt.fixed(_row(raw, IDLE, "coderl.reward")["cpu_s"], 1),
+        "reward.idle.solutions": lambda raw: str(_row(raw, IDLE, "coderl.reward")["solutions"]),
+        "reward.idle.program_cpu_s": lambda raw: f"{_row(raw, IDLE, 'bare')['answers_program_cpu_s']:.1f} s",
+        "reward.idle.vs_program": lambda raw: fmt.times(raw.key(IDLE, *S, "coderl_cpu_vs_answers_program_cpu")),
+        "reward.idle.vs_bare_cpu": lambda raw: fmt.times(raw.key(IDLE, *S, "coderl_cpu_vs_answers_cpu")),
+        "reward.idle.vs_floor": lambda raw: fmt.times(raw.key(IDLE, *S, "coderl_vs_floor")),
+        "reward.idle.prime_speed": lambda raw: f"{raw.key(IDLE, *S, 'coderl_vs_prime_code_speed'):.0f}x",
+        "reward.idle.prime_cpu": lambda raw: f"{raw.key(IDLE, *S, 'coderl_vs_prime_code_cpu'):.0f}x",
+        "reward.idle.per_core": lambda raw: fmt.fixed(_row(raw, IDLE, "coderl.reward")["solutions_per_s_per_core"], 1),
+        "reward.idle.prime_per_core": lambda raw: fmt.fixed(_row(raw, IDLE, "verl")["solutions_per_s_per_core"], 2),
+        "reward.idle.vs_sandboxfusion": _idle_vs_sandboxfusion,
+        "reward.idle.prime_disagrees": lambda raw: _prime_disagrees(raw, IDLE),
+        "reward.idle.p50_p99": lambda raw: (
+            f"{_row(raw, IDLE, 'coderl.reward')['latency_p50_s']:.2f} / {_row(raw, IDLE, 'coderl.reward')['latency_p99_s']:.2f} s"
+        ),
+    }
+)
+TABLES = {"reward.table": table, "reward.idle_table": lambda raw: table(raw, IDLE_RUNS)}
