@@ -238,9 +238,13 @@ def test_ctrl_c_stops_every_evaluation_and_the_ray_it_started(tmp_path, ckpt_roo
         time.sleep(0.1)
     started = _descendants(proc.pid)  # Ray's own processes and the evaluation workers
     assert any(b"ray::coderl_eval_step_" in Path(f"/proc/{p}/cmdline").read_bytes() for p in started if _alive(p))
+    # the head's blocked and ignored signals, to say why if it does not stop (it once ran to the end, exit 0)
+    sig = [
+        ln for ln in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if ln.startswith(("SigBlk", "SigIgn"))
+    ]
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends to the foreground group
     printed, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "interrupted" in printed
+    assert proc.returncode == 130 and "interrupted" in printed, (proc.returncode, sig, printed[-2000:])
     # the event: every process of the run gone; the promise is within 10 s of the command's exit
     gone_by = time.monotonic() + 10
     while [p for p in started if _alive(p)] and time.monotonic() < gone_by:
