@@ -70,7 +70,8 @@ def classify(
             f"{KILLED_FROM_OUTSIDE} (CPU {cpu:.2f} s, wall {wall:.2f} s): the host's OOM killer or "
             "an operator; not the program's verdict",
         )
-    if sig == signal.SIGXFSZ:
+    # killed by SIGXFSZ, or Python (which ignores SIGXFSZ) died of EFBIG
+    if sig == signal.SIGXFSZ or (rc != 0 and "[Errno 27] File too large" in _last_line(stderr)):
         return RunResult(
             "output_limit",
             rc,
@@ -82,16 +83,6 @@ def classify(
         )
     if rc == 0:
         return RunResult("ok", 0, stdout, stderr, wall, cpu)
-    if "[Errno 27] File too large" in _last_line(stderr):  # Python ignores SIGXFSZ and gets EFBIG
-        return RunResult(
-            "output_limit",
-            rc,
-            stdout,
-            stderr,
-            wall,
-            cpu,
-            f"a file passed the size limit of {limits.output_bytes} bytes",
-        )
     if is_memory_error(stderr):
         return RunResult(
             "memory_exceeded", rc, stdout, stderr, wall, cpu, f"address-space limit of {limits.memory_mb} MB reached"
