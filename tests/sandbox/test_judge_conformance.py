@@ -166,19 +166,26 @@ def compare(items) -> list[tuple[str, str, str, str, str]]:
     extracted = [(p, off, style, extract_for_problem(text, p).code) for p, off, style, text in items]
     timeout = {style: LOOP_TIMEOUT_S if style == "infinite_loop" else TIMEOUT_S for _, _, style, _ in items}
     executors = {t: LocalExecutor(timeout_s=t, memory_mb=1024, output_bytes=64 << 20) for t in set(timeout.values())}
+    jobs = [(off, code, timeout[style]) for _, off, style, code in extracted if code is not None]
     try:
         pools = {t: JudgePool(ex, 2) for t, ex in executors.items()}
         futures = [pools[timeout[style]].submit(p, code) for p, _, style, code in extracted]
         # the official harness runs while the pools judge
-        official = official_verdicts(
-            [(off, code, timeout[style]) for _, off, style, code in extracted if code is not None]
-        )
+        official = official_verdicts(jobs)
         ours = [f.result() for f in futures]
         for pool in pools.values():
             pool.close()
     finally:
         for ex in executors.values():
             ex.close()
+    # The reference's own time-out under load is not a verdict: our judge re-runs a starved time-out
+    # alone, so the reference gets the same chance (alone, after the pools are done)
+    judged = [v for (_, _, _, code), v in zip(extracted, ours) if code is not None]
+    again = [
+        k for k, (theirs, v) in enumerate(zip(official, judged)) if theirs == "timed out" and v.verdict == "accepted"
+    ]
+    for k, verdict in zip(again, official_verdicts([jobs[k] for k in again], parallel=1)):
+        official[k] = verdict
     official_it = iter(official)
     bad = []
     for (p, _, style, code), v in zip(extracted, ours):
