@@ -166,6 +166,11 @@ def test_ctrl_c_while_a_verdict_is_recorded_stops_the_run_instead_of_becoming_a_
     problem = Problem(id="toy/1", dataset="toy", kind="stdio", prompt="p", tests=[{"input": "", "output": ""}])
     judged = Future()
     judged.set_result({"verdict": "accepted"})
-    with pytest.raises(KeyboardInterrupt):
-        judged.add_done_callback(lambda f: run._on_judged(problem, {"completion": "x"}, None, "h", f))
+    # SIGINT as Python has it in a terminal (a suite started in the background inherits it ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            judged.add_done_callback(lambda f: run._on_judged(problem, {"completion": "x"}, None, "h", f))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert run.results.empty()  # nothing recorded as the model's

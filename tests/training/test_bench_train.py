@@ -161,30 +161,36 @@ def test_varlen_attention_registers_and_finds_sample_boundaries():
 
 
 def test_launch_runs_a_command_and_interrupts_it_like_ctrl_c(tmp_path):
-    """The path tools/train_acceptance.py drives `make train` through: SIGINT to the group after the save."""
+    """The path tools/train_acceptance.py drives `make train` through: SIGINT to the group after the save,
+    also from a bench started in the background (nohup, `&`), whose children inherit SIGINT ignored."""
+    import signal
     import sys
     import textwrap
 
     prog = tmp_path / "fake_train.py"
     prog.write_text(
         textwrap.dedent("""
-        import signal, sys, time
-        def stop(*_):
+        import sys, time
+        try:  # Python's own SIGINT handling, as the real trainer has it
+            for i in (1, 2):
+                print(f"step:{i} - train/loss:{3.0 - i} - train/global_tokens:100", flush=True)
+            print("Saving checkpoint to /x/global_step_2", flush=True)
+            print("Updated checkpoint tracker", flush=True)
+            time.sleep(60)
+            print("never reached", flush=True)
+        except KeyboardInterrupt:
             print("interrupted cleanly", flush=True)
             sys.exit(130)
-        signal.signal(signal.SIGINT, stop)
-        for i in (1, 2):
-            print(f"step:{i} - train/loss:{3.0 - i} - train/global_tokens:100", flush=True)
-        print("Saving checkpoint to /x/global_step_2", flush=True)
-        print("Updated checkpoint tracker", flush=True)
-        time.sleep(60)
-        print("never reached", flush=True)
     """)
     )
     t0 = time.monotonic()
-    res = bench.launch(
-        "fake", [], 1, tmp_path / "fake.log", "cpu", command=[sys.executable, str(prog)], interrupt_after_save=True
-    )
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a bench started with `&`
+    try:
+        res = bench.launch(
+            "fake", [], 1, tmp_path / "fake.log", "cpu", command=[sys.executable, str(prog)], interrupt_after_save=True
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - t0 < 30
     assert res.returncode == 130 and sorted(res.steps) == [1, 2] and res.steps[2]["train/loss"] == 1.0
     assert {"save_start", "save_end", "interrupt"} <= set(res.events)

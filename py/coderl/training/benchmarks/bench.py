@@ -133,6 +133,10 @@ class _GpuMemPoller(threading.Thread):
         return [round(x, 1) for x in self.peak]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def launch(
     recipe: str,
     overrides: list[str],
@@ -177,15 +181,24 @@ def launch(
     res = RunResult(recipe=recipe, overrides=overrides, log=str(log_path), untimed=profile.window() if profile else ())
     log_path.parent.mkdir(parents=True, exist_ok=True)
     poller = _GpuMemPoller() if device == "cuda" and shutil.which("nvidia-smi") else None
-    if poller:
-        poller.start()
     t0 = time.perf_counter()
     log.info("bench: %s: %s", recipe, " ".join(cmd))
     with open(log_path, "w", encoding="utf-8", buffering=1) as fh:  # line-buffered: readable while it runs
         fh.write(" ".join(cmd) + "\n")
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1, start_new_session=True
-        )  # its own process group, for interrupt_after_save
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            bufsize=1,
+            start_new_session=True,  # its own process group, for interrupt_after_save
+            # SIGINT at its default as in a terminal: a bench started with nohup or `&` passes SIGINT on
+            # ignored, and the interrupt would then be lost
+            preexec_fn=_default_sigint if interrupt_after_save else None,
+        )
+        if poller:  # started after the fork: preexec_fn is only safe while this process has one thread
+            poller.start()
         try:
             for line in proc.stdout:
                 t = time.perf_counter() - t0
