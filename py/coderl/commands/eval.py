@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..evaluation.options import backend_kind, backend_opts, datasets_for
+from ..evaluation.options import backend_kind, datasets_for, eval_request
 from ._common import recipe_model
 from ._eval_options import add_common_arguments
 
@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..checkpoints import resolve_model_dir
     from ..config import load_eval_config
-    from ..evaluation.runner import EvalRequest, run_evaluation
+    from ..evaluation.runner import run_evaluation
 
     cfg = load_eval_config(args.eval_config)
     kind = backend_kind(args)
@@ -48,22 +48,15 @@ def run(args: argparse.Namespace) -> int:
     if step is None:
         raise ConfigError(f"cannot tell the step of {checkpoint}; pass --step N")
     tier, datasets = datasets_for(args, cfg, args.tier)
-    req = EvalRequest(
+    req = eval_request(
+        args,
+        kind,
         model=model,
         checkpoint=checkpoint,
         step=step,
-        phase=args.phase,
         tier=tier,
         datasets=datasets,
-        out_root=Path(args.out_root),
-        backend=kind,
-        vllm_url=args.vllm_url,
-        sandbox=args.sandbox,
-        raw_dir=args.raw_dir,
-        manifests_dir=args.manifests_dir,
-        limit=args.limit,
         served_model=args.served_model_name or (args.model if args.model else None),
-        backend_opts=backend_opts(args, kind),
     )
     row = run_evaluation(req, cfg)
     print_row(row, Path(args.out_root))

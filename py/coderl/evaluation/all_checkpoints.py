@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CoderlError, DataError, InfrastructureError
-from .options import backend_opts, datasets_for
+from .options import datasets_for, eval_request
 
 if TYPE_CHECKING:
     from .runner import EvalRequest
@@ -45,7 +44,7 @@ def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> list[tuple[int, str |
     from ..sandbox import make_executor
     from .guard import check_health
     from .history import history_path, read_history
-    from .runner import EvalRequest, eval_fingerprint
+    from .runner import eval_fingerprint
     from .runtime import runtime_identity
 
     ckpts = discover_checkpoints(args.ckpt_root)
@@ -91,21 +90,14 @@ def plan_jobs(args: argparse.Namespace, cfg, kind: str) -> list[tuple[int, str |
         jobs.append(
             (
                 c.step,
-                EvalRequest(
+                eval_request(
+                    args,
+                    kind,
                     model=str(c.hf_dir),
                     checkpoint=str(c.path.resolve()),
                     step=c.step,
-                    phase=args.phase,
                     tier=tier,
                     datasets=datasets,
-                    out_root=Path(args.out_root),
-                    backend=kind,
-                    vllm_url=args.vllm_url,
-                    sandbox=args.sandbox,
-                    raw_dir=args.raw_dir,
-                    manifests_dir=args.manifests_dir,
-                    limit=args.limit,
-                    backend_opts=backend_opts(args, kind),
                 ),
             )
         )

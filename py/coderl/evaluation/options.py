@@ -46,3 +46,24 @@ def datasets_for(args: argparse.Namespace, cfg, tier: int | None) -> tuple[int, 
     if tier is None:
         raise ConfigError("give --tier 1|2|3 (or --datasets a,b)")
     return tier, cfg.tier_datasets(tier)
+
+
+def eval_request(args: argparse.Namespace, kind: str, **what):
+    """The EvalRequest of one evaluation: `what` names the model, checkpoint, step, tier and datasets
+    (and the served model, for eval); everything else comes from the command's options."""
+    from pathlib import Path
+
+    from .runner import EvalRequest
+
+    return EvalRequest(
+        phase=args.phase,
+        out_root=Path(args.out_root),
+        backend=kind,
+        vllm_url=args.vllm_url,
+        sandbox=args.sandbox,
+        raw_dir=args.raw_dir,
+        manifests_dir=args.manifests_dir,
+        limit=args.limit,
+        backend_opts=backend_opts(args, kind),
+        **what,
+    )
