@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import DataError
+from ..paths import RAW_DIR
 
 
 def recipe_ckpt_root() -> str:
@@ -31,14 +32,40 @@ def split_overrides(overrides: list[str]) -> list[str]:
     return extra
 
 
+def dry_run_recipe(load_recipe: Callable[[str], dict], args) -> tuple[dict, str]:
+    """train/rl --dry-run: (the recipe as the run would use it, the device): --run-dir applied, auto -> cuda."""
+    recipe = load_recipe(args.recipe)
+    if args.run_dir:
+        recipe["checkpoint"]["dir"] = args.run_dir
+    return recipe, "cuda" if args.device == "auto" else args.device
+
+
 def exit_status(summary) -> int:
     """A launch's exit code: 0 finished, 130 interrupted (as Ctrl-C), 1 otherwise."""
     return {"finished": 0, "interrupted": 130}.get(summary.status, 1)
 
 
-def eval_set_list(arg: str | None) -> list[str] | None:
-    """--eval-sets a,b -> [a, b]; not given -> None (every non-stand-in eval set)."""
-    return [s for s in arg.split(",") if s] if arg else None
+def add_decontamination_arguments(p) -> None:
+    """The options prepare-sft and prepare-rl share: which eval sets a training row is checked against
+    (n-gram overlap), where their problems are, and the sandbox that validates references."""
+    p.add_argument("--sandbox", default="local", help="'local' or a SandboxFusion URL (for validation)")
+    p.add_argument("--eval-sets", default=None, help="comma-separated eval sets (default: every non-stand-in set)")
+    p.add_argument("--ngram", type=int, default=13)
+    p.add_argument("--min-overlap", type=float, default=0.5, help="share of an eval prompt's n-grams that flags a row")
+    p.add_argument("--raw-dir", default=RAW_DIR)
+    p.add_argument("--manifests-dir", default="data/manifests")
+
+
+def decontamination_options(args) -> dict[str, Any]:
+    """add_decontamination_arguments' options as prepare_sft's / prepare_rl's keyword arguments."""
+    return {
+        "sandbox": args.sandbox,
+        "eval_sets": [s for s in args.eval_sets.split(",") if s] if args.eval_sets else None,
+        "ngram": args.ngram,
+        "min_overlap": args.min_overlap,
+        "raw_dir": args.raw_dir,
+        "manifests_dir": args.manifests_dir,
+    }
 
 
 def report_outcome(prepare: Callable[[], Any], out_dir: str, report_file: str) -> int:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ConfigError
-from ..paths import RAW_DIR
-from ._common import eval_set_list, report_outcome
+from ._common import add_decontamination_arguments, decontamination_options, report_outcome
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,13 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="skip judging each reference against its own tests (not for real runs)",
     )
-    p.add_argument("--sandbox", default="local", help="'local' or a SandboxFusion URL")
     p.add_argument("--no-decontaminate", dest="decontaminate", action="store_false")
-    p.add_argument("--eval-sets", default=None, help="comma-separated eval sets (default: every non-stand-in set)")
-    p.add_argument("--ngram", type=int, default=13)
-    p.add_argument("--min-overlap", type=float, default=0.5)
-    p.add_argument("--raw-dir", default=RAW_DIR)
-    p.add_argument("--manifests-dir", default="data/manifests")
+    add_decontamination_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,13 +56,8 @@ def run(args: argparse.Namespace) -> int:
             min_tests=args.min_tests,
             max_prompt_length=args.max_prompt_length,
             decontaminate=args.decontaminate,
-            eval_sets=eval_set_list(args.eval_sets),
-            ngram=args.ngram,
-            min_overlap=args.min_overlap,
-            raw_dir=args.raw_dir,
-            manifests_dir=args.manifests_dir,
             validate=args.validate,
-            sandbox=args.sandbox,
+            **decontamination_options(args),
         ),
         args.out_dir,
         "rl_report.json",

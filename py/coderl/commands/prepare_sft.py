@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..paths import RAW_DIR
-from ._common import eval_set_list, report_outcome
+from ._common import add_decontamination_arguments, decontamination_options, report_outcome
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,7 +21,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="drop rows with tests (test_list / stdio tests) whose response fails them in the sandbox",
     )
-    p.add_argument("--sandbox", default="local", help="'local' or a SandboxFusion URL (for --validate)")
     p.add_argument(
         "--drop-duplicates", action="store_true", help="keep the first of exact/near duplicates, drop the rest"
     )
@@ -43,13 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--drop-contaminated", action="store_true", help="drop rows overlapping eval problems")
     p.add_argument("--allow-contaminated", action="store_true", help="keep overlapping rows (reported)")
-    p.add_argument(
-        "--eval-sets", default=None, help="comma-separated eval sets to check (default: all non-stand-in sets)"
-    )
-    p.add_argument("--ngram", type=int, default=13)
-    p.add_argument("--min-overlap", type=float, default=0.5, help="share of an eval prompt's n-grams that flags a row")
-    p.add_argument("--raw-dir", default=RAW_DIR)
-    p.add_argument("--manifests-dir", default="data/manifests")
+    add_decontamination_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,13 +60,8 @@ def run(args: argparse.Namespace) -> int:
             decontaminate=args.decontaminate,
             drop_contaminated=args.drop_contaminated,
             allow_contaminated=args.allow_contaminated,
-            eval_sets=eval_set_list(args.eval_sets),
-            ngram=args.ngram,
-            min_overlap=args.min_overlap,
-            raw_dir=args.raw_dir,
-            manifests_dir=args.manifests_dir,
             validate=args.validate,
-            sandbox=args.sandbox,
+            **decontamination_options(args),
         ),
         args.out_dir,
         "sft_report.json",

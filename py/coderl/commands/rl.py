@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from ._common import exit_status, split_overrides
+from ._common import dry_run_recipe, exit_status, split_overrides
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,10 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     extra = split_overrides(args.overrides)
     if args.dry_run:
-        recipe = load_rl_recipe(args.recipe)
-        if args.run_dir:
-            recipe["checkpoint"]["dir"] = args.run_dir
-        device = "cuda" if args.device == "auto" else args.device
+        recipe, device = dry_run_recipe(load_rl_recipe, args)
         print(describe_rl(recipe, args.gpus, 1, device))
         ov = [
             *rl_overrides(recipe, args.gpus, 1, device, model_path=args.model or recipe["model"]["path"]),

@@ -148,46 +148,55 @@ def prlimit_prefix(limits: Limits, *, with_nproc: bool) -> list[str]:
     return args + ["--"]
 
 
+def bwrap_common(tmp_bytes: int, shm_bytes: int) -> list[str]:
+    """What every bwrap sandbox (fresh and pooled) gets: the host read-only, its own /dev, /proc and
+    size-capped /tmp and /dev/shm, a new session, killed with its parent, an environment of three
+    variables, working folder /tmp. The caller adds the namespaces and what it runs."""
+    return [
+        "bwrap",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--size",
+        str(tmp_bytes),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(shm_bytes),
+        "--tmpfs",
+        "/dev/shm",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        SANDBOX_PATH,
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--chdir",
+        "/tmp",
+    ]
+
+
 def wrap_command(level: str, python: str, prog_host: str, limits: Limits, status_fd: int | None) -> list[str]:
     """The full command: prlimit [limits] -- <isolation> -- python -I prog."""
     pre = prlimit_prefix(limits, with_nproc=is_root())
     if level == "bwrap":
-        size = str(limits.output_bytes + 4096)  # a page more: a file meets the file limit (cap + 1) first
+        size = limits.output_bytes + 4096  # a page more: a file meets the file limit (cap + 1) first
         cmd = [
-            "bwrap",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--size",
-            size,
-            "--tmpfs",
-            "/tmp",
-            "--size",
-            size,
-            "--tmpfs",
-            "/dev/shm",
+            *bwrap_common(tmp_bytes=size, shm_bytes=size),
             "--unshare-all",
-            "--die-with-parent",
-            "--new-session",
-            "--clearenv",
-            "--setenv",
-            "PATH",
-            SANDBOX_PATH,
-            "--setenv",
-            "LANG",
-            "C.UTF-8",
-            "--setenv",
-            "HOME",
-            "/tmp",
             "--ro-bind",
             prog_host,
             PROG_IN_SANDBOX,
-            "--chdir",
-            "/tmp",
         ]
         if status_fd is not None:
             cmd += ["--json-status-fd", str(status_fd)]

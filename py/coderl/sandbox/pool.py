@@ -53,41 +53,14 @@ def zygote_command(python: str, limits: Limits, uid: int | None) -> list[str]:
     # The zygote lives for many executions and writes each one's stdin (any size) into a memfd:
     # a generous CPU limit, no file-size limit; each child sets its own limits.
     pre = isolation.prlimit_prefix(Limits(3600.0, limits.memory_mb, 1 << 50), with_nproc=False)
+    # /tmp also holds prog.py here (a read-only bind outside the tmpfs in a fresh run): a margin, so
+    # the largest file still meets the file-size limit (output_limit) before a full disk
     cmd = [
-        "bwrap",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        # /tmp also holds prog.py here (a read-only bind outside the tmpfs in a fresh run): a margin,
-        # so the largest file still meets the file-size limit (output_limit) before a full disk
-        "--size",
-        str(limits.output_bytes + PROG_MARGIN_BYTES),
-        "--tmpfs",
-        "/tmp",
-        "--size",
-        str(limits.output_bytes + 4096),
-        "--tmpfs",
-        "/dev/shm",
+        *isolation.bwrap_common(
+            tmp_bytes=limits.output_bytes + PROG_MARGIN_BYTES, shm_bytes=limits.output_bytes + 4096
+        ),
         "--mqueue",
         "/dev/mqueue",
-        "--die-with-parent",
-        "--new-session",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        isolation.SANDBOX_PATH,
-        "--setenv",
-        "LANG",
-        "C.UTF-8",
-        "--setenv",
-        "HOME",
-        "/tmp",
-        "--chdir",
-        "/tmp",
     ]
     if uid is not None:
         # Started by root: no user namespace, so the zygote (root, a few capabilities) and the
