@@ -10,25 +10,21 @@ import time
 
 import psutil
 
+from coderl.training.process_tree import with_default_sigint
+
 STOP_LIMIT_S = 10.0
-
-
-def _default_sigint() -> None:
-    # a suite started in the background (`make test &`, nohup) inherits SIGINT ignored, and an
-    # ignored SIGINT stays ignored across exec: give the command the disposition a terminal gives it
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_in_foreground_group(cmd: list[str], **kw) -> subprocess.Popen:
     """The command as a shell runs it in a terminal: its own process group (a terminal signals the
-    whole group), SIGINT at its default."""
+    whole group), SIGINT at its default (a suite started in the background, `make test &` or nohup,
+    passes SIGINT on ignored; then the command really does ignore Ctrl-C)."""
     return subprocess.Popen(
-        cmd,
+        with_default_sigint(cmd),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        preexec_fn=_default_sigint,
         **kw,
     )
 

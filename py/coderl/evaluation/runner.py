@@ -195,8 +195,9 @@ class _Execution:
         return to_judge, to_generate
 
     def _on_judged(self, problem: Problem, gen: dict, extraction, prompt_hash: str, fut) -> None:
-        # runs in a judge thread (or in the main thread, when the future was done before the callback was
-        # added): cache a real verdict at once (kill -9 safe), hand everything to the main thread
+        # runs in a judge thread (or in the main thread: when the future was done before the callback was
+        # added, or is cancelled by the pool's shutdown): cache a real verdict at once (kill -9 safe), hand
+        # everything to the main thread
         try:
             verdict = fut.result()
             rec = _record(problem, gen, extraction, prompt_hash, verdict)
@@ -205,7 +206,11 @@ class _Execution:
             if rec["verdict"] != "sandbox_error" and gen.get("completion"):
                 self.caches[problem.dataset].add_record(problem.id, rec)
         except BaseException as e:  # a judge bug is an infrastructure failure, not the model's
-            if isinstance(e, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+            if (
+                isinstance(e, KeyboardInterrupt)
+                and threading.current_thread() is threading.main_thread()
+                and not fut.cancelled()  # the pool's shutdown cancelling the rest: let it finish
+            ):
                 raise  # Ctrl-C (or Ray's cancel) landed here: the user's, never a verdict
             rec = _record(
                 problem, gen, extraction, prompt_hash, {"verdict": "sandbox_error", "detail": f"judge raised {e!r}"}

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 
@@ -33,6 +34,19 @@ def start(cmd: Sequence[str], env: dict[str, str], cwd: str | None = None) -> su
         bufsize=1,
         errors="replace",
     )
+
+
+# A program started with nohup or `&` inherits SIGINT ignored, and an ignored signal stays ignored across
+# exec: a SIGINT sent on purpose (Ctrl-C as a terminal sends it) would then be lost. This trampoline resets
+# it after the fork and execs the command, without preexec_fn (unsafe in a process with threads: CUDA, Ray).
+_DEFAULT_SIGINT = (
+    "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+)
+
+
+def with_default_sigint(cmd: Sequence[str]) -> list[str]:
+    """`cmd` run with SIGINT at its default whatever this process has (the pid stays the command's)."""
+    return [sys.executable, "-I", "-S", "-c", _DEFAULT_SIGINT, *cmd]
 
 
 def descendants(pid: int) -> list[psutil.Process]:

@@ -36,7 +36,7 @@ from ...checkpoints import Checkpoint
 from ...errors import ConfigError, TrainingError
 from ...io_utils import atomic_write_json, atomic_write_text
 from ...models.qwen import build_qwen2
-from ..process_tree import kill_tree
+from ..process_tree import kill_tree, with_default_sigint
 from .bench_recipes import BENCH_RECIPES, bench_overrides
 from .mfu import QwenShape, mfu, peak_tflops
 from .mfu import shape as get_shape
@@ -133,10 +133,6 @@ class _GpuMemPoller(threading.Thread):
         return [round(x, 1) for x in self.peak]
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def launch(
     recipe: str,
     overrides: list[str],
@@ -186,18 +182,17 @@ def launch(
     with open(log_path, "w", encoding="utf-8", buffering=1) as fh:  # line-buffered: readable while it runs
         fh.write(" ".join(cmd) + "\n")
         proc = subprocess.Popen(
-            cmd,
+            # SIGINT at its default as in a terminal: a bench started with nohup or `&` passes SIGINT on
+            # ignored, and the interrupt would then be lost
+            with_default_sigint(cmd) if interrupt_after_save else cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
             bufsize=1,
             start_new_session=True,  # its own process group, for interrupt_after_save
-            # SIGINT at its default as in a terminal: a bench started with nohup or `&` passes SIGINT on
-            # ignored, and the interrupt would then be lost
-            preexec_fn=_default_sigint if interrupt_after_save else None,
         )
-        if poller:  # started after the fork: preexec_fn is only safe while this process has one thread
+        if poller:
             poller.start()
         try:
             for line in proc.stdout:
